@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One PCI function's facts, and the names and module looked up for it on first use. */
+#include <stdio.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+QPCI_EXPORT const struct qpci_addr *qpci_dev_get_addr(const struct qpci_dev *d) { return &d->addr; }
+QPCI_EXPORT const char *qpci_dev_get_bdf(const struct qpci_dev *d) { return d->bdf; }
+QPCI_EXPORT const char *qpci_dev_get_ident(const struct qpci_dev *d) { return d->ident; }
+QPCI_EXPORT uint16_t qpci_dev_get_vendor_id(const struct qpci_dev *d) { return d->vendor_id; }
+QPCI_EXPORT uint16_t qpci_dev_get_device_id(const struct qpci_dev *d) { return d->device_id; }
+QPCI_EXPORT uint16_t qpci_dev_get_subsystem_vendor_id(const struct qpci_dev *d) { return d->subsys_vendor_id; }
+QPCI_EXPORT uint16_t qpci_dev_get_subsystem_device_id(const struct qpci_dev *d) { return d->subsys_device_id; }
+QPCI_EXPORT uint32_t qpci_dev_get_class(const struct qpci_dev *d) { return d->class_code; }
+QPCI_EXPORT uint8_t qpci_dev_get_revision(const struct qpci_dev *d) { return d->revision; }
+QPCI_EXPORT uint8_t qpci_dev_get_header_type(const struct qpci_dev *d) { return d->header_type; }
+QPCI_EXPORT bool qpci_dev_is_bridge(const struct qpci_dev *d) { return d->bridge; }
+QPCI_EXPORT const char *qpci_dev_get_driver(const struct qpci_dev *d) { return d->driver; }
+QPCI_EXPORT int qpci_dev_get_iommu_group(const struct qpci_dev *d) { return d->iommu_group; }
+QPCI_EXPORT bool qpci_dev_is_multifunction(const struct qpci_dev *d) { return d->multifunction; }
+QPCI_EXPORT struct qpci_dev *qpci_dev_get_parent(const struct qpci_dev *d) { return d->parent; }
+QPCI_EXPORT bool qpci_dev_on_root_bus(const struct qpci_dev *d) { return d->root_bus; }
+QPCI_EXPORT size_t qpci_dev_get_bus_peer_count(const struct qpci_dev *d) { return d->bus_peers; }
+QPCI_EXPORT int qpci_dev_get_pcie_type(const struct qpci_dev *d) { return d->pcie_type; }
+QPCI_EXPORT bool qpci_dev_is_pcie(const struct qpci_dev *d) { return d->pcie_type != QPCI_PCIE_NONE; }
+QPCI_EXPORT struct qpci_dev *qpci_dev_get_physfn(const struct qpci_dev *d) { return d->physfn; }
+QPCI_EXPORT bool qpci_dev_is_sriov_pf(const struct qpci_dev *d) { return d->sriov_pf; }
+QPCI_EXPORT unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d) { return d->total_vfs; }
+QPCI_EXPORT unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d) { return d->num_vfs; }
+QPCI_EXPORT const char *qpci_dev_get_modalias(const struct qpci_dev *d) { return d->modalias; }
+QPCI_EXPORT const char *qpci_dev_get_warnings(const struct qpci_dev *d) { return d->warnings; }
+
+QPCI_EXPORT const char *qpci_pcie_type_name(int type) {
+        static const char *const names[] = {
+                [QPCI_PCIE_ENDPOINT] = "endpoint",
+                [QPCI_PCIE_LEGACY_ENDPOINT] = "legacy endpoint",
+                [QPCI_PCIE_ROOT_PORT] = "root port",
+                [QPCI_PCIE_UPSTREAM] = "switch upstream port",
+                [QPCI_PCIE_DOWNSTREAM] = "switch downstream port",
+                [QPCI_PCIE_PCI_BRIDGE] = "PCIe to PCI bridge",
+                [QPCI_PCIE_PCIE_BRIDGE] = "PCI to PCIe bridge",
+                [QPCI_PCIE_RC_ENDPOINT] = "root complex integrated endpoint",
+                [QPCI_PCIE_RC_EVENT] = "root complex event collector",
+        };
+        if (type < 0)
+                return "conventional PCI";
+        if ((size_t)type >= ELEMENTSOF(names) || !names[type])
+                return "unknown PCIe type";
+        return names[type];
+}
+
+/* Devices of a relation, in address order: the inventory is sorted, so a scan keeps that order. */
+static size_t collect(const struct qpci_dev *d, bool (*match)(const struct qpci_dev *, const struct qpci_dev *),
+                      struct qpci_dev **out, size_t max) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < d->inv->n; i++) {
+                struct qpci_dev *o = &d->inv->devs[i];
+                if (o == d || !match(d, o))
+                        continue;
+                if (n < max)
+                        out[n] = o;
+                n++;
+        }
+        return n;
+}
+
+static bool is_group_peer(const struct qpci_dev *d, const struct qpci_dev *o) {
+        return d->iommu_group >= 0 && o->iommu_group == d->iommu_group;
+}
+
+static bool is_sibling(const struct qpci_dev *d, const struct qpci_dev *o) {
+        return d->multifunction && o->multifunction && o->addr.segment == d->addr.segment &&
+               o->addr.bus == d->addr.bus && o->addr.dev == d->addr.dev;
+}
+
+QPCI_EXPORT size_t qpci_dev_get_group_peers(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
+        return collect(d, is_group_peer, out, max);
+}
+
+QPCI_EXPORT size_t qpci_dev_get_siblings(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
+        return collect(d, is_sibling, out, max);
+}
+
+static void fill_names(struct qpci_dev *d) {
+        struct qpci_ctx *ctx = d->inv->ctx;
+
+        if (d->names_done)
+                return;
+        d->names_done = true;
+        d->vendor_name = qpci_names_vendor(ctx, d->vendor_id);
+        d->product_name = qpci_names_device(ctx, d->vendor_id, d->device_id);
+        d->class_name = qpci_names_class(ctx, d->class_code);
+}
+
+QPCI_EXPORT const char *qpci_dev_get_vendor_name(struct qpci_dev *d) {
+        fill_names(d);
+        return d->vendor_name;
+}
+
+QPCI_EXPORT const char *qpci_dev_get_product_name(struct qpci_dev *d) {
+        fill_names(d);
+        return d->product_name;
+}
+
+QPCI_EXPORT const char *qpci_dev_get_class_name(struct qpci_dev *d) {
+        fill_names(d);
+        return d->class_name;
+}
+
+QPCI_EXPORT const char *qpci_dev_get_description(struct qpci_dev *d) {
+        if (d->description)
+                return d->description;
+        fill_names(d);
+        if (asprintf(&d->description, "%s: %s %s", d->class_name ? d->class_name : "Unknown",
+                     d->vendor_name ? d->vendor_name : "Unknown", d->product_name ? d->product_name : "Unknown") < 0)
+                d->description = NULL;
+        return d->description;
+}
+
+QPCI_EXPORT int qpci_dev_get_module(struct qpci_dev *d, const char **ret) {
+        if (!d->module_done) {
+                int r = qpci_modules_lookup(d->inv->ctx, d->modalias, &d->module);
+                if (r < 0)
+                        return r;
+                d->module_done = true;
+        }
+        *ret = d->module;
+        return 0;
+}

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The inventory: every PCI function sysfs shows, read once, sorted by address, with the relations
+ * a device-assignment decision needs (parent bridge, bus peers, slot siblings, SR-IOV, reset).
+ *
+ * Per function it reads little: `uevent` (the kernel's own view of class, ids and driver, after
+ * quirks, in one read), `config` (header type, revision, capabilities), and a few links. Odd entries
+ * are listed with what could be read, and a warning.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pci-regs.h"
+#include "qpci-internal.h"
+
+void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        char *joined = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        log_warn(d->inv->ctx, "%s: %s", d->bdf, msg);
+        if (d->warnings) {
+                if (asprintf(&joined, "%s\n%s", d->warnings, msg) < 0)
+                        return;
+                free(d->warnings);
+                d->warnings = joined;
+        } else
+                d->warnings = TAKE_PTR(msg);
+}
+
+/* uevent: "DRIVER=ehci-pci\nPCI_CLASS=C0320\nPCI_ID=8086:1E2D\nPCI_SUBSYS_ID=17AA:21F3\n..." */
+enum { UEV_CLASS = 1, UEV_ID = 2, UEV_SUBSYS = 4 };
+
+static unsigned parse_uevent(struct qpci_dev *d, char *buf) {
+        unsigned have = 0;
+        char *save = NULL;
+
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                unsigned long v, w;
+                char *colon;
+
+                if (strncmp(line, "DRIVER=", 7) == 0 && line[7]) {
+                        free(d->driver);
+                        d->driver = strdup(line + 7);
+                } else if (strncmp(line, "PCI_CLASS=", 10) == 0) {
+                        if (qpci_parse_hex(line + 10, 0xffffff, &v) == 0) {
+                                d->class_code = v;
+                                have |= UEV_CLASS;
+                        }
+                } else if ((strncmp(line, "PCI_ID=", 7) == 0 || strncmp(line, "PCI_SUBSYS_ID=", 14) == 0) &&
+                           (colon = strchr(line, ':'))) {
+                        bool subsys = line[4] == 'S';
+                        *colon = '\0';
+                        if (qpci_parse_hex(strchr(line, '=') + 1, 0xffff, &v) < 0 ||
+                            qpci_parse_hex(colon + 1, 0xffff, &w) < 0)
+                                continue;
+                        if (subsys) {
+                                d->subsys_vendor_id = v;
+                                d->subsys_device_id = w;
+                                have |= UEV_SUBSYS;
+                        } else {
+                                d->vendor_id = v;
+                                d->device_id = w;
+                                have |= UEV_ID;
+                        }
+                }
+        }
+        return have;
+}
+
+/* Fills a field from its own attribute file, else from config space, else warns. */
+static void fill_field(struct qpci_dev *d, int devfd, const char *attr, unsigned long max, bool from_config,
+                       unsigned long config_value, void (*set)(struct qpci_dev *, unsigned long)) {
+        unsigned long v;
+        int r = qpci_read_hex(devfd, attr, max, &v);
+
+        if (r == 0) {
+                set(d, v);
+                return;
+        }
+        if (from_config) {
+                set(d, config_value);
+                if (r != -ENOENT)
+                        qpci_dev_warn(d, "unreadable %s attribute (%s): used config space", attr, strerror(-r));
+                return;
+        }
+        qpci_dev_warn(d, "%s unknown: no %s attribute (%s) and no config space", attr, attr, strerror(-r));
+}
+
+static void set_vendor(struct qpci_dev *d, unsigned long v) { d->vendor_id = v; }
+static void set_device(struct qpci_dev *d, unsigned long v) { d->device_id = v; }
+static void set_svendor(struct qpci_dev *d, unsigned long v) { d->subsys_vendor_id = v; }
+static void set_sdevice(struct qpci_dev *d, unsigned long v) { d->subsys_device_id = v; }
+static void set_class(struct qpci_dev *d, unsigned long v) { d->class_code = v; }
+static void set_revision(struct qpci_dev *d, unsigned long v) { d->revision = v; }
+
+static void load_config(struct qpci_dev *d, int devfd) {
+        uint8_t buf[PCI_CFG_SPACE_SIZE];
+        ssize_t n = qpci_read_binary(devfd, "config", buf, sizeof(buf));
+
+        if (n < 0) {
+                qpci_dev_warn(d, "cannot read config space: %s", strerror((int)-n));
+                n = 0;
+        } else if (n < PCI_STD_HEADER_SIZE)
+                qpci_dev_warn(d, "config space is only %zd bytes: header fields and capabilities unknown", n);
+        qpci_config_parse(buf, n, &d->config);
+        if (d->config.caps_looped)
+                qpci_dev_warn(d, "the capability list loops back on itself: read up to the loop");
+        else if (d->config.header_ok && !d->config.caps_complete && (size_t)n >= PCI_CFG_SPACE_SIZE)
+                qpci_dev_warn(d, "the capability list is malformed: read up to the bad entry");
+}
+
+static void load_ids(struct qpci_dev *d, int devfd) {
+        const struct qpci_config *c = &d->config;
+        char buf[512];
+        unsigned have = 0;
+        ssize_t n = qpci_read_attr(devfd, "uevent", buf, sizeof(buf));
+
+        if (n >= 0)
+                have = parse_uevent(d, buf);
+        bool ids = c->len >= 4, hdr = c->header_ok;
+        if (!(have & UEV_ID)) {
+                fill_field(d, devfd, "vendor", 0xffff, ids, c->vendor_id, set_vendor);
+                fill_field(d, devfd, "device", 0xffff, ids, c->device_id, set_device);
+        }
+        if (!(have & UEV_SUBSYS)) {
+                fill_field(d, devfd, "subsystem_vendor", 0xffff, hdr, c->subsys_vendor_id, set_svendor);
+                fill_field(d, devfd, "subsystem_device", 0xffff, hdr, c->subsys_device_id, set_sdevice);
+        }
+        if (!(have & UEV_CLASS))
+                fill_field(d, devfd, "class", 0xffffff, hdr, c->class_code, set_class);
+        if (hdr)
+                d->revision = c->revision;
+        else
+                fill_field(d, devfd, "revision", 0xff, false, 0, set_revision);
+        if (!d->driver) {
+                char drv[NAME_MAX + 1];
+                if (qpci_readlink_basename(devfd, "driver", drv, sizeof(drv)) == 0)
+                        d->driver = strdup(drv);
+        }
+        /* The kernel's modalias format (drivers/pci/pci-sysfs.c), built rather than read: same bytes. */
+        snprintf(d->modalias, sizeof(d->modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor_id,
+                 d->device_id, d->subsys_vendor_id, d->subsys_device_id, (d->class_code >> 16) & 0xff,
+                 (d->class_code >> 8) & 0xff, d->class_code & 0xff);
+}
+
+static void load_links(struct qpci_dev *d, int devfd) {
+        char buf[NAME_MAX + 1];
+
+        d->iommu_group = -1;
+        if (qpci_readlink_basename(devfd, "iommu_group", buf, sizeof(buf)) == 0) {
+                char *end;
+                long g = strtol(buf, &end, 10);
+                if (*end || g < 0 || g > INT_MAX)
+                        qpci_dev_warn(d, "odd iommu_group link '%s': group unknown", buf);
+                else
+                        d->iommu_group = g;
+        }
+        if (qpci_readlink_basename(devfd, "physfn", buf, sizeof(buf)) == 0)
+                d->physfn_bdf = strdup(buf);
+        /* Only a physical function has sriov_totalvfs; the values are decimal. */
+        if (qpci_read_line(devfd, "sriov_totalvfs", buf, sizeof(buf)) > 0) {
+                d->sriov_pf = true;
+                d->total_vfs = strtoul(buf, NULL, 10);
+                if (qpci_read_line(devfd, "sriov_numvfs", buf, sizeof(buf)) > 0)
+                        d->num_vfs = strtoul(buf, NULL, 10);
+        }
+        char methods[256];
+        ssize_t n = qpci_read_line(devfd, "reset_method", methods, sizeof(methods));
+        if (n >= 0) {
+                d->kernel_reset_methods = strdup(methods);
+                d->has_reset_file = true;
+        } else
+                d->has_reset_file = faccessat(devfd, "reset", F_OK, 0) == 0;
+}
+
+static int load_device(struct qpci_inventory *inv, int dirfd, const char *name, struct qpci_dev *d) {
+        char target[PATH_MAX], parent[NAME_MAX + 1];
+        struct qpci_addr pa;
+        ssize_t n;
+
+        d->inv = inv;
+        d->iommu_group = -1;
+        d->pcie_type = QPCI_PCIE_NONE;
+        qpci_addr_format_bdf(&d->addr, d->bdf);
+        qpci_addr_format_ident(&d->addr, d->ident);
+
+        /* sys/bus/pci/devices/X links into the device tree: the component above is the parent
+         * bridge, or "pciSSSS:BB" for a root bus (also for a root bus below a VMD controller). */
+        n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+        if (n >= 0) {
+                target[n] = '\0';
+                if (qpci_path_parent_component(target, parent, sizeof(parent)) == 0 &&
+                    qpci_addr_parse_sysfs(parent, &pa) == 0)
+                        d->parent_bdf = strdup(parent);
+                else
+                        d->root_bus = true;
+        } else
+                d->root_bus = true;
+
+        _cleanup_close_ int devfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (devfd < 0) {
+                qpci_dev_warn(d, "cannot open its sysfs directory: %s", strerror(errno));
+                return 0;
+        }
+        load_config(d, devfd);
+        load_ids(d, devfd);
+        load_links(d, devfd);
+        d->header_type = d->config.header_type;
+        d->bridge = d->config.header_ok ? (d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_BRIDGE
+                                        : (d->class_code >> 8) == 0x0604;
+        d->pcie_type = d->config.pcie_type;
+        return 0;
+}
+
+static int dev_cmp(const void *a, const void *b) {
+        return qpci_addr_cmp(&((const struct qpci_dev *)a)->addr, &((const struct qpci_dev *)b)->addr);
+}
+
+static struct qpci_dev *find_bdf(const struct qpci_inventory *inv, const char *bdf) {
+        struct qpci_addr a;
+
+        if (!bdf || qpci_addr_parse_sysfs(bdf, &a) < 0)
+                return NULL;
+        return qpci_inventory_find(inv, &a);
+}
+
+static bool same_slot(const struct qpci_addr *a, const struct qpci_addr *b) {
+        return a->segment == b->segment && a->bus == b->bus && a->dev == b->dev;
+}
+
+static void link_relations(struct qpci_inventory *inv) {
+        size_t i, j;
+
+        for (i = 0; i < inv->n; i++) {
+                struct qpci_dev *d = &inv->devs[i];
+                d->parent = find_bdf(inv, d->parent_bdf);
+                d->physfn = find_bdf(inv, d->physfn_bdf);
+                if (d->physfn_bdf && !d->physfn)
+                        qpci_dev_warn(d, "its physical function %s is not listed", d->physfn_bdf);
+        }
+        /* Sorted by address, a bus and a slot are each one run of the array. */
+        for (i = 0; i < inv->n; i = j) {
+                const struct qpci_addr *a = &inv->devs[i].addr;
+                for (j = i; j < inv->n && inv->devs[j].addr.segment == a->segment && inv->devs[j].addr.bus == a->bus; j++)
+                        ;
+                for (size_t k = i; k < j; k++)
+                        inv->devs[k].bus_peers = j - i - 1;
+        }
+        for (i = 0; i < inv->n; i = j) {
+                bool mf = false;
+                size_t functions = 0;
+                for (j = i; j < inv->n && same_slot(&inv->devs[j].addr, &inv->devs[i].addr); j++) {
+                        const struct qpci_dev *d = &inv->devs[j];
+                        if (d->physfn)
+                                continue; /* VFs share slots without being one device */
+                        functions++;
+                        if (d->header_type & PCI_HEADER_MULTIFUNC)
+                                mf = true;
+                }
+                /* The kernel trusts function 0's header bit; a slot holding several functions is one
+                 * multi-function device whatever a (possibly unreadable) header says. */
+                mf = mf || functions > 1;
+                for (size_t k = i; k < j; k++)
+                        inv->devs[k].multifunction = mf && !inv->devs[k].physfn;
+        }
+        for (i = 0; i < inv->n; i++)
+                qpci_dev_resolve_reset(&inv->devs[i]);
+}
+
+static void dev_done(struct qpci_dev *d) {
+        free(d->driver);
+        free(d->parent_bdf);
+        free(d->physfn_bdf);
+        free(d->kernel_reset_methods);
+        free(d->vendor_name);
+        free(d->product_name);
+        free(d->class_name);
+        free(d->description);
+        free(d->reset_reason);
+        free(d->module);
+        free(d->warnings);
+}
+
+QPCI_EXPORT struct qpci_inventory *qpci_inventory_ref(struct qpci_inventory *inv) {
+        if (inv)
+                inv->refcount++;
+        return inv;
+}
+
+QPCI_EXPORT struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *inv) {
+        if (!inv || --inv->refcount > 0)
+                return NULL;
+        for (size_t i = 0; i < inv->n; i++)
+                dev_done(&inv->devs[i]);
+        free(inv->devs);
+        qpci_unref(inv->ctx);
+        free(inv);
+        return NULL;
+}
+
+static inline void qpci_inventory_unrefp(struct qpci_inventory **p) { qpci_inventory_unref(*p); }
+
+QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory **ret) {
+        _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
+        size_t cap = 0;
+        struct dirent *de;
+        int fd;
+
+        inv = calloc(1, sizeof(*inv));
+        if (!inv)
+                return -ENOMEM;
+        inv->refcount = 1;
+        inv->ctx = qpci_ref(ctx);
+
+        fd = qpci_open_root(ctx, "/sys/bus/pci/devices", O_RDONLY | O_DIRECTORY);
+        if (fd < 0) {
+                log_err(ctx, "cannot read %s/sys/bus/pci/devices: %s", streq(ctx->root, "/") ? "" : ctx->root,
+                        strerror(-fd));
+                return fd;
+        }
+        dir = fdopendir(fd);
+        if (!dir) {
+                close(fd);
+                return -errno;
+        }
+        /* Nothing points into the array until link_relations(), so it may move while it grows. */
+        while ((de = readdir(dir))) {
+                struct qpci_addr a;
+                if (de->d_name[0] == '.')
+                        continue;
+                if (qpci_addr_parse_sysfs(de->d_name, &a) < 0) {
+                        log_warn(ctx, "ignoring %s in sys/bus/pci/devices: not a PCI address", de->d_name);
+                        continue;
+                }
+                if (inv->n == cap) {
+                        size_t ncap = cap ? cap * 2 : 64;
+                        struct qpci_dev *nd = reallocarray(inv->devs, ncap, sizeof(*nd));
+                        if (!nd)
+                                return -ENOMEM;
+                        inv->devs = nd;
+                        cap = ncap;
+                }
+                memset(&inv->devs[inv->n], 0, sizeof(inv->devs[0]));
+                inv->devs[inv->n].addr = a;
+                inv->n++;
+                int r = load_device(inv, dirfd(dir), de->d_name, &inv->devs[inv->n - 1]);
+                if (r < 0)
+                        return r;
+        }
+        qsort(inv->devs, inv->n, sizeof(*inv->devs), dev_cmp);
+        link_relations(inv);
+        *ret = TAKE_PTR(inv);
+        return 0;
+}
+
+QPCI_EXPORT size_t qpci_inventory_count(const struct qpci_inventory *inv) {
+        return inv->n;
+}
+
+QPCI_EXPORT struct qpci_dev *qpci_inventory_get(const struct qpci_inventory *inv, size_t i) {
+        return i < inv->n ? &inv->devs[i] : NULL;
+}
+
+QPCI_EXPORT struct qpci_dev *qpci_inventory_find(const struct qpci_inventory *inv, const struct qpci_addr *a) {
+        struct qpci_dev key = {.addr = *a};
+        return bsearch(&key, inv->devs, inv->n, sizeof(*inv->devs), dev_cmp);
+}
+
+QPCI_EXPORT int qpci_inventory_lookup(const struct qpci_inventory *inv, const char *id, struct qpci_dev **ret,
+                                      const char **why) {
+        struct qpci_addr a;
+        const char *dummy;
+        int r;
+
+        if (!why)
+                why = &dummy;
+        r = qpci_addr_parse(id, &a, why);
+        if (r < 0)
+                return r;
+        *ret = qpci_inventory_find(inv, &a);
+        if (!*ret) {
+                *why = "no such PCI device on this host";
+                return -ENODEV;
+        }
+        return 0;
+}

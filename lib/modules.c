@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * modalias -> kernel module through libkmod, rooted: the rooted host's /lib/modules/<release> and
+ * modprobe configuration, never the build machine's. Loaded once, on first use.
+ */
+#include <libkmod.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+static struct kmod_ctx *kmod(struct qpci_ctx *ctx) {
+        _cleanup_free_ char *dir = NULL, *c1 = NULL, *c2 = NULL, *c3 = NULL;
+        const char *release = qpci_ctx_osrelease(ctx);
+        const char *base = streq(ctx->root, "/") ? "" : ctx->root;
+
+        if (ctx->kmod || ctx->kmod_failed)
+                return ctx->kmod;
+        ctx->kmod_failed = true;
+        if (!*release)
+                return NULL;
+        if (asprintf(&dir, "%s/lib/modules/%s", base, release) < 0 ||
+            asprintf(&c1, "%s/etc/modprobe.d", base) < 0 || asprintf(&c2, "%s/run/modprobe.d", base) < 0 ||
+            asprintf(&c3, "%s/lib/modprobe.d", base) < 0)
+                return NULL;
+        const char *config[] = {c1, c2, c3, NULL};
+        ctx->kmod = kmod_new(dir, config);
+        if (!ctx->kmod)
+                return NULL;
+        kmod_set_log_priority(ctx->kmod, 0);
+        /* Keep the indexes mapped: one lookup per device would otherwise reopen them each time. */
+        if (kmod_load_resources(ctx->kmod) < 0) {
+                log_dbg(ctx, "no module index in %s: modules unknown", dir);
+                ctx->kmod = kmod_unref(ctx->kmod);
+                return NULL;
+        }
+        ctx->kmod_failed = false;
+        return ctx->kmod;
+}
+
+int qpci_modules_lookup(struct qpci_ctx *ctx, const char *modalias, char **ret) {
+        struct kmod_ctx *k = kmod(ctx);
+        struct kmod_list *list = NULL, *l;
+        char *name = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!k)
+                return 0;
+        r = kmod_module_new_from_lookup(k, modalias, &list);
+        if (r < 0)
+                return r;
+        /* As `modprobe -R` prints first: the module modprobe would load. */
+        kmod_list_foreach(l, list) {
+                struct kmod_module *m = kmod_module_get_module(l);
+                name = strdup(kmod_module_get_name(m));
+                kmod_module_unref(m);
+                break;
+        }
+        kmod_module_unref_list(list);
+        if (list && !name)
+                return -ENOMEM;
+        *ret = name;
+        return 0;
+}
+
+void qpci_modules_free(struct qpci_ctx *ctx) {
+        ctx->kmod = kmod_unref(ctx->kmod);
+        ctx->kmod_failed = false;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libqpci's private header: struct bodies and cross-file prototypes, grouped by source file. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+#include "qpci.h"
+
+#define QPCI_EXPORT __attribute__((visibility("default")))
+
+/* ---- ctx.c ---- */
+
+struct pci_access;
+struct kmod_ctx;
+struct udev;
+struct udev_hwdb;
+
+struct qpci_ctx {
+        int refcount;
+        char *root;          /* "/" or a fixture directory, without trailing slash unless "/" */
+        int root_fd;         /* O_PATH descriptor of root: every host path is opened relative to it */
+        qpci_log_fn log_fn;
+        void *log_data;
+        int log_priority;
+        char *pci_ids;       /* override of the system's pci.ids, NULL for the default */
+        bool use_hwdb;
+        /* Opened on first use, freed with the context (libpci's lazy name list, as in lspci). */
+        struct pci_access *pacc;
+        struct kmod_ctx *kmod;
+        bool kmod_failed;
+        struct udev *udev;
+        struct udev_hwdb *hwdb;
+        bool hwdb_failed;
+        char *osrelease;     /* the kernel release of the (rooted) host, "" when unknown */
+};
+
+_printf_(3, 4) void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...);
+#define log_err(ctx, ...) qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__)
+#define log_warn(ctx, ...) qpci_log((ctx), QPCI_LOG_WARNING, __VA_ARGS__)
+#define log_info(ctx, ...) qpci_log((ctx), QPCI_LOG_INFO, __VA_ARGS__)
+#define log_dbg(ctx, ...) qpci_log((ctx), QPCI_LOG_DEBUG, __VA_ARGS__)
+
+/* The running (or rooted) kernel's release, "" when unknown. */
+const char *qpci_ctx_osrelease(struct qpci_ctx *ctx);
+
+/* ---- sysfs.c: rooted file access ---- */
+
+/* Opens a host path ("/sys/bus/pci/devices") below the context's root. */
+int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags);
+/* Reads a small attribute file relative to dirfd into buf (NUL-terminated); returns its length or -errno. */
+ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size);
+/* The attribute with its trailing newline removed. */
+ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size);
+/* Parses "0x8086\n"-style attributes. */
+int qpci_read_hex(int dirfd, const char *name, unsigned long max, unsigned long *ret);
+int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret);
+/* The last component of a symlink's target (a driver's or group's name), -errno when not a link. */
+int qpci_readlink_basename(int dirfd, const char *name, char *buf, size_t size);
+/* Returns the component before the last one of a path ("a/b/c" -> "b"), in buf. */
+int qpci_path_parent_component(const char *path, char *buf, size_t size);
+/* Reads a whole binary file up to size bytes; returns the length or -errno. */
+ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size);
+
+/* ---- config.c: config space as data ---- */
+
+struct qpci_config {
+        size_t len;             /* how many bytes were readable */
+        bool header_ok;         /* at least the 64-byte header */
+        uint16_t vendor_id, device_id, subsys_vendor_id, subsys_device_id;
+        uint32_t class_code;
+        uint8_t revision;
+        uint8_t header_type;    /* with the multi-function bit 7 */
+        uint8_t secondary_bus, subordinate_bus; /* type 1 only */
+        bool caps_complete;     /* the capability list was walked to its end inside the buffer */
+        bool caps_looped;       /* ...and it pointed back into itself */
+        uint8_t pm_pos, pcie_pos, af_pos;
+        bool pm_no_soft_reset;  /* PMCSR NoSoftRst */
+        int pcie_type;          /* QPCI_PCIE_NONE when there is no PCI Express capability */
+        bool pcie_flr;          /* DevCap: function-level reset */
+        bool af_tp, af_flr;     /* Advanced Features: transaction pending and FLR */
+};
+/* Parses a config-space image; never reads past len. Pure: the fuzzer's target. */
+void qpci_config_parse(const uint8_t *buf, size_t len, struct qpci_config *ret);
+
+/* ---- addr.c ---- */
+
+/* Parses "SSSS:BB:DD.F" strictly, as sysfs names functions. */
+int qpci_addr_parse_sysfs(const char *s, struct qpci_addr *ret);
+
+/* ---- reset.c ---- */
+
+/* Parses the kernel's reset_method file content into method bits; unknown names are skipped. */
+unsigned qpci_reset_parse_methods(const char *s);
+/* What the kernel would offer, from config space and the device's place in the topology. */
+unsigned qpci_reset_derive(const struct qpci_dev *d);
+/* Fills the device's reset methods and source (called by the inventory once relations are known). */
+void qpci_dev_resolve_reset(struct qpci_dev *d);
+/* Whether a kernel release ("6.1.0-13-amd64") has the reset_method attribute (5.15 and later). */
+bool qpci_kernel_has_reset_method(const char *release);
+
+/* ---- names.c ---- */
+
+/* Looks up a name in pci.ids / hwdb; NULL when unknown. The result is a new string. */
+char *qpci_names_vendor(struct qpci_ctx *ctx, uint16_t vendor);
+char *qpci_names_device(struct qpci_ctx *ctx, uint16_t vendor, uint16_t device);
+char *qpci_names_class(struct qpci_ctx *ctx, uint32_t class_code);
+/* "vendor product" for a USB device from the udev hwdb; NULL when unknown. */
+char *qpci_names_usb(struct qpci_ctx *ctx, uint16_t vendor, uint16_t product);
+void qpci_names_free(struct qpci_ctx *ctx);
+
+/* ---- modules.c ---- */
+
+int qpci_modules_lookup(struct qpci_ctx *ctx, const char *modalias, char **ret);
+void qpci_modules_free(struct qpci_ctx *ctx);
+
+/* ---- inventory.c ---- */
+
+enum {
+        QPCI_DEV_HAVE_CONFIG_IDS = 1u << 0,
+};
+
+struct qpci_dev {
+        struct qpci_inventory *inv;     /* the owner (not a reference) */
+        struct qpci_addr addr;
+        char bdf[QPCI_BDF_MAX];
+        char ident[QPCI_IDENT_MAX];
+        uint16_t vendor_id, device_id, subsys_vendor_id, subsys_device_id;
+        uint32_t class_code;
+        uint8_t revision;
+        uint8_t header_type;
+        bool bridge;
+        bool multifunction;
+        bool root_bus;
+        bool sriov_pf;
+        int iommu_group;
+        int pcie_type;
+        unsigned total_vfs, num_vfs;
+        char *driver;
+        char *parent_bdf;               /* from the sysfs path; resolved into parent */
+        char *physfn_bdf;
+        struct qpci_dev *parent;
+        struct qpci_dev *physfn;
+        struct qpci_config config;
+        char *kernel_reset_methods;     /* the reset_method file, NULL when absent */
+        bool has_reset_file;
+        unsigned reset_methods;
+        enum qpci_reset_source reset_source;
+        size_t bus_peers;
+        char modalias[80];
+        /* Filled on first use. */
+        char *vendor_name, *product_name, *class_name, *description, *reset_reason, *module;
+        bool names_done, module_done;
+        char *warnings;
+};
+
+struct qpci_inventory {
+        int refcount;
+        struct qpci_ctx *ctx;
+        size_t n;
+        struct qpci_dev *devs;          /* sorted by address */
+};
+
+/* Appends a warning to the device and logs it. */
+_printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);
+
+/* ---- usb.c ---- */

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libqpci: the host's PCI functions as a device-assignment tool needs to see them.
+ *
+ * Conventions (taken from libkmod and systemd):
+ * - objects are opaque and come from qpci_*_new(); ref/unref accept NULL and unref returns NULL;
+ * - fallible calls return >= 0 on success and -errno on failure, results go through out pointers;
+ * - the library never prints and never exits: it reports through the log function of its context;
+ * - every host path is resolved below the context's root (QPCI_ROOT), so tests run on fixture trees.
+ */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct qpci_ctx;
+struct qpci_inventory;
+struct qpci_dev;
+struct qpci_usb;
+
+/* ---- context ---------------------------------------------------------- */
+
+enum qpci_log_priority {
+        QPCI_LOG_ERR = 3,
+        QPCI_LOG_WARNING = 4,
+        QPCI_LOG_INFO = 6,
+        QPCI_LOG_DEBUG = 7,
+};
+
+typedef void (*qpci_log_fn)(void *data, int priority, const char *fmt, va_list args);
+
+/* root: the directory every host path is resolved under; NULL or "" means "/". */
+int qpci_new(const char *root, struct qpci_ctx **ret);
+struct qpci_ctx *qpci_ref(struct qpci_ctx *ctx);
+struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx);
+void qpci_set_log_fn(struct qpci_ctx *ctx, qpci_log_fn fn, void *data);
+void qpci_set_log_priority(struct qpci_ctx *ctx, int priority);
+const char *qpci_get_root(const struct qpci_ctx *ctx);
+/* A pci.ids file to name devices from instead of the system's (and no udev hwdb). */
+int qpci_set_pci_ids(struct qpci_ctx *ctx, const char *path);
+/* Look names up in the udev hwdb (default true). */
+void qpci_set_hwdb(struct qpci_ctx *ctx, bool enable);
+
+/* ---- addresses -------------------------------------------------------- */
+
+/* A PCI function's address; plain data. Segments may be wider than 16 bits (Intel VMD uses 10000+). */
+struct qpci_addr {
+        uint32_t segment;
+        uint8_t bus;
+        uint8_t dev;
+        uint8_t fn;
+};
+
+#define QPCI_BDF_MAX 24   /* "ffffffff:ff:1f.7" and a NUL fit easily */
+#define QPCI_IDENT_MAX 24 /* "ffffffff_ff_1f.7" */
+
+/*
+ * Accepts every form users type: "dom0:00_1a.0", "00_1a.0", "00:1a.0", "0000:00:1a.0",
+ * "dom0:0000_00_1a.0", "0000_00_1a.0". Returns -EINVAL for anything else, and sets *why
+ * (when not NULL) to a static phrase saying what is wrong.
+ */
+int qpci_addr_parse(const char *s, struct qpci_addr *ret, const char **why);
+/* "0000:00:1a.0", as sysfs names it. */
+char *qpci_addr_format_bdf(const struct qpci_addr *a, char buf[static QPCI_BDF_MAX]);
+/* Qubes' ident: "00_1a.0" on segment 0, "0001_00_1a.0" elsewhere. */
+char *qpci_addr_format_ident(const struct qpci_addr *a, char buf[static QPCI_IDENT_MAX]);
+int qpci_addr_cmp(const struct qpci_addr *a, const struct qpci_addr *b);
+
+/* ---- inventory -------------------------------------------------------- */
+
+/* A snapshot of every PCI function of the host, sorted by address. */
+int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory **ret);
+struct qpci_inventory *qpci_inventory_ref(struct qpci_inventory *inv);
+struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *inv);
+size_t qpci_inventory_count(const struct qpci_inventory *inv);
+/* Devices belong to the inventory and live as long as it does. */
+struct qpci_dev *qpci_inventory_get(const struct qpci_inventory *inv, size_t i);
+struct qpci_dev *qpci_inventory_find(const struct qpci_inventory *inv, const struct qpci_addr *a);
+/* Parses a user's id and finds it: -EINVAL (malformed) or -ENODEV (no such device), *why says which. */
+int qpci_inventory_lookup(const struct qpci_inventory *inv, const char *id, struct qpci_dev **ret,
+                          const char **why);
+
+/* ---- one PCI function --------------------------------------------------- */
+
+const struct qpci_addr *qpci_dev_get_addr(const struct qpci_dev *d);
+const char *qpci_dev_get_bdf(const struct qpci_dev *d);
+const char *qpci_dev_get_ident(const struct qpci_dev *d);
+uint16_t qpci_dev_get_vendor_id(const struct qpci_dev *d);
+uint16_t qpci_dev_get_device_id(const struct qpci_dev *d);
+uint16_t qpci_dev_get_subsystem_vendor_id(const struct qpci_dev *d);
+uint16_t qpci_dev_get_subsystem_device_id(const struct qpci_dev *d);
+/* 24-bit class code: base class, subclass, programming interface. */
+uint32_t qpci_dev_get_class(const struct qpci_dev *d);
+uint8_t qpci_dev_get_revision(const struct qpci_dev *d);
+uint8_t qpci_dev_get_header_type(const struct qpci_dev *d);
+bool qpci_dev_is_bridge(const struct qpci_dev *d);
+/* The bound driver, NULL when none. */
+const char *qpci_dev_get_driver(const struct qpci_dev *d);
+/* The IOMMU group number, -1 when the device has none. */
+int qpci_dev_get_iommu_group(const struct qpci_dev *d);
+/* Other devices of the same IOMMU group, in address order. Returns how many there are. */
+size_t qpci_dev_get_group_peers(const struct qpci_dev *d, struct qpci_dev **out, size_t max);
+bool qpci_dev_is_multifunction(const struct qpci_dev *d);
+/* The other functions of the same multi-function device, in address order. */
+size_t qpci_dev_get_siblings(const struct qpci_dev *d, struct qpci_dev **out, size_t max);
+/* The bridge above, NULL on a root bus (or when the parent is not a PCI function). */
+struct qpci_dev *qpci_dev_get_parent(const struct qpci_dev *d);
+bool qpci_dev_on_root_bus(const struct qpci_dev *d);
+/* How many other functions share this function's bus. */
+size_t qpci_dev_get_bus_peer_count(const struct qpci_dev *d);
+
+enum qpci_pcie_type {
+        QPCI_PCIE_NONE = -1, /* conventional PCI */
+        QPCI_PCIE_ENDPOINT = 0,
+        QPCI_PCIE_LEGACY_ENDPOINT = 1,
+        QPCI_PCIE_ROOT_PORT = 4,
+        QPCI_PCIE_UPSTREAM = 5,
+        QPCI_PCIE_DOWNSTREAM = 6,
+        QPCI_PCIE_PCI_BRIDGE = 7,
+        QPCI_PCIE_PCIE_BRIDGE = 8,
+        QPCI_PCIE_RC_ENDPOINT = 9,
+        QPCI_PCIE_RC_EVENT = 10,
+};
+int qpci_dev_get_pcie_type(const struct qpci_dev *d);
+bool qpci_dev_is_pcie(const struct qpci_dev *d);
+const char *qpci_pcie_type_name(int type);
+
+/* SR-IOV: the physical function of a VF (NULL for others); a PF's VF count. */
+struct qpci_dev *qpci_dev_get_physfn(const struct qpci_dev *d);
+bool qpci_dev_is_sriov_pf(const struct qpci_dev *d);
+unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d);
+unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d);
+
+/* "pci:v00008086d00001E2Dsv...", as the kernel's modalias file says. */
+const char *qpci_dev_get_modalias(const struct qpci_dev *d);
+/* The kernel module for the modalias (through libkmod): 0 and *ret NULL when none matches. */
+int qpci_dev_get_module(struct qpci_dev *d, const char **ret);
+
+/* Names from pci.ids (libpci) or the udev hwdb; NULL when the database has none. */
+const char *qpci_dev_get_vendor_name(struct qpci_dev *d);
+const char *qpci_dev_get_product_name(struct qpci_dev *d);
+/* The class named without its programming interface, as Qubes does ("USB controller"). */
+const char *qpci_dev_get_class_name(struct qpci_dev *d);
+/* Qubes' "{class}: {vendor} {product}", "Unknown" where a name is missing. */
+const char *qpci_dev_get_description(struct qpci_dev *d);
+
+/* ---- reset ------------------------------------------------------------ */
+
+/* The kernel's reset methods, in the kernel's order of preference. */
+enum qpci_reset_method {
+        QPCI_RESET_DEVICE_SPECIFIC = 1u << 0,
+        QPCI_RESET_ACPI = 1u << 1,
+        QPCI_RESET_FLR = 1u << 2,
+        QPCI_RESET_AF_FLR = 1u << 3,
+        QPCI_RESET_PM = 1u << 4,
+        QPCI_RESET_BUS = 1u << 5,
+        QPCI_RESET_CXL_BUS = 1u << 6,
+};
+#define QPCI_RESET_METHOD_COUNT 7
+/* The kernel's name for one method ("flr", "af_flr", ...), NULL for anything else. */
+const char *qpci_reset_method_name(unsigned method);
+
+enum qpci_reset_source {
+        QPCI_RESET_FROM_KERNEL,  /* the kernel's reset_method file, or its absence on a kernel that has it */
+        QPCI_RESET_FROM_CONFIG,  /* derived from config space as the kernel would */
+        QPCI_RESET_UNKNOWN,      /* neither: config space could not be read far enough */
+};
+
+unsigned qpci_dev_get_reset_methods(const struct qpci_dev *d);
+enum qpci_reset_source qpci_dev_get_reset_source(const struct qpci_dev *d);
+/* Qubes' strict reset: can the device be reset reliably between two VMs? */
+bool qpci_dev_has_strict_reset(const struct qpci_dev *d);
+/* One line a user understands, saying why, and what to do when it cannot. */
+const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d);
+
+/* What was odd about this device's sysfs entry ("\n"-separated), NULL when nothing. */
+const char *qpci_dev_get_warnings(const struct qpci_dev *d);
+
+/* ---- USB: which PCI controller a USB device hangs off ------------------- */
+
+struct qpci_usb_device {
+        int busnum;
+        int devnum;
+        char *port;          /* "3-1.2"; "usb3" for the root hub */
+        uint16_t vendor_id;
+        uint16_t product_id;
+        uint8_t device_class; /* 0x09: a hub */
+        char *manufacturer;  /* what the device itself says, NULL when it says nothing */
+        char *product;
+        char *name;          /* the best name: hwdb "vendor product", else the device's strings */
+};
+
+struct qpci_usb_bus {
+        int busnum;
+        char *version;        /* "2.00", "3.00", NULL when unknown */
+        char *controller;     /* the PCI function's BDF, NULL when not on PCI */
+        char *controller_path; /* the sysfs device the root hub sits on, relative to /sys/devices */
+        size_t n_devices;
+        struct qpci_usb_device *devices; /* root hub first, then by port */
+};
+
+int qpci_usb_new(struct qpci_ctx *ctx, struct qpci_usb **ret);
+struct qpci_usb *qpci_usb_ref(struct qpci_usb *usb);
+struct qpci_usb *qpci_usb_unref(struct qpci_usb *usb);
+size_t qpci_usb_bus_count(const struct qpci_usb *usb);
+/* Buses sorted by controller then bus number. */
+const struct qpci_usb_bus *qpci_usb_get_bus(const struct qpci_usb *usb, size_t i);
+
+/*
+ * What a user asks about: a bus number ("3", "003", "usb3"), a "VID:PID", a port ("3-1.2"),
+ * or a pasted lsusb line ("Bus 003 Device 003: ID 413c:818d Dell Computer Corp.").
+ */
+struct qpci_usb_query {
+        int busnum;    /* -1: any */
+        int devnum;    /* -1: any */
+        int vendor_id; /* -1: any */
+        int product_id;
+        char *port;    /* NULL: any */
+};
+int qpci_usb_query_parse(const char *s, struct qpci_usb_query *ret, const char **why);
+void qpci_usb_query_done(struct qpci_usb_query *q);
+bool qpci_usb_query_matches(const struct qpci_usb_query *q, const struct qpci_usb_device *dev);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Rooted access to small kernel attribute files: the one place host paths are opened. */
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags) {
+        int fd;
+
+        /* Absolute host paths are taken relative to the root descriptor, so "/sys" under a fixture
+         * root opens ROOT/sys. Symlinks inside the tree are relative, as the kernel makes them. */
+        while (*path == '/')
+                path++;
+        if (!*path)
+                path = ".";
+        fd = openat(ctx->root_fd, path, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (size == 0)
+                return -EINVAL;
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        return n;
+}
+
+ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size) {
+        ssize_t n = qpci_read_attr(dirfd, name, buf, size);
+
+        if (n < 0)
+                return n;
+        if (memchr(buf, '\0', n))
+                return -EBADMSG;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                buf[--n] = '\0';
+        return n;
+}
+
+int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret) {
+        unsigned long v = 0;
+        bool any = false;
+
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+                s += 2;
+        for (; *s; s++) {
+                int c = *s, d;
+                if (c >= '0' && c <= '9')
+                        d = c - '0';
+                else if (c >= 'a' && c <= 'f')
+                        d = c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F')
+                        d = c - 'A' + 10;
+                else if (c == '\n' && s[1] == '\0')
+                        break;
+                else
+                        return -EINVAL;
+                if (v > (max - d) / 16)
+                        return -ERANGE;
+                v = v * 16 + d;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int qpci_read_hex(int dirfd, const char *name, unsigned long max, unsigned long *ret) {
+        char buf[32];
+        ssize_t n = qpci_read_line(dirfd, name, buf, sizeof(buf));
+
+        if (n < 0)
+                return n;
+        return qpci_parse_hex(buf, max, ret);
+}
+
+int qpci_readlink_basename(int dirfd, const char *name, char *buf, size_t size) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+        const char *base;
+
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (!*base || strlen(base) >= size)
+                return -ENAMETOOLONG;
+        strcpy(buf, base);
+        return 0;
+}
+
+int qpci_path_parent_component(const char *path, char *buf, size_t size) {
+        const char *end = strrchr(path, '/'), *start;
+
+        if (!end || end == path)
+                return -ENOENT;
+        start = end - 1;
+        while (start > path && start[-1] != '/')
+                start--;
+        if ((size_t)(end - start) >= size)
+                return -ENAMETOOLONG;
+        memcpy(buf, start, end - start);
+        buf[end - start] = '\0';
+        return 0;
+}
+
+ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        size_t got = 0;
+
+        if (fd < 0)
+                return -errno;
+        /* sysfs config reads may come back short (unprivileged readers get 64 bytes): loop to EOF. */
+        while (got < size) {
+                ssize_t n = read(fd, buf + got, size - got);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return got > 0 ? (ssize_t)got : -errno;
+                }
+                if (n == 0)
+                        break;
+                got += n;
+        }
+        return got;
+}

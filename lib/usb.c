@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Which PCI controller a USB device hangs off, and what else rides on it: what the seed page does
+ * by hand with lsusb and readlink /sys/bus/usb/devices/usbN. A root hub "usbN" sits in the
+ * controller's sysfs directory, so the component above it names the controller.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+struct qpci_usb {
+        int refcount;
+        size_t n_buses;
+        struct qpci_usb_bus *buses;
+};
+
+static void device_done(struct qpci_usb_device *d) {
+        free(d->port);
+        free(d->manufacturer);
+        free(d->product);
+        free(d->name);
+}
+
+QPCI_EXPORT struct qpci_usb *qpci_usb_ref(struct qpci_usb *usb) {
+        if (usb)
+                usb->refcount++;
+        return usb;
+}
+
+QPCI_EXPORT struct qpci_usb *qpci_usb_unref(struct qpci_usb *usb) {
+        if (!usb || --usb->refcount > 0)
+                return NULL;
+        for (size_t i = 0; i < usb->n_buses; i++) {
+                struct qpci_usb_bus *b = &usb->buses[i];
+                for (size_t j = 0; j < b->n_devices; j++)
+                        device_done(&b->devices[j]);
+                free(b->devices);
+                free(b->version);
+                free(b->controller);
+                free(b->controller_path);
+        }
+        free(usb->buses);
+        free(usb);
+        return NULL;
+}
+
+static inline void qpci_usb_unrefp(struct qpci_usb **p) { qpci_usb_unref(*p); }
+
+static char *read_string(int fd, const char *name) {
+        char buf[256];
+        return qpci_read_line(fd, name, buf, sizeof(buf)) > 0 ? strdup(buf) : NULL;
+}
+
+static int read_dec(int fd, const char *name) {
+        char buf[32], *end;
+        long v;
+
+        if (qpci_read_line(fd, name, buf, sizeof(buf)) <= 0)
+                return -1;
+        v = strtol(buf, &end, 10);
+        return *end || v < 0 || v > INT_MAX ? -1 : (int)v;
+}
+
+/* version: where to put a root hub's USB version (" 2.00"), NULL for other devices. */
+static int load_device(struct qpci_ctx *ctx, int dirfd, const char *name, struct qpci_usb_device *d, char **version) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        unsigned long v;
+
+        if (fd < 0)
+                return -errno;
+        d->port = strdup(name);
+        if (!d->port)
+                return -ENOMEM;
+        d->busnum = read_dec(fd, "busnum");
+        d->devnum = read_dec(fd, "devnum");
+        if (qpci_read_hex(fd, "idVendor", 0xffff, &v) == 0)
+                d->vendor_id = v;
+        if (qpci_read_hex(fd, "idProduct", 0xffff, &v) == 0)
+                d->product_id = v;
+        if (qpci_read_hex(fd, "bDeviceClass", 0xff, &v) == 0)
+                d->device_class = v;
+        if (version) {
+                char *v = read_string(fd, "version");
+                /* The kernel pads it: " 2.00". */
+                *version = v ? strdup(v + strspn(v, " ")) : NULL;
+                free(v);
+        }
+        d->manufacturer = read_string(fd, "manufacturer");
+        d->product = read_string(fd, "product");
+        d->name = qpci_names_usb(ctx, d->vendor_id, d->product_id);
+        if (!d->name && (d->manufacturer || d->product) &&
+            asprintf(&d->name, "%s%s%s", d->manufacturer ? d->manufacturer : "",
+                     d->manufacturer && d->product ? " " : "", d->product ? d->product : "") < 0)
+                d->name = NULL;
+        if (d->busnum < 0)
+                log_warn(ctx, "USB device %s: unreadable busnum", name);
+        return 0;
+}
+
+/* "3-1.10" after "3-1.2": ports compare as numbers, component by component; root hubs first. */
+static int port_cmp(const void *a, const void *b) {
+        const char *p = ((const struct qpci_usb_device *)a)->port, *q = ((const struct qpci_usb_device *)b)->port;
+        bool ra = strncmp(p, "usb", 3) == 0, rb = strncmp(q, "usb", 3) == 0;
+
+        if (ra != rb)
+                return ra ? -1 : 1;
+        while (*p && *q) {
+                char *ep, *eq;
+                unsigned long x = strtoul(p, &ep, 10), y = strtoul(q, &eq, 10);
+                if (ep == p || eq == q)
+                        return strcmp(p, q);
+                if (x != y)
+                        return x < y ? -1 : 1;
+                p = *ep ? ep + 1 : ep;
+                q = *eq ? eq + 1 : eq;
+        }
+        return *p ? 1 : *q ? -1 : 0;
+}
+
+static int bus_cmp(const void *a, const void *b) {
+        const struct qpci_usb_bus *x = a, *y = b;
+        int c;
+
+        /* PCI controllers first, in address order; then the rest by path. */
+        if (!x->controller != !y->controller)
+                return x->controller ? -1 : 1;
+        if (x->controller && y->controller) {
+                struct qpci_addr ax = {0}, ay = {0};
+                qpci_addr_parse_sysfs(x->controller, &ax);
+                qpci_addr_parse_sysfs(y->controller, &ay);
+                c = qpci_addr_cmp(&ax, &ay);
+        } else
+                c = strcmp(x->controller_path ? x->controller_path : "", y->controller_path ? y->controller_path : "");
+        return c ? c : x->busnum - y->busnum;
+}
+
+static struct qpci_usb_bus *find_bus(struct qpci_usb *usb, int busnum) {
+        for (size_t i = 0; i < usb->n_buses; i++)
+                if (usb->buses[i].busnum == busnum)
+                        return &usb->buses[i];
+        return NULL;
+}
+
+static int add_bus(struct qpci_usb *usb, int dirfd, const char *name, int busnum) {
+        char target[PATH_MAX], parent[NAME_MAX + 1];
+        struct qpci_usb_bus *nb, *b;
+        struct qpci_addr a;
+        ssize_t n;
+
+        nb = reallocarray(usb->buses, usb->n_buses + 1, sizeof(*nb));
+        if (!nb)
+                return -ENOMEM;
+        usb->buses = nb;
+        b = &usb->buses[usb->n_buses++];
+        memset(b, 0, sizeof(*b));
+        b->busnum = busnum;
+
+        n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+        if (n < 0)
+                return 0;
+        target[n] = '\0';
+        if (qpci_path_parent_component(target, parent, sizeof(parent)) == 0 && qpci_addr_parse_sysfs(parent, &a) == 0)
+                b->controller = strdup(parent);
+        /* Where the root hub hangs, relative to /sys/devices, for controllers that are not PCI. */
+        char *dev = strstr(target, "devices/"), *slash = strrchr(target, '/');
+        if (dev && slash && slash > dev + 8) {
+                *slash = '\0';
+                b->controller_path = strdup(dev + 8);
+        }
+        return 0;
+}
+
+QPCI_EXPORT int qpci_usb_new(struct qpci_ctx *ctx, struct qpci_usb **ret) {
+        _cleanup_(qpci_usb_unrefp) struct qpci_usb *usb = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
+        struct dirent *de;
+        int fd, r;
+
+        usb = calloc(1, sizeof(*usb));
+        if (!usb)
+                return -ENOMEM;
+        usb->refcount = 1;
+        fd = qpci_open_root(ctx, "/sys/bus/usb/devices", O_RDONLY | O_DIRECTORY);
+        if (fd == -ENOENT) {
+                /* No USB core in this kernel: no USB buses, which is an answer, not an error. */
+                *ret = TAKE_PTR(usb);
+                return 0;
+        }
+        if (fd < 0)
+                return fd;
+        dir = fdopendir(fd);
+        if (!dir) {
+                close(fd);
+                return -errno;
+        }
+        /* Root hubs first, so every device finds its bus. */
+        for (int pass = 0; pass < 2; pass++) {
+                rewinddir(dir);
+                while ((de = readdir(dir))) {
+                        bool root = strncmp(de->d_name, "usb", 3) == 0;
+                        struct qpci_usb_device dev = {0}, *nd;
+                        struct qpci_usb_bus *b;
+
+                        if (de->d_name[0] == '.' || strchr(de->d_name, ':') || root != (pass == 0))
+                                continue; /* interfaces ("3-1:1.0") are not devices */
+                        _cleanup_free_ char *version = NULL;
+                        r = load_device(ctx, dirfd(dir), de->d_name, &dev, root ? &version : NULL);
+                        if (r < 0) {
+                                device_done(&dev);
+                                if (r == -ENOMEM)
+                                        return r;
+                                log_warn(ctx, "USB device %s: %s", de->d_name, strerror(-r));
+                                continue;
+                        }
+                        if (root && dev.busnum < 0)
+                                dev.busnum = atoi(de->d_name + 3);
+                        b = find_bus(usb, dev.busnum);
+                        if (!b && root) {
+                                r = add_bus(usb, dirfd(dir), de->d_name, dev.busnum);
+                                if (r < 0) {
+                                        device_done(&dev);
+                                        return r;
+                                }
+                                b = &usb->buses[usb->n_buses - 1];
+                                b->version = TAKE_PTR(version);
+                        }
+                        if (!b) {
+                                log_warn(ctx, "USB device %s: bus %d has no root hub", de->d_name, dev.busnum);
+                                device_done(&dev);
+                                continue;
+                        }
+                        nd = reallocarray(b->devices, b->n_devices + 1, sizeof(*nd));
+                        if (!nd) {
+                                device_done(&dev);
+                                return -ENOMEM;
+                        }
+                        b->devices = nd;
+                        b->devices[b->n_devices++] = dev;
+                }
+        }
+        for (size_t i = 0; i < usb->n_buses; i++)
+                qsort(usb->buses[i].devices, usb->buses[i].n_devices, sizeof(struct qpci_usb_device), port_cmp);
+        qsort(usb->buses, usb->n_buses, sizeof(*usb->buses), bus_cmp);
+        *ret = TAKE_PTR(usb);
+        return 0;
+}
+
+QPCI_EXPORT size_t qpci_usb_bus_count(const struct qpci_usb *usb) {
+        return usb->n_buses;
+}
+
+QPCI_EXPORT const struct qpci_usb_bus *qpci_usb_get_bus(const struct qpci_usb *usb, size_t i) {
+        return i < usb->n_buses ? &usb->buses[i] : NULL;
+}
+
+static bool all_digits(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+QPCI_EXPORT int qpci_usb_query_parse(const char *s, struct qpci_usb_query *q, const char **why) {
+        const char *dummy;
+        unsigned bus, devnum, v, p;
+        int n = 0;
+
+        if (!why)
+                why = &dummy;
+        *q = (struct qpci_usb_query){.busnum = -1, .devnum = -1, .vendor_id = -1, .product_id = -1};
+        s += strspn(s, " \t");
+        /* A pasted lsusb line: "Bus 003 Device 003: ID 413c:818d Dell Computer Corp." */
+        if (sscanf(s, "Bus %u Device %u: ID %4x:%4x%n", &bus, &devnum, &v, &p, &n) == 4 && n > 0) {
+                q->busnum = bus;
+                q->devnum = devnum;
+                q->vendor_id = v;
+                q->product_id = p;
+                return 0;
+        }
+        if (strncmp(s, "usb", 3) == 0 && all_digits(s + 3)) {
+                q->busnum = atoi(s + 3);
+                return 0;
+        }
+        if (all_digits(s) && strlen(s) <= 3) {
+                q->busnum = atoi(s);
+                return 0;
+        }
+        if (strlen(s) == 9 && s[4] == ':' && sscanf(s, "%4x:%4x%n", &v, &p, &n) == 2 && n == 9) {
+                q->vendor_id = v;
+                q->product_id = p;
+                return 0;
+        }
+        /* A port: "3-1.2". */
+        const char *dash = strchr(s, '-');
+        if (dash && dash > s && strspn(s, "0123456789") == (size_t)(dash - s) && dash[1] &&
+            strspn(dash + 1, "0123456789.") == strlen(dash + 1) && dash[strlen(dash) - 1] != '.') {
+                q->port = strdup(s);
+                if (!q->port)
+                        return -ENOMEM;
+                q->busnum = atoi(s);
+                return 0;
+        }
+        *why = "expected a bus number (3), a VID:PID (413c:818d), a port (3-1.2) or a line of lsusb output";
+        return -EINVAL;
+}
+
+QPCI_EXPORT void qpci_usb_query_done(struct qpci_usb_query *q) {
+        free(q->port);
+        q->port = NULL;
+}
+
+QPCI_EXPORT bool qpci_usb_query_matches(const struct qpci_usb_query *q, const struct qpci_usb_device *d) {
+        if (q->busnum >= 0 && d->busnum != q->busnum)
+                return false;
+        if (q->devnum >= 0 && d->devnum != q->devnum)
+                return false;
+        if (q->vendor_id >= 0 && (d->vendor_id != q->vendor_id || d->product_id != q->product_id))
+                return false;
+        if (q->port && !streq(d->port, q->port))
+                return false;
+        return true;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One binary, many names: run as qvm-pci (a link) it behaves as Qubes' tool of that name; run as
+ * qpci it takes the group as its first argument ("qpci pci list").
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+const char *tool_prog = "qpci";
+
+static const struct tool_cmd commands[] = {
+        {"qvm-pci", cmd_qvm_pci, "list PCI devices; find the controller of a USB device"},
+};
+
+/* "qpci pci ..." is "qvm-pci ...". */
+static const struct {
+        const char *group;
+        const char *tool;
+} groups[] = {
+        {"pci", "qvm-pci"},
+};
+
+static void log_stderr(void *data, int priority, const char *fmt, va_list args) {
+        (void)data;
+        fprintf(stderr, "%s: %s", tool_prog, priority <= QPCI_LOG_ERR ? "" : priority <= QPCI_LOG_WARNING ? "warning: " : "");
+        vfprintf(stderr, fmt, args);
+        fputc('\n', stderr);
+}
+
+void tool_error(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "%s: ", tool_prog);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
+        struct qpci_ctx *ctx;
+        const char *root = getenv("QPCI_ROOT"), *ids = getenv("QPCI_PCI_IDS");
+        int r = qpci_new(root, &ctx);
+
+        if (r < 0) {
+                tool_error("cannot use %s as the host root: %s (QPCI_ROOT must name a directory)", root ? root : "/",
+                           strerror(-r));
+                return r;
+        }
+        qpci_set_log_fn(ctx, log_stderr, NULL);
+        qpci_set_log_priority(ctx, verbose ? QPCI_LOG_INFO : QPCI_LOG_WARNING);
+        if (ids && *ids && (r = qpci_set_pci_ids(ctx, ids)) < 0) {
+                qpci_unref(ctx);
+                return r;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+static void usage(FILE *f) {
+        fprintf(f, "Usage: qpci GROUP [ARGS...]   or run through a link named after a tool\n\n");
+        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+                for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+                        if (strcmp(commands[k].name, groups[i].tool) == 0)
+                                fprintf(f, "  qpci %-6s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
+}
+
+int main(int argc, char **argv) {
+        const char *name = strrchr(argv[0], '/');
+        char prog[64];
+
+        name = name ? name + 1 : argv[0];
+        for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+                if (strcmp(name, commands[k].name) == 0) {
+                        tool_prog = commands[k].name;
+                        return commands[k].run(tool_prog, argc, argv);
+                }
+        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                usage(argc < 2 ? stderr : stdout);
+                return argc < 2 ? EXIT_USAGE : 0;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                printf("qpci %s\n", QPCI_VERSION);
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+                if (strcmp(argv[1], groups[i].group) != 0)
+                        continue;
+                for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+                        if (strcmp(commands[k].name, groups[i].tool) == 0) {
+                                snprintf(prog, sizeof(prog), "qpci %s", groups[i].group);
+                                tool_prog = prog;
+                                return commands[k].run(prog, argc - 1, argv + 1);
+                        }
+        }
+        tool_error("unknown group '%s'; run 'qpci --help' for the list", argv[1]);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* qvm-pci: Qubes' syntax and output over libqpci. list (ls, l), info (i), usb. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "qvm-pci.h"
+#include "table.h"
+#include "tool.h"
+
+static void help(const char *prog, FILE *f) {
+        fprintf(f,
+                "Usage: %s [list] [-v] [--json]        the host's PCI devices\n"
+                "       %s info ID [--json]           all qpci knows of one device\n"
+                "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
+                "\n"
+                "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
+                "a port like 3-1.2, or a line of lsusb output.\n"
+                "\n"
+                "  -v, --verbose   list: add driver, IOMMU group, reset methods and strict-reset verdict\n"
+                "  -q, --quiet     only errors on stderr\n"
+                "      --json      machine-readable output\n"
+                "  -h, --help      this text\n",
+                prog, prog, prog);
+}
+
+static const char *reset_list(unsigned methods, char *buf, size_t size) {
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
+                if (methods & (1u << i))
+                        len += snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
+                                        qpci_reset_method_name(1u << i));
+        return len ? buf : "-";
+}
+
+static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **devs, size_t n) {
+        json_begin_array(j, key);
+        for (size_t i = 0; i < n; i++)
+                json_string(j, NULL, qpci_dev_get_bdf(devs[i]));
+        json_end_array(j);
+}
+
+/* One device as JSON: every field the inventory knows. */
+static void json_dev(struct json *j, struct qpci_dev *d) {
+        char id[64];
+        const char *module = NULL, *w;
+        struct qpci_dev *rel[256];
+        size_t n;
+
+        snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(d));
+        json_begin_object(j, NULL);
+        json_string(j, "id", id);
+        json_string(j, "bdf", qpci_dev_get_bdf(d));
+        json_hex(j, "vendor_id", qpci_dev_get_vendor_id(d), 4);
+        json_hex(j, "device_id", qpci_dev_get_device_id(d), 4);
+        json_hex(j, "subsystem_vendor_id", qpci_dev_get_subsystem_vendor_id(d), 4);
+        json_hex(j, "subsystem_device_id", qpci_dev_get_subsystem_device_id(d), 4);
+        json_hex(j, "class", qpci_dev_get_class(d), 6);
+        json_hex(j, "revision", qpci_dev_get_revision(d), 2);
+        json_string(j, "vendor", qpci_dev_get_vendor_name(d));
+        json_string(j, "product", qpci_dev_get_product_name(d));
+        json_string(j, "class_name", qpci_dev_get_class_name(d));
+        json_string(j, "description", qpci_dev_get_description(d));
+        json_string(j, "driver", qpci_dev_get_driver(d));
+        json_string(j, "modalias", qpci_dev_get_modalias(d));
+        json_string(j, "module", qpci_dev_get_module(d, &module) == 0 ? module : NULL);
+        if (qpci_dev_get_iommu_group(d) >= 0)
+                json_int(j, "iommu_group", qpci_dev_get_iommu_group(d));
+        else
+                json_null(j, "iommu_group");
+        n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
+        json_dev_refs(j, "iommu_group_peers", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
+        json_bool(j, "multifunction", qpci_dev_is_multifunction(d));
+        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
+        json_dev_refs(j, "siblings", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
+        json_bool(j, "bridge", qpci_dev_is_bridge(d));
+        json_string(j, "parent", qpci_dev_get_parent(d) ? qpci_dev_get_bdf(qpci_dev_get_parent(d)) : NULL);
+        json_hex(j, "bus", qpci_dev_get_addr(d)->bus, 2);
+        json_bool(j, "root_bus", qpci_dev_on_root_bus(d));
+        json_bool(j, "pcie", qpci_dev_is_pcie(d));
+        json_string(j, "pcie_type", qpci_dev_is_pcie(d) ? qpci_pcie_type_name(qpci_dev_get_pcie_type(d)) : NULL);
+        json_string(j, "physfn", qpci_dev_get_physfn(d) ? qpci_dev_get_bdf(qpci_dev_get_physfn(d)) : NULL);
+        json_bool(j, "sriov_pf", qpci_dev_is_sriov_pf(d));
+        if (qpci_dev_is_sriov_pf(d)) {
+                json_int(j, "sriov_totalvfs", qpci_dev_get_total_vfs(d));
+                json_int(j, "sriov_numvfs", qpci_dev_get_num_vfs(d));
+        }
+        json_begin_array(j, "reset_methods");
+        for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
+                if (qpci_dev_get_reset_methods(d) & (1u << i))
+                        json_string(j, NULL, qpci_reset_method_name(1u << i));
+        json_end_array(j);
+        static const char *const sources[] = {"kernel", "config", "unknown"};
+        json_string(j, "reset_source", sources[qpci_dev_get_reset_source(d)]);
+        json_bool(j, "strict_reset", qpci_dev_has_strict_reset(d));
+        json_string(j, "strict_reset_reason", qpci_dev_get_strict_reset_reason(d));
+        json_begin_array(j, "used_by");
+        json_end_array(j);
+        json_begin_array(j, "warnings");
+        for (w = qpci_dev_get_warnings(d); w && *w;) {
+                size_t l = strcspn(w, "\n");
+                char line[512];
+                snprintf(line, sizeof(line), "%.*s", (int)l, w);
+                json_string(j, NULL, line);
+                w += l + (w[l] == '\n');
+        }
+        json_end_array(j);
+        json_end_object(j);
+}
+
+static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json) {
+        size_t n = qpci_inventory_count(inv);
+        struct table t;
+        int r = 0;
+
+        if (as_json) {
+                struct json j;
+                json_init(&j, stdout);
+                json_begin_array(&j, NULL);
+                for (size_t i = 0; i < n; i++)
+                        json_dev(&j, qpci_inventory_get(inv, i));
+                json_end_array(&j);
+                json_finish(&j);
+                return 0;
+        }
+        table_init(&t, verbose ? 7 : 3);
+        /* Qubes prints the header only for a person, so scripts can read rows directly. */
+        if (isatty(STDOUT_FILENO)) {
+                static const char *const head[] = {"BACKEND:DEVID", "DESCRIPTION", "DRIVER", "IOMMU", "RESET",
+                                                   "STRICT", "USED BY"};
+                for (size_t c = 0; c < ELEMENTSOF(head); c++)
+                        if (verbose || c < 2 || c == 6)
+                                r |= table_add(&t, head[c]);
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_dev *d = qpci_inventory_get(inv, i);
+                char id[64], group[16], reset[128];
+
+                snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(d));
+                r |= table_add(&t, id);
+                r |= table_add(&t, qpci_dev_get_description(d));
+                if (verbose) {
+                        snprintf(group, sizeof(group), "%d", qpci_dev_get_iommu_group(d));
+                        r |= table_add(&t, qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "-");
+                        r |= table_add(&t, qpci_dev_get_iommu_group(d) >= 0 ? group : "-");
+                        r |= table_add(&t, reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)));
+                        r |= table_add(&t, qpci_dev_has_strict_reset(d) ? "yes" : "no");
+                }
+                r |= table_add(&t, NULL); /* USED BY: VMs come with a later version */
+        }
+        if (r < 0) {
+                table_done(&t);
+                tool_error("out of memory");
+                return EXIT_FAIL;
+        }
+        table_print(&t, stdout);
+        table_done(&t);
+        return 0;
+}
+
+static void print_refs(const char *label, struct qpci_dev **devs, size_t n, size_t max) {
+        printf("  %-14s", label);
+        for (size_t i = 0; i < n && i < max; i++)
+                printf("%sdom0:%s", i ? ", " : "", qpci_dev_get_ident(devs[i]));
+        if (n > max)
+                printf(", and %zu more", n - max);
+        printf("\n");
+}
+
+static int do_info(struct qpci_dev *d, bool as_json) {
+        struct qpci_dev *rel[64];
+        const char *module = NULL, *w;
+        char reset[128];
+        size_t n;
+        static const char *const sources[] = {"from the kernel", "derived from config space", "unknown"};
+
+        if (as_json) {
+                struct json j;
+                json_init(&j, stdout);
+                json_dev(&j, d);
+                json_finish(&j);
+                return 0;
+        }
+        printf("dom0:%s  %s\n", qpci_dev_get_ident(d), qpci_dev_get_bdf(d));
+        printf("  %-14s%s\n", "description", qpci_dev_get_description(d));
+        printf("  %-14s%04x:%04x, subsystem %04x:%04x, class %06x, revision %02x\n", "ids",
+               qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), qpci_dev_get_subsystem_vendor_id(d),
+               qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
+        printf("  %-14s%s\n", "driver", qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "none");
+        qpci_dev_get_module(d, &module);
+        printf("  %-14s%s\n", "module", module ? module : "none found for its modalias");
+        if (qpci_dev_get_iommu_group(d) < 0)
+                printf("  %-14snone (no IOMMU, or it is off)\n", "iommu group");
+        else {
+                n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
+                printf("  %-14s%d%s\n", "iommu group", qpci_dev_get_iommu_group(d), n ? "" : " (alone in it)");
+                if (n)
+                        print_refs("  group peers", rel, n, ELEMENTSOF(rel));
+        }
+        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
+        if (qpci_dev_is_multifunction(d))
+                print_refs("functions", rel, n, ELEMENTSOF(rel));
+        if (qpci_dev_get_parent(d))
+                printf("  %-14s%02x, behind bridge dom0:%s, with %zu other function(s)\n", "bus",
+                       qpci_dev_get_addr(d)->bus, qpci_dev_get_ident(qpci_dev_get_parent(d)),
+                       qpci_dev_get_bus_peer_count(d));
+        else
+                printf("  %-14s%02x, a root bus, with %zu other function(s)\n", "bus", qpci_dev_get_addr(d)->bus,
+                       qpci_dev_get_bus_peer_count(d));
+        printf("  %-14s%s\n", "type",
+               qpci_dev_is_pcie(d) ? qpci_pcie_type_name(qpci_dev_get_pcie_type(d)) : "conventional PCI");
+        if (qpci_dev_get_physfn(d))
+                printf("  %-14svirtual function of dom0:%s\n", "sr-iov", qpci_dev_get_ident(qpci_dev_get_physfn(d)));
+        else if (qpci_dev_is_sriov_pf(d))
+                printf("  %-14sphysical function, %u of %u VFs enabled\n", "sr-iov", qpci_dev_get_num_vfs(d),
+                       qpci_dev_get_total_vfs(d));
+        printf("  %-14s%s (%s)\n", "reset", reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)),
+               sources[qpci_dev_get_reset_source(d)]);
+        printf("  %-14s%s: %s\n", "strict reset", qpci_dev_has_strict_reset(d) ? "yes" : "no",
+               qpci_dev_get_strict_reset_reason(d));
+        for (w = qpci_dev_get_warnings(d); w && *w;) {
+                size_t l = strcspn(w, "\n");
+                printf("  %-14s%.*s\n", "warning", (int)l, w);
+                w += l + (w[l] == '\n');
+        }
+        return 0;
+}
+
+int cmd_qvm_pci(const char *prog, int argc, char **argv) {
+        static const struct option options[] = {
+                {"verbose", no_argument, NULL, 'v'},
+                {"quiet", no_argument, NULL, 'q'},
+                {"json", no_argument, NULL, 'J'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        bool verbose = false, quiet = false, as_json = false;
+        struct qpci_ctx *ctx = NULL;
+        struct qpci_inventory *inv = NULL;
+        const char *sub = "list";
+        int c, r, ret;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "vqh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'v': verbose = true; break;
+                case 'q': quiet = true; break;
+                case 'J': as_json = true; break;
+                case 'h': help(prog, stdout); return 0;
+                default:
+                        tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind < argc)
+                sub = argv[optind++];
+
+        if (streq(sub, "usb"))
+                return qvm_pci_usb(prog, argc - optind, argv + optind, as_json, quiet);
+        bool is_list = streq(sub, "list") || streq(sub, "ls") || streq(sub, "l");
+        bool is_info = streq(sub, "info") || streq(sub, "i");
+        if (!is_list && !is_info) {
+                tool_error("unknown command '%s': use list, info or usb; see '%s --help'", sub, prog);
+                return EXIT_USAGE;
+        }
+        if (is_list && optind < argc) {
+                tool_error("listing the devices of a VM ('%s') needs VM support, which this version lacks", argv[optind]);
+                return EXIT_USAGE;
+        }
+        if (is_info && optind + 1 != argc) {
+                tool_error("info takes one device id, like dom0:00_1a.0");
+                return EXIT_USAGE;
+        }
+        r = tool_ctx_new(&ctx, verbose);
+        if (r < 0)
+                return EXIT_FAIL;
+        if (quiet)
+                qpci_set_log_priority(ctx, QPCI_LOG_ERR);
+        r = qpci_inventory_new(ctx, &inv);
+        if (r < 0) {
+                tool_error("cannot list PCI devices: %s", strerror(-r));
+                qpci_unref(ctx);
+                return EXIT_FAIL;
+        }
+        if (is_list)
+                ret = do_list(inv, verbose, as_json);
+        else {
+                struct qpci_dev *d;
+                const char *why;
+                r = qpci_inventory_lookup(inv, argv[optind], &d, &why);
+                if (r < 0) {
+                        tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", argv[optind], why);
+                        ret = EXIT_USAGE;
+                } else
+                        ret = do_info(d, as_json);
+        }
+        qpci_inventory_unref(inv);
+        qpci_unref(ctx);
+        return ret;
+}
