@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The strict-reset decision on hand-built devices: each case is a layout found on real hosts. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "qpci-internal.h"
+
+struct fixture {
+        char root[64];
+        struct qpci_ctx *ctx;
+        struct qpci_inventory inv;
+        struct qpci_dev dev;
+};
+
+static struct fixture *fixture_new(const char *release) {
+        struct fixture *f = calloc(1, sizeof(*f));
+        char path[128];
+        FILE *o;
+
+        assert_non_null(f);
+        strcpy(f->root, "/tmp/qpci-reset-XXXXXX");
+        assert_non_null(mkdtemp(f->root));
+        snprintf(path, sizeof(path), "%s/proc", f->root);
+        mkdir(path, 0755);
+        strcat(path, "/sys");
+        mkdir(path, 0755);
+        strcat(path, "/kernel");
+        mkdir(path, 0755);
+        strcat(path, "/osrelease");
+        o = fopen(path, "w");
+        assert_non_null(o);
+        fprintf(o, "%s\n", release);
+        fclose(o);
+        assert_int_equal(qpci_new(f->root, &f->ctx), 0);
+        f->inv.ctx = f->ctx;
+        f->dev.inv = &f->inv;
+        f->dev.addr = (struct qpci_addr){0, 0, 0x1a, 0};
+        f->dev.root_bus = true;
+        f->dev.config.header_ok = true;
+        f->dev.config.caps_complete = true;
+        f->dev.config.pcie_type = QPCI_PCIE_NONE;
+        return f;
+}
+
+static void fixture_free(struct fixture *f) {
+        char cmd[128];
+        free(f->dev.reset_reason);
+        free(f->dev.kernel_reset_methods);
+        qpci_unref(f->ctx);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+        assert_int_equal(system(cmd), 0);
+        free(f);
+}
+
+static void test_kernel_release(void **state) {
+        (void)state;
+        assert_true(qpci_kernel_has_reset_method("5.15.0"));
+        assert_true(qpci_kernel_has_reset_method("6.1.0-13-amd64"));
+        assert_true(qpci_kernel_has_reset_method("10.0"));
+        assert_false(qpci_kernel_has_reset_method("5.14.21"));
+        assert_false(qpci_kernel_has_reset_method("5.10.0-28-amd64"));
+        assert_false(qpci_kernel_has_reset_method("4.19.0"));
+        assert_false(qpci_kernel_has_reset_method(""));
+        assert_false(qpci_kernel_has_reset_method("garbage"));
+}
+
+static void test_parse_methods(void **state) {
+        (void)state;
+        assert_int_equal(qpci_reset_parse_methods("flr pm\n"), QPCI_RESET_FLR | QPCI_RESET_PM);
+        assert_int_equal(qpci_reset_parse_methods("af_flr bus"), QPCI_RESET_AF_FLR | QPCI_RESET_BUS);
+        assert_int_equal(qpci_reset_parse_methods("bogus flrx bus"), QPCI_RESET_BUS);
+        assert_int_equal(qpci_reset_parse_methods(""), 0);
+        assert_string_equal(qpci_reset_method_name(QPCI_RESET_CXL_BUS), "cxl_bus");
+        assert_null(qpci_reset_method_name(QPCI_RESET_FLR | QPCI_RESET_PM));
+}
+
+/* The issue's own example: an ICH USB controller with no reset, on a busy root bus. */
+static void test_seed_usb_controller(void **state) {
+        struct fixture *f = fixture_new("6.1.0-13-amd64");
+        (void)state;
+        f->dev.bus_peers = 11;
+        qpci_dev_resolve_reset(&f->dev);
+        assert_int_equal(f->dev.reset_source, QPCI_RESET_FROM_KERNEL);
+        assert_int_equal(f->dev.reset_methods, 0);
+        assert_false(qpci_dev_has_strict_reset(&f->dev));
+        assert_string_equal(qpci_dev_get_strict_reset_reason(&f->dev),
+                            "no FLR, no PM reset, and it shares bus 00 with 11 other functions: assign with "
+                            "-o no-strict-reset=True, and consider the device tainted after use");
+        fixture_free(f);
+}
+
+static void test_kernel_file_wins(void **state) {
+        struct fixture *f = fixture_new("6.1.0-13-amd64");
+        (void)state;
+        /* The config space says nothing, yet the kernel has a device-specific quirk: trust it. */
+        f->dev.kernel_reset_methods = strdup("device_specific");
+        f->dev.has_reset_file = true;
+        qpci_dev_resolve_reset(&f->dev);
+        assert_int_equal(f->dev.reset_methods, QPCI_RESET_DEVICE_SPECIFIC);
+        assert_true(qpci_dev_has_strict_reset(&f->dev));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(&f->dev), "device-specific"));
+        fixture_free(f);
+}
+
+static void test_derive_old_kernel(void **state) {
+        struct fixture *f = fixture_new("5.10.0-28-amd64");
+        struct qpci_dev parent = {0};
+        struct qpci_dev *d = &f->dev;
+        (void)state;
+
+        d->config.pcie_type = QPCI_PCIE_ENDPOINT;
+        d->config.pcie_flr = true;
+        d->config.pm_pos = 0x40;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_source, QPCI_RESET_FROM_CONFIG);
+        assert_int_equal(d->reset_methods, QPCI_RESET_FLR | QPCI_RESET_PM);
+
+        /* NoSoftRst+: a D3hot cycle keeps state, so the kernel does not count PM as a reset. */
+        d->config.pcie_flr = false;
+        d->config.pm_no_soft_reset = true;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, 0);
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "NoSoftRst+"));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+
+        /* AF FLR needs both TP and FLR, as pci_af_flr() checks. */
+        d->config.af_pos = 0x50;
+        d->config.af_flr = true;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, 0);
+        d->config.af_tp = true;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, QPCI_RESET_AF_FLR);
+        d->config.af_pos = 0;
+        d->config.af_tp = d->config.af_flr = false;
+
+        /* Alone behind a bridge: the bridge can pulse its secondary bus. */
+        d->root_bus = false;
+        d->parent = &parent;
+        d->addr.bus = 2;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, QPCI_RESET_BUS);
+        assert_true(qpci_dev_has_strict_reset(d));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "alone on bus 02"));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+
+        /* ...but not with a sibling function on that bus (a GPU and its audio). */
+        d->bus_peers = 1;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, 0);
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "shares bus 02 with 1 other function:"));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+
+        /* A bridge is never reset through its own parent, and never assigned. */
+        d->bus_peers = 0;
+        d->bridge = true;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, 0);
+        assert_false(qpci_dev_has_strict_reset(d));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "bridge"));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+        d->bridge = false;
+
+        /* An SR-IOV VF: the specification requires FLR. */
+        d->physfn = &parent;
+        d->bus_peers = 4;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_methods, QPCI_RESET_FLR);
+        fixture_free(f);
+}
+
+static void test_unknown_when_truncated(void **state) {
+        struct fixture *f = fixture_new("5.4.0");
+        (void)state;
+        f->dev.config.caps_complete = false;
+        f->dev.config.len = 64;
+        f->dev.bus_peers = 3;
+        qpci_dev_resolve_reset(&f->dev);
+        assert_int_equal(f->dev.reset_source, QPCI_RESET_UNKNOWN);
+        assert_false(qpci_dev_has_strict_reset(&f->dev));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(&f->dev), "only 64 bytes"));
+        fixture_free(f);
+}
+
+static void test_root_bus_alone(void **state) {
+        struct fixture *f = fixture_new("6.6.0");
+        (void)state;
+        f->dev.addr.bus = 0x80;
+        qpci_dev_resolve_reset(&f->dev);
+        assert_string_equal(qpci_dev_get_strict_reset_reason(&f->dev),
+                            "no FLR, no PM reset, and bus 80 is a root bus, which has no bus reset: assign with "
+                            "-o no-strict-reset=True, and consider the device tainted after use");
+        fixture_free(f);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_kernel_release),
+                cmocka_unit_test(test_parse_methods),
+                cmocka_unit_test(test_seed_usb_controller),
+                cmocka_unit_test(test_kernel_file_wins),
+                cmocka_unit_test(test_derive_old_kernel),
+                cmocka_unit_test(test_unknown_when_truncated),
+                cmocka_unit_test(test_root_bus_alone),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
