@@ -43,7 +43,7 @@ void tool_error(const char *fmt, ...) {
 
 int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
         struct qpci_ctx *ctx;
-        const char *root = getenv("QPCI_ROOT"), *ids = getenv("QPCI_PCI_IDS");
+        const char *root = getenv("QPCI_ROOT"), *ids = getenv("QPCI_PCI_IDS"), *hwdb = getenv("QPCI_HWDB");
         int r = qpci_new(root, &ctx);
 
         if (r < 0) {
@@ -57,6 +57,9 @@ int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
                 qpci_unref(ctx);
                 return r;
         }
+        /* QPCI_HWDB=0: names only from pci.ids and the devices' own strings (stable test output). */
+        if (hwdb && strcmp(hwdb, "0") == 0)
+                qpci_set_hwdb(ctx, false);
         *ret = ctx;
         return 0;
 }

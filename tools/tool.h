@@ -18,7 +18,8 @@ struct tool_cmd {
 /* The name messages start with ("qvm-pci"). */
 extern const char *tool_prog;
 
-/* QPCI_ROOT roots every host path; QPCI_PCI_IDS names devices from that file. verbose: info messages too. */
+/* From the environment: QPCI_ROOT roots every host path, QPCI_PCI_IDS names devices from that
+ * file, QPCI_HWDB=0 keeps udev's hwdb out. verbose: info messages too. */
 int tool_ctx_new(struct qpci_ctx **ret, bool verbose);
 __attribute__((format(printf, 1, 2))) void tool_error(const char *fmt, ...);
 

@@ -1,0 +1,28 @@
+# A thin wrapper over Meson: `make` builds into build/ (tools in build/bin/), `make check` runs
+# every test: unit, golden CLI, the real /sys, the same again under ASan+UBSan, and short fuzzing.
+BUILD ?= build
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps check bench fuzz clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+deps:
+	sh scripts/install-deps
+
+check: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all
+
+# Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600
+fuzz: deps
+	FUZZ_ONLY=1 FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all
+
+bench: deps all
+	sh bench/run
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

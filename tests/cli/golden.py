@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Golden-output tests of the command line on fixture hosts.
+
+For each tests/cli/SCENARIO.cmds, the fixture tests/topologies/SCENARIO.topo is built into a
+fresh directory, then every line of the .cmds file is run as a command (shell words, the tool on
+PATH) with QPCI_ROOT pointing at it, and its stdout, stderr and exit status are compared with the
+block recorded in SCENARIO.out. Prints TAP, one line per command.
+
+  golden.py BINDIR [SCENARIO...]          check
+  golden.py --update BINDIR [SCENARIO...] rewrite the .out files from what the tools print now
+"""
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+TESTS = HERE.parent
+MKFIXTURE = TESTS / "fixture" / "mkfixture.py"
+
+
+def run_block(cmd, env):
+    p = subprocess.run(shlex.split(cmd), env=env, capture_output=True, text=True, timeout=60)
+    out = [f"$ {cmd}"]
+    out += p.stdout.splitlines()
+    out += ["! " + line for line in p.stderr.splitlines()]
+    out.append(f"[exit {p.returncode}]")
+    return "\n".join(out) + "\n"
+
+
+def parse_expected(text):
+    blocks, cur = {}, None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("$ "):
+            cur = line[2:].rstrip("\n")
+            blocks[cur] = line
+        elif cur is not None:
+            blocks[cur] += line
+    return blocks
+
+
+def main(argv):
+    update = "--update" in argv
+    argv = [a for a in argv if a != "--update"]
+    bindir = pathlib.Path(argv[0]).resolve()
+    names = argv[1:] or sorted(p.stem for p in HERE.glob("*.cmds"))
+    results = []
+    for name in names:
+        cmds = [l.strip() for l in (HERE / f"{name}.cmds").read_text().splitlines()
+                if l.strip() and not l.startswith("#")]
+        with tempfile.TemporaryDirectory(prefix=f"qpci-{name}-") as tmp:
+            root = pathlib.Path(tmp) / "root"
+            subprocess.run([sys.executable, str(MKFIXTURE), str(TESTS / "topologies" / f"{name}.topo"),
+                            str(root)], check=True, capture_output=True)
+            env = dict(os.environ, QPCI_ROOT=str(root), QPCI_PCI_IDS=str(TESTS / "data" / "pci.ids"),
+                       QPCI_HWDB="0", PATH=f"{bindir}:{os.environ['PATH']}")
+            env.pop("LIBVIRT_DEFAULT_URI", None)
+            got = {c: run_block(c, env) for c in cmds}
+        expfile = HERE / f"{name}.out"
+        if update:
+            expfile.write_text("".join(got[c] for c in cmds))
+            continue
+        expected = parse_expected(expfile.read_text()) if expfile.exists() else {}
+        for c in cmds:
+            ok = expected.get(c) == got[c]
+            results.append(ok)
+            print(f"{'ok' if ok else 'not ok'} {len(results)} - {name}: {c}")
+            if not ok:
+                print("# expected:")
+                for line in (expected.get(c) or "(nothing recorded)\n").splitlines():
+                    print("#   " + line)
+                print("# got:")
+                for line in got[c].splitlines():
+                    print("#   " + line)
+    if not update:
+        print(f"1..{len(results)}")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Device ids and USB queries are typed or pasted by users: any string must parse or be refused. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        char *s = malloc(size + 1);
+        struct qpci_addr a, b;
+        struct qpci_usb_query q;
+        const char *why = NULL;
+        char bdf[QPCI_BDF_MAX], ident[QPCI_IDENT_MAX];
+
+        if (!s)
+                return 0;
+        memcpy(s, data, size);
+        s[size] = '\0';
+        if (qpci_addr_parse(s, &a, &why) == 0) {
+                /* Whatever parses prints in both forms, and both forms parse back to it. */
+                if (a.dev > 0x1f || a.fn > 7)
+                        __builtin_trap();
+                qpci_addr_format_bdf(&a, bdf);
+                qpci_addr_format_ident(&a, ident);
+                if (qpci_addr_parse(bdf, &b, NULL) != 0 || qpci_addr_cmp(&a, &b) != 0)
+                        __builtin_trap();
+                if (qpci_addr_parse(ident, &b, NULL) != 0 || qpci_addr_cmp(&a, &b) != 0)
+                        __builtin_trap();
+        } else if (!why)
+                __builtin_trap();
+        why = NULL;
+        if (qpci_usb_query_parse(s, &q, &why) == 0)
+                qpci_usb_query_done(&q);
+        else if (!why)
+                __builtin_trap();
+        free(s);
+        return 0;
+}
