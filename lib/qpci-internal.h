@@ -148,6 +148,7 @@ struct qpci_dev {
         char *kernel_reset_methods;     /* the reset_method file, NULL when absent */
         bool has_reset_file;
         unsigned reset_methods;
+        bool kernel_can_reset;          /* reset_method lists something, or an old kernel has `reset` */
         enum qpci_reset_source reset_source;
         size_t bus_peers;
         char modalias[80];

@@ -108,7 +108,8 @@ static void test_kernel_file_wins(void **state) {
         fixture_free(f);
 }
 
-static void test_derive_old_kernel(void **state) {
+/* The derivation alone: what drivers/pci/pci.c would probe, from config space and topology. */
+static void test_derive_like_the_kernel(void **state) {
         struct fixture *f = fixture_new("5.10.0-28-amd64");
         struct qpci_dev parent = {0};
         struct qpci_dev *d = &f->dev;
@@ -117,27 +118,19 @@ static void test_derive_old_kernel(void **state) {
         d->config.pcie_type = QPCI_PCIE_ENDPOINT;
         d->config.pcie_flr = true;
         d->config.pm_pos = 0x40;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_source, QPCI_RESET_FROM_CONFIG);
-        assert_int_equal(d->reset_methods, QPCI_RESET_FLR | QPCI_RESET_PM);
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_FLR | QPCI_RESET_PM);
 
         /* NoSoftRst+: a D3hot cycle keeps state, so the kernel does not count PM as a reset. */
         d->config.pcie_flr = false;
         d->config.pm_no_soft_reset = true;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, 0);
-        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "NoSoftRst+"));
-        free(d->reset_reason);
-        d->reset_reason = NULL;
+        assert_int_equal(qpci_reset_derive(d), 0);
 
         /* AF FLR needs both TP and FLR, as pci_af_flr() checks. */
         d->config.af_pos = 0x50;
         d->config.af_flr = true;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, 0);
+        assert_int_equal(qpci_reset_derive(d), 0);
         d->config.af_tp = true;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, QPCI_RESET_AF_FLR);
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_AF_FLR);
         d->config.af_pos = 0;
         d->config.af_tp = d->config.af_flr = false;
 
@@ -145,42 +138,68 @@ static void test_derive_old_kernel(void **state) {
         d->root_bus = false;
         d->parent = &parent;
         d->addr.bus = 2;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, QPCI_RESET_BUS);
-        assert_true(qpci_dev_has_strict_reset(d));
-        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "alone on bus 02"));
-        free(d->reset_reason);
-        d->reset_reason = NULL;
-
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_BUS);
         /* ...but not with a sibling function on that bus (a GPU and its audio). */
         d->bus_peers = 1;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, 0);
-        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "shares bus 02 with 1 other function:"));
-        free(d->reset_reason);
-        d->reset_reason = NULL;
-
-        /* A bridge is never reset through its own parent, and never assigned. */
+        assert_int_equal(qpci_reset_derive(d), 0);
+        /* A bridge is never reset through its own parent. */
         d->bus_peers = 0;
         d->bridge = true;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, 0);
-        assert_false(qpci_dev_has_strict_reset(d));
-        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "bridge"));
-        free(d->reset_reason);
-        d->reset_reason = NULL;
+        assert_int_equal(qpci_reset_derive(d), 0);
         d->bridge = false;
-
         /* An SR-IOV VF: the specification requires FLR. */
         d->physfn = &parent;
         d->bus_peers = 4;
-        qpci_dev_resolve_reset(d);
-        assert_int_equal(d->reset_methods, QPCI_RESET_FLR);
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_FLR);
         fixture_free(f);
 }
 
+/* On a pre-5.15 kernel the `reset` attribute says whether, config space says how. */
+static void test_old_kernel_policy(void **state) {
+        struct fixture *f = fixture_new("5.10.0-28-amd64");
+        struct qpci_dev parent = {0};
+        struct qpci_dev *d = &f->dev;
+        (void)state;
+
+        d->root_bus = false;
+        d->parent = &parent;
+        d->addr.bus = 2;
+        d->has_reset_file = true;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_source, QPCI_RESET_FROM_CONFIG);
+        assert_int_equal(d->reset_methods, QPCI_RESET_BUS);
+        assert_true(qpci_dev_has_strict_reset(d));
+        assert_string_equal(qpci_dev_get_strict_reset_reason(d),
+                            "resets with secondary bus reset (bus) only; it is alone on bus 02, so nothing else is "
+                            "reset with it");
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+
+        /* No reset attribute: the kernel found nothing, whatever config space suggests (quirks). */
+        d->has_reset_file = false;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_source, QPCI_RESET_FROM_KERNEL);
+        assert_int_equal(d->reset_methods, 0);
+        assert_false(qpci_dev_has_strict_reset(d));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "the kernel offers no reset of bus 02"));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+
+        /* The attribute exists but config space is cut short: reset works, how is unknown. */
+        d->has_reset_file = true;
+        d->bus_peers = 2;
+        d->config.caps_complete = false;
+        d->config.len = 64;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_source, QPCI_RESET_UNKNOWN);
+        assert_true(qpci_dev_has_strict_reset(d));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "reset attribute"));
+        fixture_free(f);
+}
+
+/* No kernel release to go by (a bare tree): derive, and say so when config space is too short. */
 static void test_unknown_when_truncated(void **state) {
-        struct fixture *f = fixture_new("5.4.0");
+        struct fixture *f = fixture_new("");
         (void)state;
         f->dev.config.caps_complete = false;
         f->dev.config.len = 64;
@@ -209,7 +228,8 @@ int main(void) {
                 cmocka_unit_test(test_parse_methods),
                 cmocka_unit_test(test_seed_usb_controller),
                 cmocka_unit_test(test_kernel_file_wins),
-                cmocka_unit_test(test_derive_old_kernel),
+                cmocka_unit_test(test_derive_like_the_kernel),
+                cmocka_unit_test(test_old_kernel_policy),
                 cmocka_unit_test(test_unknown_when_truncated),
                 cmocka_unit_test(test_root_bus_alone),
         };

@@ -76,18 +76,24 @@ unsigned qpci_reset_derive(const struct qpci_dev *d) {
 
 void qpci_dev_resolve_reset(struct qpci_dev *d) {
         const struct qpci_config *c = &d->config;
+        const char *release = qpci_ctx_osrelease(d->inv->ctx);
 
+        d->reset_methods = 0;
+        d->kernel_can_reset = false;
+        d->reset_source = QPCI_RESET_FROM_KERNEL;
         if (d->kernel_reset_methods) {
                 d->reset_methods = qpci_reset_parse_methods(d->kernel_reset_methods);
-                d->reset_source = QPCI_RESET_FROM_KERNEL;
+                d->kernel_can_reset = d->reset_methods != 0;
                 return;
         }
         /* A kernel that has the attribute hides it when no method is usable: that is an answer. */
-        if (!d->has_reset_file && qpci_kernel_has_reset_method(qpci_ctx_osrelease(d->inv->ctx))) {
-                d->reset_methods = 0;
-                d->reset_source = QPCI_RESET_FROM_KERNEL;
+        if (qpci_kernel_has_reset_method(release))
                 return;
-        }
+        /* Older kernels create the `reset` attribute exactly when pci_probe_reset_function() found a
+         * method, without saying which: config space tells which. */
+        if (*release && !d->has_reset_file)
+                return;
+        d->kernel_can_reset = d->has_reset_file;
         d->reset_methods = qpci_reset_derive(d);
         /* Without the whole capability list an empty answer may be a missing one. */
         if (d->reset_methods == 0 && !(c->header_ok && (c->caps_complete || c->caps_looped)))
@@ -106,7 +112,7 @@ QPCI_EXPORT enum qpci_reset_source qpci_dev_get_reset_source(const struct qpci_d
 
 QPCI_EXPORT bool qpci_dev_has_strict_reset(const struct qpci_dev *d) {
         /* Bridges stay with the host: whatever they can do, they are never handed to a VM. */
-        return d->reset_methods != 0 && !d->bridge;
+        return (d->reset_methods != 0 || d->kernel_can_reset) && !d->bridge;
 }
 
 static char *no_reset_reason(const struct qpci_dev *d) {
@@ -144,6 +150,12 @@ QPCI_EXPORT const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d) {
                 return d->reset_reason;
         if (d->bridge) {
                 d->reset_reason = strdup("a PCI bridge: bridges stay with the host and are never assigned to a VM");
+                return d->reset_reason;
+        }
+        if (d->reset_methods == 0 && d->kernel_can_reset) {
+                if (asprintf(&d->reset_reason, "the kernel can reset it (it has a reset attribute), but this kernel "
+                             "does not say how and only %zu bytes of config space are readable", d->config.len) < 0)
+                        d->reset_reason = NULL;
                 return d->reset_reason;
         }
         if (d->reset_methods == 0) {
