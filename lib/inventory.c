@@ -27,7 +27,8 @@ void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...) {
         va_end(ap);
         if (r < 0)
                 return;
-        log_warn(d->inv->ctx, "%s: %s", d->bdf, msg);
+        /* Kept with the device (front ends show them in address order); the log gets them as detail. */
+        log_dbg(d->inv->ctx, "%s: %s", d->bdf, msg);
         if (d->warnings) {
                 if (asprintf(&joined, "%s\n%s", d->warnings, msg) < 0)
                         return;
@@ -110,7 +111,9 @@ static void load_config(struct qpci_dev *d, int devfd) {
         if (n < 0) {
                 qpci_dev_warn(d, "cannot read config space: %s", strerror((int)-n));
                 n = 0;
-        } else if (n < PCI_STD_HEADER_SIZE)
+        } else if (n == 0)
+                qpci_dev_warn(d, "config space is empty: header fields and capabilities unknown");
+        else if (n < PCI_STD_HEADER_SIZE)
                 qpci_dev_warn(d, "config space is only %zd bytes: header fields and capabilities unknown", n);
         qpci_config_parse(buf, n, &d->config);
         if (d->config.caps_looped)

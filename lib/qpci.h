@@ -179,7 +179,8 @@ bool qpci_dev_has_strict_reset(const struct qpci_dev *d);
 /* One line a user understands, saying why, and what to do when it cannot. */
 const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d);
 
-/* What was odd about this device's sysfs entry ("\n"-separated), NULL when nothing. */
+/* What was odd about this device's sysfs entry ("\n"-separated), NULL when nothing. The library
+ * does not log these as warnings: the front end decides where they go. */
 const char *qpci_dev_get_warnings(const struct qpci_dev *d);
 
 /* ---- USB: which PCI controller a USB device hangs off ------------------- */

@@ -113,10 +113,22 @@ static void json_dev(struct json *j, struct qpci_dev *d) {
         json_end_object(j);
 }
 
-static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json) {
+/* Each line of a device's warnings, to stderr, prefixed with the device. */
+static void print_warnings(const struct qpci_dev *d) {
+        for (const char *w = qpci_dev_get_warnings(d); w && *w;) {
+                size_t l = strcspn(w, "\n");
+                fprintf(stderr, "%s: warning: %s: %.*s\n", tool_prog, qpci_dev_get_bdf(d), (int)l, w);
+                w += l + (w[l] == '\n');
+        }
+}
+
+static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool quiet) {
         size_t n = qpci_inventory_count(inv);
         struct table t;
         int r = 0;
+
+        for (size_t i = 0; i < n && !quiet; i++)
+                print_warnings(qpci_inventory_get(inv, i));
 
         if (as_json) {
                 struct json j;
@@ -203,8 +215,8 @@ static int do_info(struct qpci_dev *d, bool as_json) {
                         print_refs("  group peers", rel, n, ELEMENTSOF(rel));
         }
         n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
-        if (qpci_dev_is_multifunction(d))
-                print_refs("functions", rel, n, ELEMENTSOF(rel));
+        if (n)
+                print_refs("also functions", rel, n, ELEMENTSOF(rel));
         if (qpci_dev_get_parent(d))
                 printf("  %-14s%02x, behind bridge dom0:%s, with %zu other function(s)\n", "bus",
                        qpci_dev_get_addr(d)->bus, qpci_dev_get_ident(qpci_dev_get_parent(d)),
@@ -219,7 +231,8 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         else if (qpci_dev_is_sriov_pf(d))
                 printf("  %-14sphysical function, %u of %u VFs enabled\n", "sr-iov", qpci_dev_get_num_vfs(d),
                        qpci_dev_get_total_vfs(d));
-        printf("  %-14s%s (%s)\n", "reset", reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)),
+        printf("  %-14s%s (%s)\n", "reset",
+               qpci_dev_get_reset_methods(d) ? reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)) : "none",
                sources[qpci_dev_get_reset_source(d)]);
         printf("  %-14s%s: %s\n", "strict reset", qpci_dev_has_strict_reset(d) ? "yes" : "no",
                qpci_dev_get_strict_reset_reason(d));
@@ -288,7 +301,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 return EXIT_FAIL;
         }
         if (is_list)
-                ret = do_list(inv, verbose, as_json);
+                ret = do_list(inv, verbose, as_json, quiet);
         else {
                 struct qpci_dev *d;
                 const char *why;
