@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCI addresses in every form users type, and the two forms qpci prints. */
-#include <stdio.h>
 #include <string.h>
 
 #include "qpci-internal.h"
@@ -125,17 +124,38 @@ int qpci_addr_parse_sysfs(const char *s, struct qpci_addr *ret) {
         return parse_tail(s, ':', ret, &why);
 }
 
-QPCI_EXPORT char *qpci_addr_format_bdf(const struct qpci_addr *a, char buf[static QPCI_BDF_MAX]) {
-        snprintf(buf, QPCI_BDF_MAX, "%04x:%02x:%02x.%x", a->segment, a->bus, a->dev, a->fn);
+/* Lower-case hex, at least `digits` wide (a segment may need more): the inventory formats an
+ * address per device, where snprintf's parsing showed in profiles. */
+static char *put_hex(char *p, uint32_t v, int digits) {
+        static const char hex[] = "0123456789abcdef";
+        while (digits < 8 && (v >> (4 * digits)))
+                digits++;
+        for (int i = digits - 1; i >= 0; i--)
+                *p++ = hex[(v >> (4 * i)) & 15];
+        return p;
+}
+
+static char *format(const struct qpci_addr *a, char *buf, char sep, bool segment) {
+        char *p = buf;
+        if (segment) {
+                p = put_hex(p, a->segment, 4);
+                *p++ = sep;
+        }
+        p = put_hex(p, a->bus, 2);
+        *p++ = sep;
+        p = put_hex(p, a->dev, 2);
+        *p++ = '.';
+        p = put_hex(p, a->fn, 1);
+        *p = '\0';
         return buf;
 }
 
+QPCI_EXPORT char *qpci_addr_format_bdf(const struct qpci_addr *a, char buf[static QPCI_BDF_MAX]) {
+        return format(a, buf, ':', true);
+}
+
 QPCI_EXPORT char *qpci_addr_format_ident(const struct qpci_addr *a, char buf[static QPCI_IDENT_MAX]) {
-        if (a->segment)
-                snprintf(buf, QPCI_IDENT_MAX, "%04x_%02x_%02x.%x", a->segment, a->bus, a->dev, a->fn);
-        else
-                snprintf(buf, QPCI_IDENT_MAX, "%02x_%02x.%x", a->bus, a->dev, a->fn);
-        return buf;
+        return format(a, buf, '_', a->segment != 0);
 }
 
 QPCI_EXPORT int qpci_addr_cmp(const struct qpci_addr *a, const struct qpci_addr *b) {

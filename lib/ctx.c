@@ -73,21 +73,24 @@ QPCI_EXPORT const char *qpci_get_root(const struct qpci_ctx *ctx) {
 QPCI_EXPORT int qpci_set_pci_ids(struct qpci_ctx *ctx, const char *path) {
         char *p = NULL;
 
+        /* Devices point at names already looked up: the source cannot change under them. */
+        if (ctx->pacc || ctx->n_names)
+                return -EBUSY;
         if (path) {
                 p = strdup(path);
                 if (!p)
                         return -ENOMEM;
         }
-        /* Names already looked up came from the old file: start over. */
-        qpci_names_free(ctx);
         free(ctx->pci_ids);
         ctx->pci_ids = p;
         return 0;
 }
 
-QPCI_EXPORT void qpci_set_hwdb(struct qpci_ctx *ctx, bool enable) {
-        qpci_names_free(ctx);
+QPCI_EXPORT int qpci_set_hwdb(struct qpci_ctx *ctx, bool enable) {
+        if (ctx->pacc || ctx->n_names || ctx->hwdb)
+                return -EBUSY;
         ctx->use_hwdb = enable;
+        return 0;
 }
 
 void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...) {

@@ -28,7 +28,6 @@ QPCI_EXPORT struct qpci_dev *qpci_dev_get_physfn(const struct qpci_dev *d) { ret
 QPCI_EXPORT bool qpci_dev_is_sriov_pf(const struct qpci_dev *d) { return d->sriov_pf; }
 QPCI_EXPORT unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d) { return d->total_vfs; }
 QPCI_EXPORT unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d) { return d->num_vfs; }
-QPCI_EXPORT const char *qpci_dev_get_modalias(const struct qpci_dev *d) { return d->modalias; }
 QPCI_EXPORT const char *qpci_dev_get_warnings(const struct qpci_dev *d) { return d->warnings; }
 
 QPCI_EXPORT const char *qpci_pcie_type_name(int type) {
@@ -50,14 +49,16 @@ QPCI_EXPORT const char *qpci_pcie_type_name(int type) {
         return names[type];
 }
 
-/* Devices of a relation, in address order: the inventory is sorted, so a scan keeps that order. */
-static size_t collect(const struct qpci_dev *d, bool (*match)(const struct qpci_dev *, const struct qpci_dev *),
-                      struct qpci_dev **out, size_t max) {
+/* Relations are contiguous runs (a slot in the address-sorted array, a group in the group index),
+ * so each answer costs its own size, not the host's: `list --json` stays linear. */
+QPCI_EXPORT size_t qpci_dev_get_group_peers(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
         size_t n = 0;
 
-        for (size_t i = 0; i < d->inv->n; i++) {
-                struct qpci_dev *o = &d->inv->devs[i];
-                if (o == d || !match(d, o))
+        if (d->iommu_group < 0)
+                return 0;
+        for (size_t i = d->group_first; i < d->group_first + d->group_count; i++) {
+                struct qpci_dev *o = d->inv->by_group[i];
+                if (o == d)
                         continue;
                 if (n < max)
                         out[n] = o;
@@ -66,21 +67,20 @@ static size_t collect(const struct qpci_dev *d, bool (*match)(const struct qpci_
         return n;
 }
 
-static bool is_group_peer(const struct qpci_dev *d, const struct qpci_dev *o) {
-        return d->iommu_group >= 0 && o->iommu_group == d->iommu_group;
-}
-
-static bool is_sibling(const struct qpci_dev *d, const struct qpci_dev *o) {
-        return d->multifunction && o->multifunction && o->addr.segment == d->addr.segment &&
-               o->addr.bus == d->addr.bus && o->addr.dev == d->addr.dev;
-}
-
-QPCI_EXPORT size_t qpci_dev_get_group_peers(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
-        return collect(d, is_group_peer, out, max);
-}
-
 QPCI_EXPORT size_t qpci_dev_get_siblings(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
-        return collect(d, is_sibling, out, max);
+        size_t n = 0;
+
+        if (!d->multifunction)
+                return 0;
+        for (size_t i = d->slot_first; i < d->slot_first + d->slot_count; i++) {
+                struct qpci_dev *o = &d->inv->devs[i];
+                if (o == d || !o->multifunction)
+                        continue;
+                if (n < max)
+                        out[n] = o;
+                n++;
+        }
+        return n;
 }
 
 static void fill_names(struct qpci_dev *d) {
@@ -110,18 +110,23 @@ QPCI_EXPORT const char *qpci_dev_get_class_name(struct qpci_dev *d) {
 }
 
 QPCI_EXPORT const char *qpci_dev_get_description(struct qpci_dev *d) {
-        if (d->description)
-                return d->description;
-        fill_names(d);
-        if (asprintf(&d->description, "%s: %s %s", d->class_name ? d->class_name : "Unknown",
-                     d->vendor_name ? d->vendor_name : "Unknown", d->product_name ? d->product_name : "Unknown") < 0)
-                d->description = NULL;
+        if (!d->description)
+                d->description = qpci_names_description(d->inv->ctx, d->class_code, d->vendor_id, d->device_id);
         return d->description;
+}
+
+QPCI_EXPORT const char *qpci_dev_get_modalias(struct qpci_dev *d) {
+        /* The kernel's format (drivers/pci/pci-sysfs.c), built rather than read: the same bytes. */
+        if (!d->modalias[0])
+                snprintf(d->modalias, sizeof(d->modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
+                         d->vendor_id, d->device_id, d->subsys_vendor_id, d->subsys_device_id,
+                         (d->class_code >> 16) & 0xff, (d->class_code >> 8) & 0xff, d->class_code & 0xff);
+        return d->modalias;
 }
 
 QPCI_EXPORT int qpci_dev_get_module(struct qpci_dev *d, const char **ret) {
         if (!d->module_done) {
-                int r = qpci_modules_lookup(d->inv->ctx, d->modalias, &d->module);
+                int r = qpci_modules_lookup(d->inv->ctx, qpci_dev_get_modalias(d), &d->module);
                 if (r < 0)
                         return r;
                 d->module_done = true;

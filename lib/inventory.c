@@ -150,10 +150,6 @@ static void load_ids(struct qpci_dev *d, int devfd) {
                 if (qpci_readlink_basename(devfd, "driver", drv, sizeof(drv)) == 0)
                         d->driver = strdup(drv);
         }
-        /* The kernel's modalias format (drivers/pci/pci-sysfs.c), built rather than read: same bytes. */
-        snprintf(d->modalias, sizeof(d->modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor_id,
-                 d->device_id, d->subsys_vendor_id, d->subsys_device_id, (d->class_code >> 16) & 0xff,
-                 (d->class_code >> 8) & 0xff, d->class_code & 0xff);
 }
 
 static void load_links(struct qpci_dev *d, int devfd) {
@@ -186,7 +182,9 @@ static void load_links(struct qpci_dev *d, int devfd) {
                 d->has_reset_file = faccessat(devfd, "reset", F_OK, 0) == 0;
 }
 
-static int load_device(struct qpci_inventory *inv, int dirfd, const char *name, struct qpci_dev *d) {
+/* Reads one function; whatever cannot be read becomes a warning on it, never a failure. */
+static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *d) {
+        const char *name = d->bdf;
         char target[PATH_MAX], parent[NAME_MAX + 1];
         struct qpci_addr pa;
         ssize_t n;
@@ -213,7 +211,7 @@ static int load_device(struct qpci_inventory *inv, int dirfd, const char *name, 
         _cleanup_close_ int devfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (devfd < 0) {
                 qpci_dev_warn(d, "cannot open its sysfs directory: %s", strerror(errno));
-                return 0;
+                return;
         }
         load_config(d, devfd);
         load_ids(d, devfd);
@@ -222,7 +220,10 @@ static int load_device(struct qpci_inventory *inv, int dirfd, const char *name, 
         d->bridge = d->config.header_ok ? (d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_BRIDGE
                                         : (d->class_code >> 8) == 0x0604;
         d->pcie_type = d->config.pcie_type;
-        return 0;
+}
+
+static int addr_cmp(const void *a, const void *b) {
+        return qpci_addr_cmp(a, b);
 }
 
 static int dev_cmp(const void *a, const void *b) {
@@ -273,11 +274,42 @@ static void link_relations(struct qpci_inventory *inv) {
                 /* The kernel trusts function 0's header bit; a slot holding several functions is one
                  * multi-function device whatever a (possibly unreadable) header says. */
                 mf = mf || functions > 1;
-                for (size_t k = i; k < j; k++)
+                for (size_t k = i; k < j; k++) {
                         inv->devs[k].multifunction = mf && !inv->devs[k].physfn;
+                        inv->devs[k].slot_first = i;
+                        inv->devs[k].slot_count = j - i;
+                }
         }
         for (i = 0; i < inv->n; i++)
                 qpci_dev_resolve_reset(&inv->devs[i]);
+}
+
+static int group_cmp(const void *a, const void *b) {
+        const struct qpci_dev *x = *(struct qpci_dev *const *)a, *y = *(struct qpci_dev *const *)b;
+        if (x->iommu_group != y->iommu_group)
+                return x->iommu_group < y->iommu_group ? -1 : 1;
+        return qpci_addr_cmp(&x->addr, &y->addr);
+}
+
+static int index_groups(struct qpci_inventory *inv) {
+        size_t i, j;
+
+        inv->by_group = calloc(inv->n ? inv->n : 1, sizeof(*inv->by_group));
+        if (!inv->by_group)
+                return -ENOMEM;
+        for (i = 0; i < inv->n; i++)
+                if (inv->devs[i].iommu_group >= 0)
+                        inv->by_group[inv->n_grouped++] = &inv->devs[i];
+        qsort(inv->by_group, inv->n_grouped, sizeof(*inv->by_group), group_cmp);
+        for (i = 0; i < inv->n_grouped; i = j) {
+                for (j = i; j < inv->n_grouped && inv->by_group[j]->iommu_group == inv->by_group[i]->iommu_group; j++)
+                        ;
+                for (size_t k = i; k < j; k++) {
+                        inv->by_group[k]->group_first = i;
+                        inv->by_group[k]->group_count = j - i;
+                }
+        }
+        return 0;
 }
 
 static void dev_done(struct qpci_dev *d) {
@@ -285,10 +317,6 @@ static void dev_done(struct qpci_dev *d) {
         free(d->parent_bdf);
         free(d->physfn_bdf);
         free(d->kernel_reset_methods);
-        free(d->vendor_name);
-        free(d->product_name);
-        free(d->class_name);
-        free(d->description);
         free(d->reset_reason);
         free(d->module);
         free(d->warnings);
@@ -306,6 +334,7 @@ QPCI_EXPORT struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *i
         for (size_t i = 0; i < inv->n; i++)
                 dev_done(&inv->devs[i]);
         free(inv->devs);
+        free(inv->by_group);
         qpci_unref(inv->ctx);
         free(inv);
         return NULL;
@@ -316,7 +345,8 @@ static inline void qpci_inventory_unrefp(struct qpci_inventory **p) { qpci_inven
 QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory **ret) {
         _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = NULL;
         _cleanup_closedir_ DIR *dir = NULL;
-        size_t cap = 0;
+        _cleanup_free_ struct qpci_addr *addrs = NULL;
+        size_t cap = 0, n_addrs = 0;
         struct dirent *de;
         int fd;
 
@@ -337,7 +367,8 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 close(fd);
                 return -errno;
         }
-        /* Nothing points into the array until link_relations(), so it may move while it grows. */
+        /* Addresses first, sorted while they are small; then each device is read straight into its
+         * place, so the large device records never move. */
         while ((de = readdir(dir))) {
                 struct qpci_addr a;
                 if (de->d_name[0] == '.')
@@ -346,23 +377,29 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                         log_warn(ctx, "ignoring %s in sys/bus/pci/devices: not a PCI address", de->d_name);
                         continue;
                 }
-                if (inv->n == cap) {
+                if (n_addrs == cap) {
                         size_t ncap = cap ? cap * 2 : 64;
-                        struct qpci_dev *nd = reallocarray(inv->devs, ncap, sizeof(*nd));
-                        if (!nd)
+                        struct qpci_addr *na = reallocarray(addrs, ncap, sizeof(*na));
+                        if (!na)
                                 return -ENOMEM;
-                        inv->devs = nd;
+                        addrs = na;
                         cap = ncap;
                 }
-                memset(&inv->devs[inv->n], 0, sizeof(inv->devs[0]));
-                inv->devs[inv->n].addr = a;
-                inv->n++;
-                int r = load_device(inv, dirfd(dir), de->d_name, &inv->devs[inv->n - 1]);
-                if (r < 0)
-                        return r;
+                addrs[n_addrs++] = a;
         }
-        qsort(inv->devs, inv->n, sizeof(*inv->devs), dev_cmp);
+        qsort(addrs, n_addrs, sizeof(*addrs), addr_cmp);
+        inv->devs = calloc(n_addrs ? n_addrs : 1, sizeof(*inv->devs));
+        if (!inv->devs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_addrs; i++) {
+                struct qpci_dev *d = &inv->devs[inv->n++];
+                d->addr = addrs[i];
+                load_device(inv, dirfd(dir), d);
+        }
         link_relations(inv);
+        int r = index_groups(inv);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(inv);
         return 0;
 }

@@ -46,34 +46,107 @@ static struct pci_access *pacc(struct qpci_ctx *ctx) {
         return a;
 }
 
-static char *lookup(struct qpci_ctx *ctx, int flags, int a1, int a2) {
-        struct pci_access *a = pacc(ctx);
+/*
+ * Names are shared: a host of thousands of functions has few distinct ids (VFs, identical ports),
+ * so each name is looked up and stored once per context, and devices point at it. Keys carry
+ * their kind in the top bits; a slot with a NULL name remembers that the database has none.
+ */
+enum { KIND_VENDOR = 1, KIND_DEVICE, KIND_CLASS, KIND_DESCRIPTION };
+
+struct qpci_name {
+        uint64_t key; /* 0: empty slot */
+        char *name;
+};
+
+static uint64_t mkkey(unsigned kind, uint64_t id) {
+        return (uint64_t)kind << 56 | id;
+}
+
+static struct qpci_name *slot(struct qpci_ctx *ctx, uint64_t key) {
+        size_t mask = ctx->n_names_cap - 1;
+        /* Fibonacci hashing spreads the clustered id space over the table. */
+        size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+        while (ctx->names[i].key && ctx->names[i].key != key)
+                i = (i + 1) & mask;
+        return &ctx->names[i];
+}
+
+/* Finds key's slot, growing the table to stay at most half full. NULL only when out of memory. */
+static struct qpci_name *find_or_add(struct qpci_ctx *ctx, uint64_t key, bool *found) {
+        struct qpci_name *e;
+
+        if ((ctx->n_names + 1) * 2 > ctx->n_names_cap) {
+                struct qpci_name *old = ctx->names;
+                size_t old_cap = ctx->n_names_cap;
+                size_t cap = old_cap ? old_cap * 2 : 256;
+                struct qpci_name *t = calloc(cap, sizeof(*t));
+                if (!t)
+                        return NULL;
+                ctx->names = t;
+                ctx->n_names_cap = cap;
+                for (size_t i = 0; i < old_cap; i++)
+                        if (old[i].key)
+                                *slot(ctx, old[i].key) = old[i];
+                free(old);
+        }
+        e = slot(ctx, key);
+        *found = e->key == key;
+        if (!*found) {
+                e->key = key;
+                e->name = NULL;
+                ctx->n_names++;
+        }
+        return e;
+}
+
+static const char *lookup(struct qpci_ctx *ctx, unsigned kind, uint64_t id, int flags, int a1, int a2) {
+        struct pci_access *a;
+        struct qpci_name *e;
         char buf[256];
         const char *s;
+        bool found;
 
-        if (!a)
-                return NULL;
-        s = pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_NO_NUMBERS, a1, a2);
-        return s ? strdup(s) : NULL;
-}
-
-char *qpci_names_vendor(struct qpci_ctx *ctx, uint16_t vendor) {
-        return lookup(ctx, PCI_LOOKUP_VENDOR, vendor, 0);
-}
-
-char *qpci_names_device(struct qpci_ctx *ctx, uint16_t vendor, uint16_t device) {
-        return lookup(ctx, PCI_LOOKUP_DEVICE, vendor, device);
-}
-
-char *qpci_names_class(struct qpci_ctx *ctx, uint32_t class_code) {
-        char *s = lookup(ctx, PCI_LOOKUP_CLASS, class_code >> 8, 0);
-        size_t l;
-
+        e = find_or_add(ctx, mkkey(kind, id), &found);
+        if (!e || found)
+                return e ? e->name : NULL;
+        a = pacc(ctx);
+        s = a ? pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_NO_NUMBERS, a1, a2) : NULL;
+        e->name = s ? strdup(s) : NULL;
         /* With no subclass entry libpci names the base class and appends " [0c80]": Qubes shows the
          * name alone. */
-        if (s && (l = strlen(s)) > 7 && s[l - 1] == ']' && s[l - 6] == '[' && s[l - 7] == ' ')
-                s[l - 7] = '\0';
-        return s;
+        size_t l = e->name ? strlen(e->name) : 0;
+        if (kind == KIND_CLASS && l > 7 && e->name[l - 1] == ']' && e->name[l - 6] == '[' && e->name[l - 7] == ' ')
+                e->name[l - 7] = '\0';
+        return e->name;
+}
+
+const char *qpci_names_vendor(struct qpci_ctx *ctx, uint16_t vendor) {
+        return lookup(ctx, KIND_VENDOR, vendor, PCI_LOOKUP_VENDOR, vendor, 0);
+}
+
+const char *qpci_names_device(struct qpci_ctx *ctx, uint16_t vendor, uint16_t device) {
+        return lookup(ctx, KIND_DEVICE, (uint32_t)vendor << 16 | device, PCI_LOOKUP_DEVICE, vendor, device);
+}
+
+const char *qpci_names_class(struct qpci_ctx *ctx, uint32_t class_code) {
+        return lookup(ctx, KIND_CLASS, class_code >> 8, PCI_LOOKUP_CLASS, class_code >> 8, 0);
+}
+
+const char *qpci_names_description(struct qpci_ctx *ctx, uint32_t class_code, uint16_t vendor, uint16_t device) {
+        uint64_t id = (uint64_t)(class_code >> 8) << 32 | (uint32_t)vendor << 16 | device;
+        struct qpci_name *e;
+        bool found;
+
+        e = find_or_add(ctx, mkkey(KIND_DESCRIPTION, id), &found);
+        if (!e || found)
+                return e ? e->name : NULL;
+        const char *c = qpci_names_class(ctx, class_code), *v = qpci_names_vendor(ctx, vendor),
+                   *p = qpci_names_device(ctx, vendor, device);
+        /* The lookups above may have grown the table: find the slot again. */
+        e = slot(ctx, mkkey(KIND_DESCRIPTION, id));
+        if (asprintf(&e->name, "%s: %s %s", c ? c : "Unknown", v ? v : "Unknown", p ? p : "Unknown") < 0)
+                e->name = NULL;
+        return e->name;
 }
 
 static struct udev_hwdb *hwdb(struct qpci_ctx *ctx) {
@@ -112,6 +185,11 @@ char *qpci_names_usb(struct qpci_ctx *ctx, uint16_t vendor, uint16_t product) {
 }
 
 void qpci_names_free(struct qpci_ctx *ctx) {
+        for (size_t i = 0; i < ctx->n_names_cap; i++)
+                free(ctx->names[i].name);
+        free(ctx->names);
+        ctx->names = NULL;
+        ctx->n_names = ctx->n_names_cap = 0;
         if (ctx->pacc)
                 pci_cleanup(ctx->pacc);
         ctx->pacc = NULL;

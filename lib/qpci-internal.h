@@ -18,6 +18,7 @@ struct pci_access;
 struct kmod_ctx;
 struct udev;
 struct udev_hwdb;
+struct qpci_name;
 
 struct qpci_ctx {
         int refcount;
@@ -30,6 +31,8 @@ struct qpci_ctx {
         bool use_hwdb;
         /* Opened on first use, freed with the context (libpci's lazy name list, as in lspci). */
         struct pci_access *pacc;
+        struct qpci_name *names;        /* the shared name table of names.c */
+        size_t n_names, n_names_cap;
         struct kmod_ctx *kmod;
         bool kmod_failed;
         struct udev *udev;
@@ -104,10 +107,13 @@ bool qpci_kernel_has_reset_method(const char *release);
 
 /* ---- names.c ---- */
 
-/* Looks up a name in pci.ids / hwdb; NULL when unknown. The result is a new string. */
-char *qpci_names_vendor(struct qpci_ctx *ctx, uint16_t vendor);
-char *qpci_names_device(struct qpci_ctx *ctx, uint16_t vendor, uint16_t device);
-char *qpci_names_class(struct qpci_ctx *ctx, uint32_t class_code);
+/* Looks up a name in pci.ids / hwdb; NULL when unknown. Names belong to the context and live
+ * as long as it does. */
+const char *qpci_names_vendor(struct qpci_ctx *ctx, uint16_t vendor);
+const char *qpci_names_device(struct qpci_ctx *ctx, uint16_t vendor, uint16_t device);
+const char *qpci_names_class(struct qpci_ctx *ctx, uint32_t class_code);
+/* Qubes' "{class}: {vendor} {product}", "Unknown" where a name is missing. */
+const char *qpci_names_description(struct qpci_ctx *ctx, uint32_t class_code, uint16_t vendor, uint16_t device);
 /* "vendor product" for a USB device from the udev hwdb; NULL when unknown. */
 char *qpci_names_usb(struct qpci_ctx *ctx, uint16_t vendor, uint16_t product);
 void qpci_names_free(struct qpci_ctx *ctx);
@@ -151,9 +157,12 @@ struct qpci_dev {
         bool kernel_can_reset;          /* reset_method lists something, or an old kernel has `reset` */
         enum qpci_reset_source reset_source;
         size_t bus_peers;
+        size_t slot_first, slot_count;  /* this slot's run in inv->devs */
+        size_t group_first, group_count; /* this group's run in inv->by_group */
         char modalias[80];
-        /* Filled on first use. */
-        char *vendor_name, *product_name, *class_name, *description, *reset_reason, *module;
+        /* Filled on first use; names are the context's, shared by identical devices. */
+        const char *vendor_name, *product_name, *class_name, *description;
+        char *reset_reason, *module;
         bool names_done, module_done;
         char *warnings;
 };
@@ -163,6 +172,8 @@ struct qpci_inventory {
         struct qpci_ctx *ctx;
         size_t n;
         struct qpci_dev *devs;          /* sorted by address */
+        struct qpci_dev **by_group;     /* devices with an IOMMU group, sorted by group then address */
+        size_t n_grouped;
 };
 
 /* Appends a warning to the device and logs it. */

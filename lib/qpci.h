@@ -42,10 +42,11 @@ struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx);
 void qpci_set_log_fn(struct qpci_ctx *ctx, qpci_log_fn fn, void *data);
 void qpci_set_log_priority(struct qpci_ctx *ctx, int priority);
 const char *qpci_get_root(const struct qpci_ctx *ctx);
-/* A pci.ids file to name devices from instead of the system's (and no udev hwdb). */
+/* A pci.ids file to name devices from instead of the system's (and no udev hwdb). Like
+ * qpci_set_hwdb(), only before the first name is looked up: -EBUSY after. */
 int qpci_set_pci_ids(struct qpci_ctx *ctx, const char *path);
 /* Look names up in the udev hwdb (default true). */
-void qpci_set_hwdb(struct qpci_ctx *ctx, bool enable);
+int qpci_set_hwdb(struct qpci_ctx *ctx, bool enable);
 
 /* ---- addresses -------------------------------------------------------- */
 
@@ -138,7 +139,7 @@ unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d);
 unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d);
 
 /* "pci:v00008086d00001E2Dsv...", as the kernel's modalias file says. */
-const char *qpci_dev_get_modalias(const struct qpci_dev *d);
+const char *qpci_dev_get_modalias(struct qpci_dev *d);
 /* The kernel module for the modalias (through libkmod): 0 and *ret NULL when none matches. */
 int qpci_dev_get_module(struct qpci_dev *d, const char **ret);
 

@@ -8,7 +8,6 @@
 
 #include "json.h"
 #include "qvm-pci.h"
-#include "table.h"
 #include "tool.h"
 
 static void help(const char *prog, FILE *f) {
@@ -122,14 +121,54 @@ static void print_warnings(const struct qpci_dev *d) {
         }
 }
 
+/* One row of the table: cells point into the device, the inventory's names, or the row itself. */
+enum { COL_ID, COL_DESC, COL_DRIVER, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
+
+struct row {
+        const char *cell[N_COLS];
+        char id[QPCI_IDENT_MAX + 8], group[16], reset[128];
+};
+
+static void fill_row(struct qpci_dev *d, struct row *r) {
+        snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
+        snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
+        r->cell[COL_ID] = r->id;
+        r->cell[COL_DESC] = qpci_dev_get_description(d);
+        r->cell[COL_DRIVER] = qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "-";
+        r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
+        r->cell[COL_RESET] = reset_list(qpci_dev_get_reset_methods(d), r->reset, sizeof(r->reset));
+        r->cell[COL_STRICT] = qpci_dev_has_strict_reset(d) ? "yes" : "no";
+        r->cell[COL_USED_BY] = ""; /* VMs come with a later version */
+}
+
+/* Aligned as Qubes' `column -t`: two spaces between columns, nothing after the last text. */
+static void print_row(const struct row *r, const size_t *width, bool verbose) {
+        int last = COL_USED_BY;
+
+        while (last > 0 && (!*r->cell[last] || (!verbose && last > COL_DESC && last < COL_USED_BY)))
+                last--;
+        for (int c = 0; c <= last; c++) {
+                if (!verbose && c > COL_DESC && c < COL_USED_BY)
+                        continue;
+                if (c < last)
+                        printf("%-*s  ", (int)width[c], r->cell[c]);
+                else
+                        fputs(r->cell[c], stdout);
+        }
+        putchar('\n');
+}
+
+/* Two passes over the devices, widths then rows: no copy of the table is ever held. */
 static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool quiet) {
-        size_t n = qpci_inventory_count(inv);
-        struct table t;
-        int r = 0;
+        static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "DRIVER", "IOMMU", "RESET",
+                                                    "STRICT", "USED BY"}};
+        size_t n = qpci_inventory_count(inv), width[N_COLS] = {0};
+        /* Qubes prints the header only for a person, so scripts can read rows directly. */
+        bool head = isatty(STDOUT_FILENO);
+        struct row r;
 
         for (size_t i = 0; i < n && !quiet; i++)
                 print_warnings(qpci_inventory_get(inv, i));
-
         if (as_json) {
                 struct json j;
                 json_init(&j, stdout);
@@ -140,38 +179,24 @@ static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool 
                 json_finish(&j);
                 return 0;
         }
-        table_init(&t, verbose ? 7 : 3);
-        /* Qubes prints the header only for a person, so scripts can read rows directly. */
-        if (isatty(STDOUT_FILENO)) {
-                static const char *const head[] = {"BACKEND:DEVID", "DESCRIPTION", "DRIVER", "IOMMU", "RESET",
-                                                   "STRICT", "USED BY"};
-                for (size_t c = 0; c < ELEMENTSOF(head); c++)
-                        if (verbose || c < 2 || c == 6)
-                                r |= table_add(&t, head[c]);
-        }
-        for (size_t i = 0; i < n; i++) {
-                struct qpci_dev *d = qpci_inventory_get(inv, i);
-                char id[64], group[16], reset[128];
-
-                snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(d));
-                r |= table_add(&t, id);
-                r |= table_add(&t, qpci_dev_get_description(d));
-                if (verbose) {
-                        snprintf(group, sizeof(group), "%d", qpci_dev_get_iommu_group(d));
-                        r |= table_add(&t, qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "-");
-                        r |= table_add(&t, qpci_dev_get_iommu_group(d) >= 0 ? group : "-");
-                        r |= table_add(&t, reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)));
-                        r |= table_add(&t, qpci_dev_has_strict_reset(d) ? "yes" : "no");
+        for (size_t i = 0; i < n + head; i++) {
+                const struct row *p = &header;
+                if (i < n) {
+                        fill_row(qpci_inventory_get(inv, i), &r);
+                        p = &r;
                 }
-                r |= table_add(&t, NULL); /* USED BY: VMs come with a later version */
+                for (int c = 0; c < N_COLS; c++) {
+                        size_t l = strlen(p->cell[c]);
+                        if (l > width[c])
+                                width[c] = l;
+                }
         }
-        if (r < 0) {
-                table_done(&t);
-                tool_error("out of memory");
-                return EXIT_FAIL;
+        if (head)
+                print_row(&header, width, verbose);
+        for (size_t i = 0; i < n; i++) {
+                fill_row(qpci_inventory_get(inv, i), &r);
+                print_row(&r, width, verbose);
         }
-        table_print(&t, stdout);
-        table_done(&t);
         return 0;
 }
 
