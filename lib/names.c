@@ -21,6 +21,19 @@ _printf_(1, 2) static void pacc_quiet(char *msg, ...) {
         (void)msg;
 }
 
+static struct udev_hwdb *hwdb(struct qpci_ctx *ctx) {
+        if (ctx->hwdb || ctx->hwdb_failed || !ctx->use_hwdb)
+                return ctx->hwdb;
+        ctx->udev = udev_new();
+        if (ctx->udev)
+                ctx->hwdb = udev_hwdb_new(ctx->udev);
+        if (!ctx->hwdb) {
+                ctx->hwdb_failed = true;
+                log_dbg(ctx, "udev hwdb not available: USB devices are named by their own strings");
+        }
+        return ctx->hwdb;
+}
+
 static struct pci_access *pacc(struct qpci_ctx *ctx) {
         struct pci_access *a;
 
@@ -32,8 +45,9 @@ static struct pci_access *pacc(struct qpci_ctx *ctx) {
         a->error = pacc_error;
         a->warning = pacc_quiet;
         a->debug = pacc_quiet;
-        /* No ~/.pciids-cache, no DNS: only the local list (and hwdb unless a file was forced). */
-        a->id_lookup_mode = ctx->use_hwdb && !ctx->pci_ids ? 0 : PCI_LOOKUP_NO_HWDB;
+        /* No ~/.pciids-cache, no DNS: only the local list, and hwdb unless a file was forced or the
+         * host has no hwdb.bin (libpci 3.9 then leaks a udev handle on every lookup). */
+        a->id_lookup_mode = ctx->use_hwdb && !ctx->pci_ids && hwdb(ctx) ? 0 : PCI_LOOKUP_NO_HWDB;
         if (ctx->pci_ids) {
                 char *p = strdup(ctx->pci_ids);
                 if (!p) {
@@ -147,19 +161,6 @@ const char *qpci_names_description(struct qpci_ctx *ctx, uint32_t class_code, ui
         if (asprintf(&e->name, "%s: %s %s", c ? c : "Unknown", v ? v : "Unknown", p ? p : "Unknown") < 0)
                 e->name = NULL;
         return e->name;
-}
-
-static struct udev_hwdb *hwdb(struct qpci_ctx *ctx) {
-        if (ctx->hwdb || ctx->hwdb_failed || !ctx->use_hwdb)
-                return ctx->hwdb;
-        ctx->udev = udev_new();
-        if (ctx->udev)
-                ctx->hwdb = udev_hwdb_new(ctx->udev);
-        if (!ctx->hwdb) {
-                ctx->hwdb_failed = true;
-                log_dbg(ctx, "udev hwdb not available: USB devices are named by their own strings");
-        }
-        return ctx->hwdb;
 }
 
 char *qpci_names_usb(struct qpci_ctx *ctx, uint16_t vendor, uint16_t product) {
