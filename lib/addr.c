@@ -10,14 +10,8 @@ static size_t hex_field(const char *s, size_t maxdigits, uint32_t *ret) {
         size_t i;
 
         for (i = 0; s[i]; i++) {
-                int c = s[i], d;
-                if (c >= '0' && c <= '9')
-                        d = c - '0';
-                else if (c >= 'a' && c <= 'f')
-                        d = c - 'a' + 10;
-                else if (c >= 'A' && c <= 'F')
-                        d = c - 'A' + 10;
-                else
+                int d = qpci_hex_digit(s[i]);
+                if (d < 0)
                         break;
                 if (i == maxdigits)
                         return 0;

@@ -52,6 +52,16 @@ const char *qpci_ctx_osrelease(struct qpci_ctx *ctx);
 
 /* ---- sysfs.c: rooted file access ---- */
 
+static inline int qpci_hex_digit(int c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 /* Opens a host path ("/sys/bus/pci/devices") below the context's root. */
 int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags);
 /* Reads a small attribute file relative to dirfd into buf (NUL-terminated); returns its length or -errno. */

@@ -54,16 +54,10 @@ int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret) {
         if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
                 s += 2;
         for (; *s; s++) {
-                int c = *s, d;
-                if (c >= '0' && c <= '9')
-                        d = c - '0';
-                else if (c >= 'a' && c <= 'f')
-                        d = c - 'a' + 10;
-                else if (c >= 'A' && c <= 'F')
-                        d = c - 'A' + 10;
-                else if (c == '\n' && s[1] == '\0')
+                int d = qpci_hex_digit(*s);
+                if (d < 0 && *s == '\n' && s[1] == '\0')
                         break;
-                else
+                if (d < 0)
                         return -EINVAL;
                 if (v > (max - d) / 16)
                         return -ERANGE;

@@ -187,6 +187,8 @@ int qvm_pci_usb(const char *prog, int argc, char **argv, bool as_json, bool quie
                 json_end_array(&js);
                 json_finish(&js);
         }
+        if (!q && qpci_usb_bus_count(usb) == 0 && !as_json)
+                fprintf(stderr, "%s: this host has no USB buses\n", tool_prog);
         if (q && shown == 0) {
                 tool_error("no USB device matches '%s'; 'lsusb' lists what is plugged in", text);
                 goto out;

@@ -241,7 +241,7 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         }
         n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
         if (n)
-                print_refs("also functions", rel, n, ELEMENTSOF(rel));
+                print_refs("siblings", rel, n, ELEMENTSOF(rel));
         if (qpci_dev_get_parent(d))
                 printf("  %-14s%02x, behind bridge dom0:%s, with %zu other function(s)\n", "bus",
                        qpci_dev_get_addr(d)->bus, qpci_dev_get_ident(qpci_dev_get_parent(d)),
