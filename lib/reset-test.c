@@ -211,6 +211,31 @@ static void test_unknown_when_truncated(void **state) {
         fixture_free(f);
 }
 
+/* Linux 6.1 lists `bus` for the first function of a shared bus (it probes while scanning). */
+static void test_kernel_bus_on_shared_bus(void **state) {
+        struct fixture *f = fixture_new("6.1.0-13-amd64");
+        struct qpci_dev parent = {0};
+        (void)state;
+        f->dev.root_bus = false;
+        f->dev.parent = &parent;
+        f->dev.addr.bus = 6;
+        f->dev.bus_peers = 1;
+        f->dev.kernel_reset_methods = strdup("flr bus");
+        f->dev.has_reset_file = true;
+        qpci_dev_resolve_reset(&f->dev);
+        assert_int_equal(qpci_dev_get_reset_methods(&f->dev), QPCI_RESET_FLR | QPCI_RESET_BUS);
+        assert_true(qpci_dev_has_strict_reset(&f->dev));
+        assert_string_equal(qpci_dev_get_strict_reset_reason(&f->dev), "resets with function-level reset (flr)");
+        free(f->dev.reset_reason);
+        f->dev.reset_reason = NULL;
+        free(f->dev.kernel_reset_methods);
+        f->dev.kernel_reset_methods = strdup("bus");
+        qpci_dev_resolve_reset(&f->dev);
+        assert_false(qpci_dev_has_strict_reset(&f->dev));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(&f->dev), "would be refused"));
+        fixture_free(f);
+}
+
 static void test_root_bus_alone(void **state) {
         struct fixture *f = fixture_new("6.6.0");
         (void)state;
@@ -231,6 +256,7 @@ int main(void) {
                 cmocka_unit_test(test_derive_like_the_kernel),
                 cmocka_unit_test(test_old_kernel_policy),
                 cmocka_unit_test(test_unknown_when_truncated),
+                cmocka_unit_test(test_kernel_bus_on_shared_bus),
                 cmocka_unit_test(test_root_bus_alone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

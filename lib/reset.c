@@ -110,9 +110,22 @@ QPCI_EXPORT enum qpci_reset_source qpci_dev_get_reset_source(const struct qpci_d
         return d->reset_source;
 }
 
+/*
+ * The methods a reset can really use. The kernel probes methods while it scans, before later
+ * functions on the same bus exist, so the first function of a shared bus may list `bus`; at reset
+ * time pci_parent_bus_reset() refuses a bus that holds anything else.
+ */
+static unsigned usable_methods(const struct qpci_dev *d) {
+        if (d->bus_peers > 0 || d->root_bus)
+                return d->reset_methods & ~QPCI_RESET_BUS;
+        return d->reset_methods;
+}
+
 QPCI_EXPORT bool qpci_dev_has_strict_reset(const struct qpci_dev *d) {
         /* Bridges stay with the host: whatever they can do, they are never handed to a VM. */
-        return (d->reset_methods != 0 || d->kernel_can_reset) && !d->bridge;
+        if (d->bridge)
+                return false;
+        return usable_methods(d) != 0 || (d->reset_methods == 0 && d->kernel_can_reset);
 }
 
 static char *no_reset_reason(const struct qpci_dev *d) {
@@ -132,8 +145,11 @@ static char *no_reset_reason(const struct qpci_dev *d) {
                 r = asprintf(&s, "reset methods unknown: only %zu bytes of config space are readable "
                              "(run as root to read them); %s", c->len, fix);
         else if (d->bus_peers > 0)
-                r = asprintf(&s, "no FLR, %s, and it shares bus %s with %zu other function%s: %s", pm, bus,
-                             d->bus_peers, d->bus_peers == 1 ? "" : "s", fix);
+                r = asprintf(&s, "no FLR, %s, and it shares bus %s with %zu other function%s%s: %s", pm, bus,
+                             d->bus_peers, d->bus_peers == 1 ? "" : "s",
+                             d->reset_methods & QPCI_RESET_BUS ? " (the bus reset the kernel lists would be refused)"
+                                                                : "",
+                             fix);
         else if (d->root_bus || !d->parent)
                 r = asprintf(&s, "no FLR, %s, and bus %s is a root bus, which has no bus reset: %s", pm, bus, fix);
         else
@@ -158,15 +174,15 @@ QPCI_EXPORT const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d) {
                         d->reset_reason = NULL;
                 return d->reset_reason;
         }
-        if (d->reset_methods == 0) {
+        if (usable_methods(d) == 0) {
                 d->reset_reason = no_reset_reason(d);
                 return d->reset_reason;
         }
         for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
-                if (d->reset_methods & (1u << i))
+                if (usable_methods(d) & (1u << i))
                         len += snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0, "%s%s",
                                         len ? ", then " : "", method_words[i]);
-        if (d->reset_methods == QPCI_RESET_BUS)
+        if (usable_methods(d) == QPCI_RESET_BUS)
                 r = asprintf(&d->reset_reason, "resets with %s only; it is alone on bus %02x, so nothing else "
                              "is reset with it", list, d->addr.bus);
         else
