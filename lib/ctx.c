@@ -30,6 +30,7 @@ QPCI_EXPORT int qpci_new(const char *root, struct qpci_ctx **ret) {
         if (ctx->root_fd < 0)
                 return -errno;
         ctx->refcount = 1;
+        ctx->lock_fd = -1;
         ctx->root = TAKE_PTR(r);
         ctx->log_priority = QPCI_LOG_WARNING;
         ctx->use_hwdb = true;
@@ -48,6 +49,7 @@ QPCI_EXPORT struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx) {
                 return NULL;
         qpci_names_free(ctx);
         qpci_modules_free(ctx);
+        qpci_state_close(ctx);
         if (ctx->root_fd >= 0)
                 close(ctx->root_fd);
         free(ctx->root);

@@ -64,6 +64,29 @@ int qpci_modules_lookup(struct qpci_ctx *ctx, const char *modalias, char **ret) 
         return 0;
 }
 
+int qpci_modules_load(struct qpci_ctx *ctx, const char *name) {
+        struct kmod_ctx *k = kmod(ctx);
+        struct kmod_list *list = NULL, *l;
+        int r = -ENOENT;
+
+        if (!k)
+                return -ENOENT;
+        /* A name or an alias, as modprobe takes it; dependencies and softdeps come along. */
+        r = kmod_module_new_from_lookup(k, name, &list);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        kmod_list_foreach(l, list) {
+                struct kmod_module *m = kmod_module_get_module(l);
+                r = kmod_module_probe_insert_module(m, KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY, NULL, NULL, NULL, NULL);
+                kmod_module_unref(m);
+                if (r >= 0)
+                        break;
+        }
+        kmod_module_unref_list(list);
+        return r;
+}
+
 void qpci_modules_free(struct qpci_ctx *ctx) {
         ctx->kmod = kmod_unref(ctx->kmod);
         ctx->kmod_failed = false;

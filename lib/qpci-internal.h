@@ -19,6 +19,7 @@ struct kmod_ctx;
 struct udev;
 struct udev_hwdb;
 struct qpci_name;
+struct sqlite3;
 
 struct qpci_ctx {
         int refcount;
@@ -39,6 +40,8 @@ struct qpci_ctx {
         struct udev_hwdb *hwdb;
         bool hwdb_failed;
         char *osrelease;     /* the kernel release of the (rooted) host, "" when unknown */
+        struct sqlite3 *db;  /* state.c: open, and lock_fd locked, for the length of one command */
+        int lock_fd;
 };
 
 _printf_(3, 4) void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...);
@@ -46,6 +49,8 @@ _printf_(3, 4) void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt
 #define log_warn(ctx, ...) qpci_log((ctx), QPCI_LOG_WARNING, __VA_ARGS__)
 #define log_info(ctx, ...) qpci_log((ctx), QPCI_LOG_INFO, __VA_ARGS__)
 #define log_dbg(ctx, ...) qpci_log((ctx), QPCI_LOG_DEBUG, __VA_ARGS__)
+/* Logs the reason and evaluates to r, so a failure is reported where it is understood. */
+#define log_error_errno(ctx, r, ...) (qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__), (r))
 
 /* The running (or rooted) kernel's release, "" when unknown. */
 const char *qpci_ctx_osrelease(struct qpci_ctx *ctx);
@@ -131,6 +136,8 @@ void qpci_names_free(struct qpci_ctx *ctx);
 /* ---- modules.c ---- */
 
 int qpci_modules_lookup(struct qpci_ctx *ctx, const char *modalias, char **ret);
+/* Loads a module by name or alias, with its dependencies (the real host only: callers check). */
+int qpci_modules_load(struct qpci_ctx *ctx, const char *name);
 void qpci_modules_free(struct qpci_ctx *ctx);
 
 /* ---- inventory.c ---- */
@@ -188,5 +195,44 @@ struct qpci_inventory {
 
 /* Appends a warning to the device and logs it. */
 _printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);
+
+/* ---- bind.c: one function between drivers ---- */
+
+int qpci_write_attr(int dirfd, const char *name, const char *value);
+/* An O_PATH descriptor of /sys/bus/pci/devices/BDF. */
+int qpci_dev_open_sysfs(struct qpci_ctx *ctx, const char *bdf);
+/* The bound driver's name, "" when none. */
+int qpci_current_driver(int devfd, char *buf, size_t size);
+/* driver_override, "" when unset ("(null)" in sysfs). */
+int qpci_read_override(int devfd, char *buf, size_t size);
+int qpci_set_override(int devfd, const char *driver);
+int qpci_unbind(struct qpci_ctx *ctx, const char *bdf, const char *driver);
+int qpci_bind(struct qpci_ctx *ctx, const char *bdf, const char *driver);
+int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
+/* override, unbind, probe, verify: the device ends on target or the call fails (and says why). */
+int qpci_move_to(struct qpci_ctx *ctx, const char *bdf, const char *target);
+
+/* ---- state.c: host state and the intent journal ---- */
+
+/* Takes the state lock (waiting for other qpci processes) and opens the database. */
+int qpci_state_open(struct qpci_ctx *ctx);
+void qpci_state_close(struct qpci_ctx *ctx);
+int qpci_state_begin(struct qpci_ctx *ctx);
+int qpci_state_commit(struct qpci_ctx *ctx);
+void qpci_state_rollback(struct qpci_ctx *ctx);
+int qpci_journal_add(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
+                     const char *from_override);
+int qpci_journal_clear(struct qpci_ctx *ctx);
+/* Newest entry first; stops at nothing, returns the first failure. */
+int qpci_journal_foreach(struct qpci_ctx *ctx,
+                         int (*fn)(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
+                                   const char *from_override, void *data),
+                         void *data);
+int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
+                             const char *host_driver, const char *stub, bool bound_by_qpci);
+int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
+/* 1 and the driver qpci took this very device (same ids) from, 0 when there is no record. */
+int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
+                           size_t size);
 
 /* ---- usb.c ---- */

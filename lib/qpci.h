@@ -184,6 +184,29 @@ const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d);
  * does not log these as warnings: the front end decides where they go. */
 const char *qpci_dev_get_warnings(const struct qpci_dev *d);
 
+/* ---- the host engine: taking devices from the host and giving them back ---- */
+
+struct qpci_hide_options {
+        const char *driver; /* "vfio-pci" or "pciback"; NULL: pciback on a Xen dom0, else vfio-pci */
+        bool with_group;    /* VFIO: take the device's whole IOMMU group along */
+};
+
+bool qpci_host_is_xen_dom0(struct qpci_ctx *ctx);
+const char *qpci_host_default_stub(struct qpci_ctx *ctx);
+/* The driver a device is on right now (not the inventory's snapshot), "" when none. */
+int qpci_host_current_driver(struct qpci_ctx *ctx, const char *bdf, char *buf, size_t size);
+/*
+ * Binds the devices to the stub driver, all or nothing. Waits for other qpci processes, and first
+ * puts back whatever an interrupted command left half-moved. On failure every device is back on
+ * the driver it had, and the reason was logged.
+ */
+int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n,
+                   const struct qpci_hide_options *o);
+/* Gives hidden devices back to host drivers, all or nothing, as qpci_host_hide(). */
+int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n);
+/* Completes the recovery of an interrupted command, if any. */
+int qpci_host_recover(struct qpci_ctx *ctx);
+
 /* ---- USB: which PCI controller a USB device hangs off ------------------- */
 
 struct qpci_usb_device {

@@ -15,6 +15,8 @@ static void help(const char *prog, FILE *f) {
                 "Usage: %s [list] [-v] [--json]        the host's PCI devices\n"
                 "       %s info ID [--json]           all qpci knows of one device\n"
                 "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
+                "       %s hide [--driver D] [--with-group] ID...  take devices from the host\n"
+                "       %s unhide ID...                give hidden devices back to host drivers\n"
                 "\n"
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
                 "a port like 3-1.2, or a line of lsusb output.\n"
@@ -22,8 +24,10 @@ static void help(const char *prog, FILE *f) {
                 "  -v, --verbose   list: add driver, IOMMU group, reset methods and strict-reset verdict\n"
                 "  -q, --quiet     only errors on stderr\n"
                 "      --json      machine-readable output\n"
+                "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
+                "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "  -h, --help      this text\n",
-                prog, prog, prog);
+                prog, prog, prog, prog, prog);
 }
 
 static const char *reset_list(unsigned methods, char *buf, size_t size) {
@@ -269,15 +273,47 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         return 0;
 }
 
+/* hide / unhide: every id is checked before anything moves. */
+static int do_move(struct qpci_ctx *ctx, struct qpci_inventory *inv, bool hide, const struct qpci_hide_options *o,
+                   int n, char **ids) {
+        _cleanup_free_ struct qpci_dev **devs = calloc(n, sizeof(*devs));
+        const char *why;
+        char drv[64];
+        int r;
+
+        if (!devs)
+                return EXIT_FAIL;
+        for (int i = 0; i < n; i++) {
+                r = qpci_inventory_lookup(inv, ids[i], &devs[i], &why);
+                if (r < 0) {
+                        tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", ids[i], why);
+                        return EXIT_USAGE;
+                }
+        }
+        r = hide ? qpci_host_hide(inv, devs, n, o) : qpci_host_unhide(inv, devs, n);
+        if (r < 0)
+                return EXIT_FAIL; /* the library said why */
+        for (int i = 0; i < n; i++) {
+                if (qpci_host_current_driver(ctx, qpci_dev_get_bdf(devs[i]), drv, sizeof(drv)) < 0)
+                        drv[0] = '\0';
+                printf("dom0:%s %s %s\n", qpci_dev_get_ident(devs[i]), hide ? "hidden on" : "back on the host, driver",
+                       drv[0] ? drv : "none");
+        }
+        return 0;
+}
+
 int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         static const struct option options[] = {
                 {"verbose", no_argument, NULL, 'v'},
                 {"quiet", no_argument, NULL, 'q'},
                 {"json", no_argument, NULL, 'J'},
                 {"help", no_argument, NULL, 'h'},
+                {"driver", required_argument, NULL, 'D'},
+                {"with-group", no_argument, NULL, 'G'},
                 {},
         };
         bool verbose = false, quiet = false, as_json = false;
+        struct qpci_hide_options hide = {0};
         struct qpci_ctx *ctx = NULL;
         struct qpci_inventory *inv = NULL;
         const char *sub = "list";
@@ -289,6 +325,8 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 case 'v': verbose = true; break;
                 case 'q': quiet = true; break;
                 case 'J': as_json = true; break;
+                case 'D': hide.driver = optarg; break;
+                case 'G': hide.with_group = true; break;
                 case 'h': help(prog, stdout); return 0;
                 default:
                         tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
@@ -302,8 +340,17 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 return qvm_pci_usb(prog, argc - optind, argv + optind, as_json, quiet);
         bool is_list = streq(sub, "list") || streq(sub, "ls") || streq(sub, "l");
         bool is_info = streq(sub, "info") || streq(sub, "i");
-        if (!is_list && !is_info) {
-                tool_error("unknown command '%s': use list, info or usb; see '%s --help'", sub, prog);
+        bool is_move = streq(sub, "hide") || streq(sub, "unhide");
+        if (!is_list && !is_info && !is_move) {
+                tool_error("unknown command '%s': use list, info, usb, hide or unhide; see '%s --help'", sub, prog);
+                return EXIT_USAGE;
+        }
+        if (hide.driver && !streq(hide.driver, "vfio-pci") && !streq(hide.driver, "pciback")) {
+                tool_error("unknown driver '%s' to hide devices with: use vfio-pci or pciback", hide.driver);
+                return EXIT_USAGE;
+        }
+        if (is_move && optind == argc) {
+                tool_error("%s takes one or more device ids, like dom0:00_1a.0", sub);
                 return EXIT_USAGE;
         }
         if (is_list && optind < argc) {
@@ -327,6 +374,8 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         }
         if (is_list)
                 ret = do_list(inv, verbose, as_json, quiet);
+        else if (is_move)
+                ret = do_move(ctx, inv, streq(sub, "hide"), &hide, argc - optind, argv + optind);
         else {
                 struct qpci_dev *d;
                 const char *why;

@@ -23,9 +23,12 @@ MKFIXTURE = TESTS / "fixture" / "mkfixture.py"
 
 def run_block(cmd, env):
     p = subprocess.run(shlex.split(cmd), env=env, capture_output=True, text=True, timeout=60)
+    # The fixture lives in a fresh temporary directory: name it the same way every run.
+    stdout = p.stdout.replace(env["QPCI_ROOT"], "$QPCI_ROOT")
+    stderr = p.stderr.replace(env["QPCI_ROOT"], "$QPCI_ROOT")
     out = [f"$ {cmd}"]
-    out += p.stdout.splitlines()
-    out += ["! " + line for line in p.stderr.splitlines()]
+    out += stdout.splitlines()
+    out += ["! " + line for line in stderr.splitlines()]
     out.append(f"[exit {p.returncode}]")
     return "\n".join(out) + "\n"
 

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Moving one PCI function between drivers through sysfs, each step checked against what the kernel
+ * did rather than what it said: drivers_probe reports success even when nothing bound, so the
+ * `driver` link is the only proof.
+ *
+ * The order follows the kernel's rules (Documentation/ABI/testing/sysfs-bus-pci):
+ *  - driver_override first: from then on no other driver can take the device, not even one whose
+ *    new_id matches, so there is no window for the host driver to come back;
+ *  - then unbind from the current driver, which may block while its remove() runs;
+ *  - then drivers_probe, which binds whatever driver the override allows.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+int qpci_write_attr(int dirfd, const char *name, const char *value) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+        size_t len = strlen(value);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        /* sysfs takes one write per attribute; a short write is a failure, not something to resume. */
+        n = write(fd, value, len);
+        if (n < 0)
+                return -errno;
+        return (size_t)n == len ? 0 : -EIO;
+}
+
+int qpci_dev_open_sysfs(struct qpci_ctx *ctx, const char *bdf) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+        return qpci_open_root(ctx, path, O_PATH | O_DIRECTORY);
+}
+
+int qpci_current_driver(int devfd, char *buf, size_t size) {
+        int r = qpci_readlink_basename(devfd, "driver", buf, size);
+
+        if (r == -ENOENT) {
+                buf[0] = '\0';
+                return 0;
+        }
+        return r;
+}
+
+static int write_driver_attr(struct qpci_ctx *ctx, const char *driver, const char *attr, const char *bdf) {
+        char path[PATH_MAX];
+        _cleanup_close_ int fd = -1;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s", driver);
+        fd = qpci_open_root(ctx, path, O_PATH | O_DIRECTORY);
+        if (fd < 0)
+                return fd;
+        return qpci_write_attr(fd, attr, bdf);
+}
+
+int qpci_unbind(struct qpci_ctx *ctx, const char *bdf, const char *driver) {
+        int r = write_driver_attr(ctx, driver, "unbind", bdf);
+        if (r < 0)
+                log_err(ctx, "%s: unbinding from %s failed: %s", bdf, driver, strerror(-r));
+        return r;
+}
+
+int qpci_bind(struct qpci_ctx *ctx, const char *bdf, const char *driver) {
+        return write_driver_attr(ctx, driver, "bind", bdf);
+}
+
+int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf) {
+        _cleanup_close_ int fd = qpci_open_root(ctx, "/sys/bus/pci", O_PATH | O_DIRECTORY);
+
+        if (fd < 0)
+                return fd;
+        return qpci_write_attr(fd, "drivers_probe", bdf);
+}
+
+int qpci_set_override(int devfd, const char *driver) {
+        /* An empty write clears it; the kernel strips one trailing newline. */
+        return qpci_write_attr(devfd, "driver_override", driver && *driver ? driver : "\n");
+}
+
+int qpci_read_override(int devfd, char *buf, size_t size) {
+        ssize_t n = qpci_read_line(devfd, "driver_override", buf, size);
+
+        if (n < 0)
+                return (int)n;
+        if (streq(buf, "(null)"))
+                buf[0] = '\0';
+        return 0;
+}
+
+int qpci_move_to(struct qpci_ctx *ctx, const char *bdf, const char *target) {
+        _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, bdf);
+        char cur[NAME_MAX + 1];
+        int r;
+
+        if (devfd < 0)
+                return log_error_errno(ctx, devfd, "%s: no such device in sysfs: %s", bdf, strerror(-devfd));
+        r = qpci_current_driver(devfd, cur, sizeof(cur));
+        if (r < 0)
+                return log_error_errno(ctx, r, "%s: cannot read its driver: %s", bdf, strerror(-r));
+        if (streq(cur, target))
+                return 0;
+        r = qpci_set_override(devfd, target);
+        if (r < 0)
+                return log_error_errno(ctx, r, "%s: cannot set driver_override to %s: %s", bdf, target, strerror(-r));
+        if (cur[0]) {
+                r = qpci_unbind(ctx, bdf, cur);
+                if (r < 0)
+                        return r;
+        }
+        r = qpci_drivers_probe(ctx, bdf);
+        if (r < 0 && r != -EINVAL)
+                return log_error_errno(ctx, r, "%s: drivers_probe failed: %s", bdf, strerror(-r));
+        /* -EINVAL from drivers_probe is the driver's probe failing: the link below says so too. */
+        r = qpci_current_driver(devfd, cur, sizeof(cur));
+        if (r < 0)
+                return r;
+        if (!streq(cur, target)) {
+                log_err(ctx, "%s: %s did not take the device (%s); the kernel log (dmesg) says why", bdf, target,
+                        cur[0] ? cur : "no driver bound");
+                return -EIO;
+        }
+        return 0;
+}

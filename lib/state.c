@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host state in SQLite under /var/lib/qpci (rooted): which devices qpci hid and the driver each
+ * had before, and an intent journal of device moves in progress.
+ *
+ * The journal makes a multi-device move all or nothing across crashes: the intent (every device's
+ * driver and driver_override before the move) is committed before the first sysfs write, and
+ * cleared in the same transaction that records the result. A journal found non-empty means a
+ * process died in between; the next command puts every device back as it was.
+ *
+ * Concurrent commands serialize on a lock file beside the database, held for the whole command,
+ * so no two processes move the same device at once.
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "qpci-internal.h"
+
+#define STATE_DIR "var/lib/qpci"
+
+static const char schema[] =
+        "CREATE TABLE IF NOT EXISTS devices ("
+        "  bdf TEXT PRIMARY KEY,"
+        "  vendor INTEGER NOT NULL,"
+        "  device INTEGER NOT NULL,"
+        "  host_driver TEXT NOT NULL,"   /* the driver before qpci took it, '' for none */
+        "  stub TEXT NOT NULL,"
+        "  bound_by_qpci INTEGER NOT NULL,"
+        "  hidden_at INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS journal ("
+        "  seq INTEGER PRIMARY KEY,"
+        "  op TEXT NOT NULL,"
+        "  bdf TEXT NOT NULL,"
+        "  from_driver TEXT NOT NULL,"
+        "  from_override TEXT NOT NULL);";
+
+static int mkdirs_rooted(struct qpci_ctx *ctx, const char *path) {
+        char buf[256];
+
+        /* Each level relative to the root descriptor, so a fixture root gets its own var/lib/qpci. */
+        for (const char *p = path;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                snprintf(buf, sizeof(buf), "%.*s", (int)(p - path), path);
+                if (mkdirat(ctx->root_fd, buf, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!*p)
+                        return 0;
+        }
+}
+
+static int sql_error(struct qpci_ctx *ctx, const char *what) {
+        return log_error_errno(ctx, -EIO, "qpci state database: %s: %s", what, sqlite3_errmsg(ctx->db));
+}
+
+static int exec(struct qpci_ctx *ctx, const char *sql) {
+        return sqlite3_exec(ctx->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : sql_error(ctx, sql);
+}
+
+int qpci_state_open(struct qpci_ctx *ctx) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (ctx->db)
+                return 0;
+        r = mkdirs_rooted(ctx, STATE_DIR);
+        if (r < 0)
+                return log_error_errno(ctx, r, "cannot create %s/%s: %s", streq(ctx->root, "/") ? "" : ctx->root,
+                                       STATE_DIR, strerror(-r));
+        /* The lock first: recovery and every move happen under it. */
+        ctx->lock_fd = openat(ctx->root_fd, STATE_DIR "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (ctx->lock_fd < 0)
+                return log_error_errno(ctx, -errno, "cannot open the qpci lock: %s", strerror(errno));
+        if (flock(ctx->lock_fd, LOCK_EX) < 0) {
+                r = -errno;
+                close(ctx->lock_fd);
+                ctx->lock_fd = -1;
+                return log_error_errno(ctx, r, "cannot take the qpci lock: %s", strerror(-r));
+        }
+        if (asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
+                return -ENOMEM;
+        if (sqlite3_open_v2(path, &ctx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+                r = sql_error(ctx, path);
+                sqlite3_close(ctx->db);
+                ctx->db = NULL;
+                return r;
+        }
+        /* Durable before the first sysfs write: the journal is only useful if it survives a crash. */
+        r = exec(ctx, "PRAGMA synchronous=FULL");
+        if (r >= 0)
+                r = exec(ctx, schema);
+        return r;
+}
+
+void qpci_state_close(struct qpci_ctx *ctx) {
+        if (ctx->db)
+                sqlite3_close(ctx->db);
+        ctx->db = NULL;
+        if (ctx->lock_fd >= 0)
+                close(ctx->lock_fd);
+        ctx->lock_fd = -1;
+}
+
+int qpci_state_begin(struct qpci_ctx *ctx) {
+        return exec(ctx, "BEGIN IMMEDIATE");
+}
+
+int qpci_state_commit(struct qpci_ctx *ctx) {
+        return exec(ctx, "COMMIT");
+}
+
+void qpci_state_rollback(struct qpci_ctx *ctx) {
+        sqlite3_exec(ctx->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int qpci_journal_add(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
+                     const char *from_override) {
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(ctx->db, "INSERT INTO journal (op, bdf, from_driver, from_override) VALUES (?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, "journal");
+        sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, bdf, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, from_driver, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, from_override, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = sql_error(ctx, "journal");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int qpci_journal_clear(struct qpci_ctx *ctx) {
+        return exec(ctx, "DELETE FROM journal");
+}
+
+int qpci_journal_foreach(struct qpci_ctx *ctx,
+                         int (*fn)(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
+                                   const char *from_override, void *data),
+                         void *data) {
+        sqlite3_stmt *st = NULL;
+        int r = 0, s;
+
+        /* Newest first: undo runs backwards through what was done. */
+        if (sqlite3_prepare_v2(ctx->db, "SELECT op, bdf, from_driver, from_override FROM journal ORDER BY seq DESC",
+                               -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, "journal");
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                int k = fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                           (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3), data);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        if (s != SQLITE_DONE && r == 0)
+                r = sql_error(ctx, "journal");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
+                             const char *host_driver, const char *stub, bool bound_by_qpci) {
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(ctx->db,
+                               "INSERT OR REPLACE INTO devices (bdf, vendor, device, host_driver, stub, bound_by_qpci, "
+                               "hidden_at) VALUES (?,?,?,?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, "devices");
+        sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, vendor);
+        sqlite3_bind_int(st, 3, device);
+        sqlite3_bind_text(st, 4, host_driver, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, stub, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 6, bound_by_qpci);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = sql_error(ctx, "devices");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(ctx->db, "DELETE FROM devices WHERE bdf = ?", -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, "devices");
+        sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = sql_error(ctx, "devices");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
+                           size_t size) {
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        buf[0] = '\0';
+        /* The record is only trusted for the same device: an address can hold another card later. */
+        if (sqlite3_prepare_v2(ctx->db, "SELECT host_driver FROM devices WHERE bdf = ? AND vendor = ? AND device = ?",
+                               -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, "devices");
+        sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, vendor);
+        sqlite3_bind_int(st, 3, device);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                r = 1;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
