@@ -80,7 +80,7 @@ static int restore(struct qpci_ctx *ctx, const char *op, const char *bdf, const 
         r = qpci_current_driver(devfd, cur, sizeof(cur));
         if (r < 0)
                 return r;
-        r = qpci_set_override(devfd, from_override);
+        r = qpci_set_override(ctx, devfd, from_override);
         if (r < 0)
                 return log_error_errno(ctx, r, "%s: cannot restore driver_override: %s", bdf, strerror(-r));
         if (streq(cur, from_driver))
@@ -291,7 +291,7 @@ static int give_back(struct qpci_ctx *ctx, struct move *m) {
 
         if (devfd < 0)
                 return devfd;
-        if ((r = qpci_set_override(devfd, "")) < 0)
+        if ((r = qpci_set_override(ctx, devfd, "")) < 0)
                 return log_error_errno(ctx, r, "%s: cannot clear driver_override: %s", d->bdf, strerror(-r));
         if (m->from[0] && (r = qpci_unbind(ctx, d->bdf, m->from)) < 0)
                 return r;

@@ -41,6 +41,9 @@ struct qpci_ctx {
         bool hwdb_failed;
         char *osrelease;     /* the kernel release of the (rooted) host, "" when unknown */
         struct sqlite3 *db;  /* state.c: open, and lock_fd locked, for the length of one command */
+        /* Every sysfs write goes through this when set: the unit tests' model of the driver core. */
+        int (*write_hook)(void *data, int dirfd, const char *name, const char *value);
+        void *write_hook_data;
         int lock_fd;
 };
 
@@ -198,14 +201,14 @@ _printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);
 
 /* ---- bind.c: one function between drivers ---- */
 
-int qpci_write_attr(int dirfd, const char *name, const char *value);
+int qpci_write_attr(struct qpci_ctx *ctx, int dirfd, const char *name, const char *value);
 /* An O_PATH descriptor of /sys/bus/pci/devices/BDF. */
 int qpci_dev_open_sysfs(struct qpci_ctx *ctx, const char *bdf);
 /* The bound driver's name, "" when none. */
 int qpci_current_driver(int devfd, char *buf, size_t size);
 /* driver_override, "" when unset ("(null)" in sysfs). */
 int qpci_read_override(int devfd, char *buf, size_t size);
-int qpci_set_override(int devfd, const char *driver);
+int qpci_set_override(struct qpci_ctx *ctx, int devfd, const char *driver);
 int qpci_unbind(struct qpci_ctx *ctx, const char *bdf, const char *driver);
 int qpci_bind(struct qpci_ctx *ctx, const char *bdf, const char *driver);
 int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);

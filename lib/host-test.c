@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The host engine against a model of the kernel's driver core, on a fixture tree: what a real
+ * kernel cannot be made to do on demand. Every sysfs write of a multi-device hide or unhide is
+ * made to fail in turn, and the process is killed at every write in turn; after each, every device
+ * must be back on exactly the driver and driver_override it had, and the journal empty.
+ * (tests/kernel/ runs the same operations on a real kernel.)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "qpci-internal.h"
+
+/* The GPU and its HDMI audio: one IOMMU group, two functions, two host drivers. */
+static const char *const gpu[] = {"0000:03:00.0", "0000:03:00.1"};
+static const char *const native[] = {"nouveau", "snd_hda_intel"};
+
+struct model {
+        char root[64];
+        int writes;
+        int fail_at;  /* this write returns -EIO (-1: none) */
+        int crash_at; /* this write kills the process, as SIGKILL would (-1: none) */
+};
+
+static void path_of(struct model *m, char *buf, size_t size, const char *fmt, const char *a, const char *b) {
+        int n = snprintf(buf, size, "%s/", m->root);
+        snprintf(buf + n, size - n, fmt, a, b);
+}
+
+static void read_link_base(const char *path, char *buf, size_t size) {
+        char t[PATH_MAX];
+        ssize_t n = readlink(path, t, sizeof(t) - 1);
+        buf[0] = '\0';
+        if (n > 0) {
+                t[n] = '\0';
+                snprintf(buf, size, "%s", basename(t));
+        }
+}
+
+static void dev_driver(struct model *m, const char *bdf, char *buf, size_t size) {
+        char p[PATH_MAX];
+        path_of(m, p, sizeof(p), "sys/bus/pci/devices/%s/driver%s", bdf, "");
+        read_link_base(p, buf, size);
+}
+
+static void dev_override(struct model *m, const char *bdf, char *buf, size_t size) {
+        char p[PATH_MAX];
+        FILE *f;
+        path_of(m, p, sizeof(p), "sys/bus/pci/devices/%s/driver_override%s", bdf, "");
+        f = fopen(p, "r");
+        assert_non_null(f);
+        if (!fgets(buf, size, f))
+                buf[0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        fclose(f);
+}
+
+static int link_driver(struct model *m, const char *bdf, const char *drv) {
+        char dev[PATH_MAX + 16], p[PATH_MAX], real[PATH_MAX];
+        path_of(m, p, sizeof(p), "sys/bus/pci/drivers/%s%s", drv, "");
+        if (access(p, F_OK) < 0)
+                return -ENODEV;
+        path_of(m, dev, sizeof(dev), "sys/bus/pci/devices/%s%s", bdf, "");
+        assert_non_null(realpath(dev, real));
+        path_of(m, p, sizeof(p), "sys/bus/pci/drivers/%s/%s", drv, bdf);
+        assert_int_equal(symlink(real, p), 0);
+        path_of(m, p, sizeof(p), "sys/bus/pci/drivers/%s%s", drv, "");
+        snprintf(dev, sizeof(dev), "%s/driver", real);
+        assert_int_equal(symlink(p, dev), 0);
+        return 0;
+}
+
+static const char *native_driver(const char *bdf) {
+        for (size_t i = 0; i < 2; i++)
+                if (streq(bdf, gpu[i]))
+                        return native[i];
+        return NULL;
+}
+
+/* The driver core's rules, as Documentation/ABI/testing/sysfs-bus-pci gives them. */
+static int model_write(void *data, int dirfd, const char *name, const char *value) {
+        struct model *m = data;
+        char fdpath[64], dir[PATH_MAX], cur[64], ovr[64], p[PATH_MAX + 32];
+        const char *drv;
+        ssize_t n;
+        int k = m->writes++;
+
+        if (k == m->crash_at)
+                _exit(137);
+        if (k == m->fail_at)
+                return -EIO;
+        snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dirfd);
+        n = readlink(fdpath, dir, sizeof(dir) - 1);
+        assert_true(n > 0);
+        dir[n] = '\0';
+        if (streq(name, "driver_override")) {
+                FILE *f;
+                snprintf(p, sizeof(p), "%s/driver_override", dir);
+                f = fopen(p, "w");
+                assert_non_null(f);
+                fprintf(f, "%s\n", streq(value, "\n") ? "(null)" : value);
+                fclose(f);
+                return 0;
+        }
+        if (streq(name, "unbind") || streq(name, "bind")) {
+                drv = basename(dir);
+                dev_driver(m, value, cur, sizeof(cur));
+                if (streq(name, "unbind")) {
+                        if (!streq(cur, drv))
+                                return -ENODEV;
+                        path_of(m, p, sizeof(p), "sys/bus/pci/drivers/%s/%s", drv, value);
+                        unlink(p);
+                        path_of(m, p, sizeof(p), "sys/bus/pci/devices/%s/driver%s", value, "");
+                        unlink(p);
+                        return 0;
+                }
+                dev_override(m, value, ovr, sizeof(ovr));
+                if (cur[0])
+                        return -EBUSY;
+                if (!streq(ovr, "(null)") && !streq(ovr, drv))
+                        return -ENODEV;
+                return link_driver(m, value, drv);
+        }
+        if (streq(name, "drivers_probe")) {
+                dev_driver(m, value, cur, sizeof(cur));
+                if (cur[0])
+                        return 0;
+                dev_override(m, value, ovr, sizeof(ovr));
+                drv = streq(ovr, "(null)") ? native_driver(value) : ovr;
+                if (drv)
+                        link_driver(m, value, drv); /* success even when nothing binds, like the kernel */
+                return 0;
+        }
+        fail_msg("unexpected write of '%s' to %s/%s", value, dir, name);
+        return -EINVAL;
+}
+
+struct host {
+        struct model m;
+        struct qpci_ctx *ctx;
+        struct qpci_inventory *inv;
+        struct qpci_dev *devs[2];
+};
+
+static void host_open(struct host *h) {
+        assert_int_equal(qpci_new(h->m.root, &h->ctx), 0);
+        h->ctx->write_hook = model_write;
+        h->ctx->write_hook_data = &h->m;
+        assert_int_equal(qpci_inventory_new(h->ctx, &h->inv), 0);
+        for (size_t i = 0; i < 2; i++)
+                assert_int_equal(qpci_inventory_lookup(h->inv, gpu[i], &h->devs[i], NULL), 0);
+}
+
+static void host_close(struct host *h) {
+        h->inv = qpci_inventory_unref(h->inv);
+        h->ctx = qpci_unref(h->ctx);
+}
+
+static int setup(void **state) {
+        struct host *h = calloc(1, sizeof(*h));
+        char cmd[512];
+
+        assert_non_null(h);
+        strcpy(h->m.root, "/tmp/qpci-host-XXXXXX");
+        assert_non_null(mkdtemp(h->m.root));
+        snprintf(cmd, sizeof(cmd), "python3 %s/tests/fixture/mkfixture.py --force %s/tests/topologies/gpu-switch.topo %s",
+                 QPCI_SOURCE_ROOT, QPCI_SOURCE_ROOT, h->m.root);
+        assert_int_equal(system(cmd), 0);
+        h->m.fail_at = h->m.crash_at = -1;
+        host_open(h);
+        *state = h;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct host *h = *state;
+        char cmd[128];
+        host_close(h);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->m.root);
+        assert_int_equal(system(cmd), 0);
+        free(h);
+        return 0;
+}
+
+static void expect(struct host *h, const char *const drivers[2], const char *override) {
+        char cur[64], ovr[64];
+        for (size_t i = 0; i < 2; i++) {
+                dev_driver(&h->m, gpu[i], cur, sizeof(cur));
+                dev_override(&h->m, gpu[i], ovr, sizeof(ovr));
+                if (!streq(cur, drivers[i]) || !streq(ovr, override))
+                        fail_msg("%s: on '%s' with override '%s', want '%s' and '%s' (fail_at %d, crash_at %d)", gpu[i],
+                                 cur, ovr, drivers[i], override, h->m.fail_at, h->m.crash_at);
+        }
+}
+
+static int count(struct qpci_ctx *c, const char *o, const char *b, const char *x, const char *y, void *d) {
+        (void)c, (void)o, (void)b, (void)x, (void)y;
+        (*(size_t *)d)++;
+        return 0;
+}
+
+static size_t journal_rows(struct host *h) {
+        size_t n = 0;
+        assert_int_equal(qpci_state_open(h->ctx), 0);
+        assert_int_equal(qpci_journal_foreach(h->ctx, count, &n), 0);
+        qpci_state_close(h->ctx);
+        return n;
+}
+
+static const char *const on_host[] = {"nouveau", "snd_hda_intel"};
+static const char *const on_vfio[] = {"vfio-pci", "vfio-pci"};
+
+static void test_round_trip(void **state) {
+        struct host *h = *state;
+        char drv[64];
+
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, &(struct qpci_hide_options){.driver = "vfio-pci"}), 0);
+        expect(h, on_vfio, "vfio-pci");
+        assert_int_equal(h->m.writes, 6); /* override, unbind, probe: twice */
+        assert_int_equal(qpci_state_open(h->ctx), 0);
+        assert_int_equal(qpci_state_host_driver(h->ctx, gpu[0], 0x10de, 0x1b80, drv, sizeof(drv)), 1);
+        assert_string_equal(drv, "nouveau");
+        /* A record is for that very device: another card at the address gets none. */
+        assert_int_equal(qpci_state_host_driver(h->ctx, gpu[0], 0x10de, 0x1b81, drv, sizeof(drv)), 0);
+        qpci_state_close(h->ctx);
+        /* Hiding what is hidden moves nothing. */
+        h->m.writes = 0;
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, NULL), 0);
+        assert_int_equal(h->m.writes, 0);
+
+        assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
+        expect(h, on_host, "(null)");
+        assert_int_equal(journal_rows(h), 0);
+        /* Unhiding what is on the host is refused, and moves nothing. */
+        h->m.writes = 0;
+        assert_int_equal(qpci_host_unhide(h->inv, h->devs, 1), -EINVAL);
+        assert_int_equal(h->m.writes, 0);
+}
+
+static void test_group_rule(void **state) {
+        struct host *h = *state;
+
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 1, NULL), -EBUSY);
+        assert_int_equal(h->m.writes, 0);
+        expect(h, on_host, "(null)");
+        /* --with-group takes the audio function along. */
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 1, &(struct qpci_hide_options){.with_group = true}), 0);
+        expect(h, on_vfio, "vfio-pci");
+}
+
+/* A failure at every single write: all or nothing, every time. */
+static void test_fail_each_step(void **state) {
+        struct host *h = *state;
+
+        for (int k = 0; k < 6; k++) {
+                h->m.writes = 0;
+                h->m.fail_at = k;
+                assert_true(qpci_host_hide(h->inv, h->devs, 2, NULL) < 0);
+                expect(h, on_host, "(null)");
+                assert_int_equal(journal_rows(h), 0);
+        }
+        h->m.fail_at = -1;
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, NULL), 0);
+        for (int k = 0; k < 6; k++) {
+                h->m.writes = 0;
+                h->m.fail_at = k;
+                if (k % 3 == 2) {
+                        /* drivers_probe failing is survived: the driver recorded at hide time binds. */
+                        assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
+                        expect(h, on_host, "(null)");
+                        h->m.fail_at = -1;
+                        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, NULL), 0);
+                        continue;
+                }
+                assert_true(qpci_host_unhide(h->inv, h->devs, 2) < 0);
+                /* A device that was on its stub stays there. */
+                expect(h, on_vfio, "vfio-pci");
+                assert_int_equal(journal_rows(h), 0);
+        }
+}
+
+/* Killed at every write: the next command puts everything back. */
+static void test_crash_each_step(void **state) {
+        struct host *h = *state;
+
+        for (int hide = 1; hide >= 0; hide--) {
+                for (int k = 0; k < 6; k++) {
+                        pid_t pid;
+                        int status;
+
+                        host_close(h);
+                        pid = fork();
+                        assert_true(pid >= 0);
+                        if (pid == 0) {
+                                h->m.crash_at = k;
+                                h->m.writes = 0;
+                                host_open(h);
+                                if (hide)
+                                        qpci_host_hide(h->inv, h->devs, 2, NULL);
+                                else
+                                        qpci_host_unhide(h->inv, h->devs, 2);
+                                _exit(0);
+                        }
+                        assert_int_equal(waitpid(pid, &status, 0), pid);
+                        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 137);
+                        host_open(h);
+                        assert_int_equal(journal_rows(h), 2);
+                        assert_int_equal(qpci_host_recover(h->ctx), 0);
+                        expect(h, hide ? on_host : on_vfio, hide ? "(null)" : "vfio-pci");
+                        assert_int_equal(journal_rows(h), 0);
+                }
+                if (hide)
+                        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, NULL), 0);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_group_rule, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
