@@ -259,6 +259,12 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
         }
         if (streq(stub, "vfio-pci") && (r = expand_groups(ctx, &m, &nm, o && o->with_group)) < 0)
                 return r;
+        for (size_t i = 0; i < nm && !(o && o->force); i++) {
+                _cleanup_free_ char *what = NULL;
+                if (qpci_guard_dependents(ctx, m[i].dev->bdf, &what) > 0)
+                        return log_error_errno(ctx, -EBUSY, "%s backs %s: hiding it would take that from the host; "
+                                               "add --force if you mean it", m[i].dev->bdf, what);
+        }
         if ((r = begin_command(ctx)) < 0 || (r = ensure_driver(ctx, stub)) < 0 ||
             (r = journal_intent(ctx, "hide", m, nm)) < 0)
                 goto out;

@@ -238,4 +238,10 @@ int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
                            size_t size);
 
+/* ---- guard.c ---- */
+
+/* What on the host depends on the function (mounts, swap, default route, console), as one
+ * comma-separated phrase in *ret (free it); 1 when something does, 0 when nothing. */
+int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret);
+
 /* ---- usb.c ---- */

@@ -151,6 +151,10 @@ const char *qpci_dev_get_class_name(struct qpci_dev *d);
 /* Qubes' "{class}: {vendor} {product}", "Unknown" where a name is missing. */
 const char *qpci_dev_get_description(struct qpci_dev *d);
 
+/* What on the host uses the function (mounted filesystems, swap, the default route's interface,
+ * the console), as one phrase in *ret for the caller to free; 0 and NULL when nothing does. */
+int qpci_dev_get_host_dependents(struct qpci_dev *d, char **ret);
+
 /* ---- reset ------------------------------------------------------------ */
 
 /* The kernel's reset methods, in the kernel's order of preference. */
@@ -189,6 +193,7 @@ const char *qpci_dev_get_warnings(const struct qpci_dev *d);
 struct qpci_hide_options {
         const char *driver; /* "vfio-pci" or "pciback"; NULL: pciback on a Xen dom0, else vfio-pci */
         bool with_group;    /* VFIO: take the device's whole IOMMU group along */
+        bool force;         /* even a device that backs a mount, swap, the default route or the console */
 };
 
 bool qpci_host_is_xen_dom0(struct qpci_ctx *ctx);

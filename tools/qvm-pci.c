@@ -15,7 +15,7 @@ static void help(const char *prog, FILE *f) {
                 "Usage: %s [list] [-v] [--json]        the host's PCI devices\n"
                 "       %s info ID [--json]           all qpci knows of one device\n"
                 "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
-                "       %s hide [--driver D] [--with-group] ID...  take devices from the host\n"
+                "       %s hide [--driver D] [--with-group] [--force] ID...  take devices from the host\n"
                 "       %s unhide ID...                give hidden devices back to host drivers\n"
                 "\n"
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
@@ -26,6 +26,7 @@ static void help(const char *prog, FILE *f) {
                 "      --json      machine-readable output\n"
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
+                "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
                 "  -h, --help      this text\n",
                 prog, prog, prog, prog, prog);
 }
@@ -49,7 +50,8 @@ static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **dev
 }
 
 /* One device as JSON: every field the inventory knows. */
-static void json_dev(struct json *j, struct qpci_dev *d) {
+/* host_uses: for info only (it reads the mount table); NULL leaves the field out. */
+static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) {
         char id[64];
         const char *module = NULL, *w;
         struct qpci_dev *rel[256];
@@ -102,6 +104,8 @@ static void json_dev(struct json *j, struct qpci_dev *d) {
         json_string(j, "reset_source", sources[qpci_dev_get_reset_source(d)]);
         json_bool(j, "strict_reset", qpci_dev_has_strict_reset(d));
         json_string(j, "strict_reset_reason", qpci_dev_get_strict_reset_reason(d));
+        if (host_uses)
+                json_string(j, "host_uses", host_uses);
         json_begin_array(j, "used_by");
         json_end_array(j);
         json_begin_array(j, "warnings");
@@ -178,7 +182,7 @@ static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool 
                 json_init(&j, stdout);
                 json_begin_array(&j, NULL);
                 for (size_t i = 0; i < n; i++)
-                        json_dev(&j, qpci_inventory_get(inv, i));
+                        json_dev(&j, qpci_inventory_get(inv, i), NULL);
                 json_end_array(&j);
                 json_finish(&j);
                 return 0;
@@ -221,9 +225,11 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         static const char *const sources[] = {"from the kernel", "derived from config space", "unknown"};
 
         if (as_json) {
+                _cleanup_free_ char *deps = NULL;
                 struct json j;
+                qpci_dev_get_host_dependents(d, &deps);
                 json_init(&j, stdout);
-                json_dev(&j, d);
+                json_dev(&j, d, deps);
                 json_finish(&j);
                 return 0;
         }
@@ -260,6 +266,9 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         else if (qpci_dev_is_sriov_pf(d))
                 printf("  %-14sphysical function, %u of %u VFs enabled\n", "sr-iov", qpci_dev_get_num_vfs(d),
                        qpci_dev_get_total_vfs(d));
+        _cleanup_free_ char *deps = NULL;
+        if (qpci_dev_get_host_dependents(d, &deps) > 0)
+                printf("  %-14s%s\n", "host uses it", deps);
         printf("  %-14s%s (%s)\n", "reset",
                qpci_dev_get_reset_methods(d) ? reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)) : "none",
                sources[qpci_dev_get_reset_source(d)]);
@@ -310,6 +319,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 {"help", no_argument, NULL, 'h'},
                 {"driver", required_argument, NULL, 'D'},
                 {"with-group", no_argument, NULL, 'G'},
+                {"force", no_argument, NULL, 'F'},
                 {},
         };
         bool verbose = false, quiet = false, as_json = false;
@@ -327,6 +337,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 case 'J': as_json = true; break;
                 case 'D': hide.driver = optarg; break;
                 case 'G': hide.with_group = true; break;
+                case 'F': hide.force = true; break;
                 case 'h': help(prog, stdout); return 0;
                 default:
                         tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);

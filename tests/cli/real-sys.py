@@ -80,6 +80,32 @@ def main():
                   f"{bdf}: a strict-reset verdict with a reason", d)
         check(d["modalias"] == (node / "modalias").read_text().strip(), f"{bdf}: modalias as the kernel's")
 
+    # The guard, read-only: what backs "/" and the default route, found here independently.
+    def pci_of(sysfs_path):
+        parts = os.path.realpath(sysfs_path).split("/")
+        bdfs = [p for p in parts if p in devs]
+        return bdfs[-1] if bdfs else None
+
+    expected = {}
+    for line in open("/proc/self/mountinfo"):
+        f = line.split()
+        if f[4] == "/":
+            b = pci_of(f"/sys/dev/block/{f[2]}")
+            if b:
+                expected.setdefault(b, []).append("the filesystem mounted on / ")
+    for line in list(open("/proc/net/route"))[1:]:
+        f = line.split()
+        if f[1] == "00000000":
+            b = pci_of(f"/sys/class/net/{f[0]}")
+            if b:
+                expected.setdefault(b, []).append(f"the network interface {f[0]} of the default route")
+    for bdf in sorted(devs):
+        p = subprocess.run(["qvm-pci", "info", bdf], env=env, capture_output=True, text=True)
+        uses = [l for l in p.stdout.splitlines() if l.strip().startswith("host uses it")]
+        want = expected.get(bdf, [])
+        ok = all(any(w in u for u in uses) for w in want) and bool(uses) == bool(want)
+        check(ok, f"{bdf}: the host uses it for {want or 'nothing qpci guards'}", "\n".join(uses))
+
     usb = pathlib.Path("/sys/bus/usb/devices")
     p = subprocess.run(["qvm-pci", "usb", "--json"], env=env, capture_output=True, text=True)
     check(p.returncode == 0, "qvm-pci usb --json runs", p.stderr)
