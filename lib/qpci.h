@@ -209,6 +209,11 @@ int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *const *devs, siz
                    const struct qpci_hide_options *o);
 /* Gives hidden devices back to host drivers, all or nothing, as qpci_host_hide(). */
 int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n);
+/* Resets the function through the kernel; *used is the method that did it (one QPCI_RESET_* bit,
+ * 0 when an older kernel does not say). -ENOTTY when the kernel has no method for it. */
+int qpci_host_reset(struct qpci_dev *d, unsigned *used);
+/* xen-pciback's permissive mode (config-space writes unfiltered) for a device on pciback. */
+int qpci_host_set_permissive(struct qpci_dev *d);
 /* Completes the recovery of an interrupted command, if any. */
 int qpci_host_recover(struct qpci_ctx *ctx);
 

@@ -17,6 +17,8 @@ static void help(const char *prog, FILE *f) {
                 "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
                 "       %s hide [--driver D] [--with-group] [--force] ID...  take devices from the host\n"
                 "       %s unhide ID...                give hidden devices back to host drivers\n"
+                "       %s reset ID                    reset through the kernel, and say with which method\n"
+                "       %s permissive ID               pciback's permissive mode (Xen)\n"
                 "\n"
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
                 "a port like 3-1.2, or a line of lsusb output.\n"
@@ -28,7 +30,7 @@ static void help(const char *prog, FILE *f) {
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
                 "  -h, --help      this text\n",
-                prog, prog, prog, prog, prog);
+                prog, prog, prog, prog, prog, prog, prog);
 }
 
 static const char *reset_list(unsigned methods, char *buf, size_t size) {
@@ -282,6 +284,26 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         return 0;
 }
 
+static int do_reset(struct qpci_dev *d) {
+        unsigned used;
+
+        if (qpci_host_reset(d, &used) < 0)
+                return EXIT_FAIL;
+        printf("dom0:%s reset%s%s\n", qpci_dev_get_ident(d), used ? " with " : "",
+               used ? qpci_reset_method_name(used) : " (the kernel does not say how)");
+        return 0;
+}
+
+static int do_permissive(struct qpci_dev *d) {
+        if (qpci_host_set_permissive(d) < 0)
+                return EXIT_FAIL;
+        printf("dom0:%s is permissive: a VM may write most of its config space\n", qpci_dev_get_ident(d));
+        /* The seed page's warning, where the user acts. */
+        fprintf(stderr, "%s: warning: this weakens the device's isolation, especially without a VT-d interrupt "
+                "remapping unit; use it only for a device that does not work otherwise\n", tool_prog);
+        return 0;
+}
+
 /* hide / unhide: every id is checked before anything moves. */
 static int do_move(struct qpci_ctx *ctx, struct qpci_inventory *inv, bool hide, const struct qpci_hide_options *o,
                    int n, char **ids) {
@@ -352,8 +374,10 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         bool is_list = streq(sub, "list") || streq(sub, "ls") || streq(sub, "l");
         bool is_info = streq(sub, "info") || streq(sub, "i");
         bool is_move = streq(sub, "hide") || streq(sub, "unhide");
-        if (!is_list && !is_info && !is_move) {
-                tool_error("unknown command '%s': use list, info, usb, hide or unhide; see '%s --help'", sub, prog);
+        bool is_one = streq(sub, "reset") || streq(sub, "permissive");
+        if (!is_list && !is_info && !is_move && !is_one) {
+                tool_error("unknown command '%s': use list, info, usb, hide, unhide, reset or permissive; see '%s --help'",
+                           sub, prog);
                 return EXIT_USAGE;
         }
         if (hide.driver && !streq(hide.driver, "vfio-pci") && !streq(hide.driver, "pciback")) {
@@ -368,8 +392,8 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 tool_error("listing the devices of a VM ('%s') needs VM support, which this version lacks", argv[optind]);
                 return EXIT_USAGE;
         }
-        if (is_info && optind + 1 != argc) {
-                tool_error("info takes one device id, like dom0:00_1a.0");
+        if ((is_info || is_one) && optind + 1 != argc) {
+                tool_error("%s takes one device id, like dom0:00_1a.0", sub);
                 return EXIT_USAGE;
         }
         r = tool_ctx_new(&ctx, verbose);
@@ -394,7 +418,11 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 if (r < 0) {
                         tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", argv[optind], why);
                         ret = EXIT_USAGE;
-                } else
+                } else if (streq(sub, "reset"))
+                        ret = do_reset(d);
+                else if (streq(sub, "permissive"))
+                        ret = do_permissive(d);
+                else
                         ret = do_info(d, as_json);
         }
         qpci_inventory_unref(inv);
