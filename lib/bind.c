@@ -17,6 +17,15 @@
 
 #include "qpci-internal.h"
 
+bool qpci_driver_is_stub(const char *driver) {
+        static const char *const stubs[] = {"vfio-pci", "pciback", "pci-stub"};
+
+        for (size_t i = 0; i < ELEMENTSOF(stubs); i++)
+                if (streq(driver, stubs[i]))
+                        return true;
+        return false;
+}
+
 int qpci_write_attr(struct qpci_ctx *ctx, int dirfd, const char *name, const char *value) {
         _cleanup_close_ int fd = -1;
         size_t len = strlen(value);

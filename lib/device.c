@@ -29,6 +29,13 @@ QPCI_EXPORT bool qpci_dev_is_sriov_pf(const struct qpci_dev *d) { return d->srio
 QPCI_EXPORT unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d) { return d->total_vfs; }
 QPCI_EXPORT unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d) { return d->num_vfs; }
 QPCI_EXPORT const char *qpci_dev_get_warnings(const struct qpci_dev *d) { return d->warnings; }
+QPCI_EXPORT const char *qpci_dev_get_hidden_from(const struct qpci_dev *d) { return d->hidden_from; }
+
+QPCI_EXPORT enum qpci_dev_state qpci_dev_get_state(const struct qpci_dev *d) {
+        if (!d->driver)
+                return QPCI_STATE_FREE;
+        return qpci_driver_is_stub(d->driver) ? QPCI_STATE_HIDDEN : QPCI_STATE_HOST;
+}
 
 QPCI_EXPORT const char *qpci_pcie_type_name(int type) {
         static const char *const names[] = {

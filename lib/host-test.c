@@ -232,6 +232,15 @@ static void test_round_trip(void **state) {
         /* A record is for that very device: another card at the address gets none. */
         assert_int_equal(qpci_state_host_driver(h->ctx, gpu[0], 0x10de, 0x1b81, drv, sizeof(drv)), 0);
         qpci_state_close(h->ctx);
+        /* A fresh inventory shows them hidden by qpci, and from which driver. */
+        struct qpci_inventory *inv;
+        struct qpci_dev *d;
+        assert_int_equal(qpci_inventory_new(h->ctx, &inv), 0);
+        assert_int_equal(qpci_inventory_lookup(inv, gpu[1], &d, NULL), 0);
+        assert_int_equal(qpci_dev_get_state(d), QPCI_STATE_HIDDEN);
+        assert_string_equal(qpci_dev_get_driver(d), "vfio-pci");
+        assert_string_equal(qpci_dev_get_hidden_from(d), "snd_hda_intel");
+        qpci_inventory_unref(inv);
         /* Hiding what is hidden moves nothing. */
         h->m.writes = 0;
         assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, NULL), 0);
@@ -240,6 +249,11 @@ static void test_round_trip(void **state) {
         assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
         expect(h, on_host, "(null)");
         assert_int_equal(journal_rows(h), 0);
+        assert_int_equal(qpci_inventory_new(h->ctx, &inv), 0);
+        assert_int_equal(qpci_inventory_lookup(inv, gpu[1], &d, NULL), 0);
+        assert_int_equal(qpci_dev_get_state(d), QPCI_STATE_HOST);
+        assert_null(qpci_dev_get_hidden_from(d));
+        qpci_inventory_unref(inv);
         /* Unhiding what is on the host is refused, and moves nothing. */
         h->m.writes = 0;
         assert_int_equal(qpci_host_unhide(h->inv, h->devs, 1), -EINVAL);

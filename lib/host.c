@@ -14,14 +14,6 @@
 
 #include "qpci-internal.h"
 
-static const char *const stubs[] = {"vfio-pci", "pciback", "pci-stub"};
-
-static bool is_stub(const char *driver) {
-        for (size_t i = 0; i < ELEMENTSOF(stubs); i++)
-                if (streq(driver, stubs[i]))
-                        return true;
-        return false;
-}
 
 QPCI_EXPORT bool qpci_host_is_xen_dom0(struct qpci_ctx *ctx) {
         _cleanup_close_ int fd = qpci_open_root(ctx, "/proc/xen", O_PATH | O_DIRECTORY);
@@ -169,7 +161,7 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, struct move
                 struct qpci_dev *d = m[i].dev;
                 if (!hide)
                         r = qpci_state_forget(ctx, d->bdf);
-                else if (!is_stub(m[i].from))
+                else if (!qpci_driver_is_stub(m[i].from))
                         r = qpci_state_record_hidden(ctx, d->bdf, d->vendor_id, d->device_id, m[i].from, stub, true);
         }
         if (r >= 0)
@@ -247,7 +239,7 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
 
         if (!m)
                 return -ENOMEM;
-        if (!is_stub(stub) || streq(stub, "pci-stub"))
+        if (!qpci_driver_is_stub(stub) || streq(stub, "pci-stub"))
                 return log_error_errno(ctx, -EINVAL, "unknown driver '%s' to hide devices with: use vfio-pci or "
                                        "pciback", stub);
         for (size_t i = 0; i < n; i++) {
@@ -337,7 +329,7 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
         if ((r = begin_command(ctx)) < 0 || (r = journal_intent(ctx, "unhide", m, nm)) < 0)
                 goto out;
         for (size_t i = 0; i < nm; i++)
-                if (!is_stub(m[i].from)) {
+                if (!qpci_driver_is_stub(m[i].from)) {
                         r = log_error_errno(ctx, -EINVAL, "%s is not hidden: it is on %s", m[i].dev->bdf,
                                             m[i].from[0] ? m[i].from : "no driver");
                         abandon(ctx);

@@ -38,7 +38,8 @@ void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...) {
                 d->warnings = TAKE_PTR(msg);
 }
 
-/* uevent: "DRIVER=ehci-pci\nPCI_CLASS=C0320\nPCI_ID=8086:1E2D\nPCI_SUBSYS_ID=17AA:21F3\n..." */
+/* uevent: "DRIVER=ehci-pci\nPCI_CLASS=C0320\nPCI_ID=8086:1E2D\nPCI_SUBSYS_ID=17AA:21F3\n..." (the driver
+ * is read from its link instead: the link is what binding changes first). */
 enum { UEV_CLASS = 1, UEV_ID = 2, UEV_SUBSYS = 4 };
 
 static unsigned parse_uevent(struct qpci_dev *d, char *buf) {
@@ -49,10 +50,7 @@ static unsigned parse_uevent(struct qpci_dev *d, char *buf) {
                 unsigned long v, w;
                 char *colon;
 
-                if (strncmp(line, "DRIVER=", 7) == 0 && line[7]) {
-                        free(d->driver);
-                        d->driver = strdup(line + 7);
-                } else if (strncmp(line, "PCI_CLASS=", 10) == 0) {
+                if (strncmp(line, "PCI_CLASS=", 10) == 0) {
                         if (qpci_parse_hex(line + 10, 0xffffff, &v) == 0) {
                                 d->class_code = v;
                                 have |= UEV_CLASS;
@@ -145,11 +143,9 @@ static void load_ids(struct qpci_dev *d, int devfd) {
                 d->revision = c->revision;
         else
                 fill_field(d, devfd, "revision", 0xff, false, 0, set_revision);
-        if (!d->driver) {
-                char drv[NAME_MAX + 1];
-                if (qpci_readlink_basename(devfd, "driver", drv, sizeof(drv)) == 0)
-                        d->driver = strdup(drv);
-        }
+        char drv[NAME_MAX + 1];
+        if (qpci_readlink_basename(devfd, "driver", drv, sizeof(drv)) == 0)
+                d->driver = strdup(drv);
 }
 
 static void load_links(struct qpci_dev *d, int devfd) {
@@ -320,6 +316,7 @@ static void dev_done(struct qpci_dev *d) {
         free(d->reset_reason);
         free(d->module);
         free(d->warnings);
+        free(d->hidden_from);
 }
 
 QPCI_EXPORT struct qpci_inventory *qpci_inventory_ref(struct qpci_inventory *inv) {
@@ -400,6 +397,7 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         int r = index_groups(inv);
         if (r < 0)
                 return r;
+        qpci_state_mark_hidden(inv); /* without it devices only lack "hidden by qpci": not fatal */
         *ret = TAKE_PTR(inv);
         return 0;
 }

@@ -185,6 +185,7 @@ struct qpci_dev {
         char *reset_reason, *module;
         bool names_done, module_done;
         char *warnings;
+        char *hidden_from;              /* qpci hid it and it was on this driver ("" none); NULL otherwise */
 };
 
 struct qpci_inventory {
@@ -201,6 +202,8 @@ _printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);
 
 /* ---- bind.c: one function between drivers ---- */
 
+/* The drivers that hold a device away from the host for a VM. */
+bool qpci_driver_is_stub(const char *driver);
 int qpci_write_attr(struct qpci_ctx *ctx, int dirfd, const char *name, const char *value);
 /* An O_PATH descriptor of /sys/bus/pci/devices/BDF. */
 int qpci_dev_open_sysfs(struct qpci_ctx *ctx, const char *bdf);
@@ -237,6 +240,8 @@ int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 /* 1 and the driver qpci took this very device (same ids) from, 0 when there is no record. */
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
                            size_t size);
+/* Sets hidden_from on the inventory's devices that qpci hid. */
+int qpci_state_mark_hidden(struct qpci_inventory *inv);
 
 /* ---- guard.c ---- */
 

@@ -103,6 +103,14 @@ uint8_t qpci_dev_get_header_type(const struct qpci_dev *d);
 bool qpci_dev_is_bridge(const struct qpci_dev *d);
 /* The bound driver, NULL when none. */
 const char *qpci_dev_get_driver(const struct qpci_dev *d);
+enum qpci_dev_state {
+        QPCI_STATE_HOST,   /* a host driver has it */
+        QPCI_STATE_HIDDEN, /* on a stub driver (vfio-pci, pciback, pci-stub): away from the host */
+        QPCI_STATE_FREE,   /* no driver at all */
+};
+enum qpci_dev_state qpci_dev_get_state(const struct qpci_dev *d);
+/* When qpci hid the device: the driver it had before ("" for none); NULL when qpci did not. */
+const char *qpci_dev_get_hidden_from(const struct qpci_dev *d);
 /* The IOMMU group number, -1 when the device has none. */
 int qpci_dev_get_iommu_group(const struct qpci_dev *d);
 /* Other devices of the same IOMMU group, in address order. Returns how many there are. */

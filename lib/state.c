@@ -219,3 +219,37 @@ int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendo
         sqlite3_finalize(st);
         return r;
 }
+
+int qpci_state_mark_hidden(struct qpci_inventory *inv) {
+        struct qpci_ctx *ctx = inv->ctx;
+        _cleanup_free_ char *path = NULL;
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        /* Read-only, without the lock: listing never waits for a hide, and never creates state. */
+        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0)
+                return 0;
+        if (asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
+                return -ENOMEM;
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db, "SELECT bdf, vendor, device, host_driver FROM devices", -1, &st, NULL) != SQLITE_OK) {
+                log_warn(ctx, "cannot read %s: %s", path, sqlite3_errmsg(db));
+                r = -EIO;
+        }
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+                struct qpci_addr a;
+                struct qpci_dev *d;
+                if (qpci_addr_parse_sysfs((const char *)sqlite3_column_text(st, 0), &a) < 0 ||
+                    !(d = qpci_inventory_find(inv, &a)))
+                        continue;
+                /* Only for the same card: the address may hold another one since. */
+                if (d->vendor_id != sqlite3_column_int(st, 1) || d->device_id != sqlite3_column_int(st, 2))
+                        continue;
+                free(d->hidden_from);
+                d->hidden_from = strdup((const char *)sqlite3_column_text(st, 3));
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return r;
+}

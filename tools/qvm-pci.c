@@ -23,7 +23,8 @@ static void help(const char *prog, FILE *f) {
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
                 "a port like 3-1.2, or a line of lsusb output.\n"
                 "\n"
-                "  -v, --verbose   list: add driver, IOMMU group, reset methods and strict-reset verdict\n"
+                "  -v, --verbose   list: add state (host driver, hidden, free), IOMMU group, reset methods\n"
+                "                  and the strict-reset verdict\n"
                 "  -q, --quiet     only errors on stderr\n"
                 "      --json      machine-readable output\n"
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
@@ -74,6 +75,9 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) 
         json_string(j, "class_name", qpci_dev_get_class_name(d));
         json_string(j, "description", qpci_dev_get_description(d));
         json_string(j, "driver", qpci_dev_get_driver(d));
+        static const char *const states[] = {"host", "hidden", "free"};
+        json_string(j, "state", states[qpci_dev_get_state(d)]);
+        json_string(j, "hidden_from", qpci_dev_get_hidden_from(d));
         json_string(j, "modalias", qpci_dev_get_modalias(d));
         json_string(j, "module", qpci_dev_get_module(d, &module) == 0 ? module : NULL);
         if (qpci_dev_get_iommu_group(d) >= 0)
@@ -132,19 +136,41 @@ static void print_warnings(const struct qpci_dev *d) {
 }
 
 /* One row of the table: cells point into the device, the inventory's names, or the row itself. */
-enum { COL_ID, COL_DESC, COL_DRIVER, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
+enum { COL_ID, COL_DESC, COL_STATE, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
 
 struct row {
         const char *cell[N_COLS];
-        char id[QPCI_IDENT_MAX + 8], group[16], reset[128];
+        char id[QPCI_IDENT_MAX + 8], state[128], group[16], reset[128];
 };
+
+/* "host: e1000e", "hidden: vfio-pci (by qpci, from e1000e)", "hidden: pciback", "free". */
+static const char *state_text(const struct qpci_dev *d, char *buf, size_t size) {
+        const char *from = qpci_dev_get_hidden_from(d);
+
+        switch (qpci_dev_get_state(d)) {
+        case QPCI_STATE_HOST:
+                snprintf(buf, size, "host: %s", qpci_dev_get_driver(d));
+                break;
+        case QPCI_STATE_HIDDEN:
+                if (from)
+                        snprintf(buf, size, "hidden: %s (by qpci, from %s)", qpci_dev_get_driver(d),
+                                 from[0] ? from : "no driver");
+                else
+                        snprintf(buf, size, "hidden: %s", qpci_dev_get_driver(d));
+                break;
+        case QPCI_STATE_FREE:
+                snprintf(buf, size, "free");
+                break;
+        }
+        return buf;
+}
 
 static void fill_row(struct qpci_dev *d, struct row *r) {
         snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
         snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
         r->cell[COL_ID] = r->id;
         r->cell[COL_DESC] = qpci_dev_get_description(d);
-        r->cell[COL_DRIVER] = qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "-";
+        r->cell[COL_STATE] = state_text(d, r->state, sizeof(r->state));
         r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
         r->cell[COL_RESET] = reset_list(qpci_dev_get_reset_methods(d), r->reset, sizeof(r->reset));
         r->cell[COL_STRICT] = qpci_dev_has_strict_reset(d) ? "yes" : "no";
@@ -170,7 +196,7 @@ static void print_row(const struct row *r, const size_t *width, bool verbose) {
 
 /* Two passes over the devices, widths then rows: no copy of the table is ever held. */
 static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool quiet) {
-        static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "DRIVER", "IOMMU", "RESET",
+        static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "STATE", "IOMMU", "RESET",
                                                     "STRICT", "USED BY"}};
         size_t n = qpci_inventory_count(inv), width[N_COLS] = {0};
         /* Qubes prints the header only for a person, so scripts can read rows directly. */
@@ -240,7 +266,8 @@ static int do_info(struct qpci_dev *d, bool as_json) {
         printf("  %-14s%04x:%04x, subsystem %04x:%04x, class %06x, revision %02x\n", "ids",
                qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), qpci_dev_get_subsystem_vendor_id(d),
                qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
-        printf("  %-14s%s\n", "driver", qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "none");
+        char state[128];
+        printf("  %-14s%s\n", "state", state_text(d, state, sizeof(state)));
         qpci_dev_get_module(d, &module);
         printf("  %-14s%s\n", "module", module ? module : "none found for its modalias");
         if (qpci_dev_get_iommu_group(d) < 0)
