@@ -223,9 +223,21 @@ static void test_round_trip(void **state) {
         struct host *h = *state;
         char drv[64];
 
-        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, &(struct qpci_hide_options){.driver = "vfio-pci"}), 0);
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2,
+                                        &(struct qpci_hide_options){.driver = "vfio-pci", .persistent = true}), 0);
         expect(h, on_vfio, "vfio-pci");
         assert_int_equal(h->m.writes, 6); /* override, unbind, probe: twice */
+        /* The boot-time rule sets the override at device add, before a host driver's module loads. */
+        char rules[PATH_MAX], text[4096] = "";
+        path_of(&h->m, rules, sizeof(rules), "etc/udev/rules.d/40-qpci-hide.rules%s%s", "", "");
+        FILE *f = fopen(rules, "r");
+        assert_non_null(f);
+        text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+        fclose(f);
+        assert_non_null(strstr(text, "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:03:00.0\", ATTR{vendor}==\"0x10de\", "
+                                     "ATTR{device}==\"0x1b80\", ATTR{driver_override}=\"vfio-pci\", "
+                                     "RUN{builtin}+=\"kmod load vfio-pci\"\n"));
+        assert_non_null(strstr(text, "KERNEL==\"0000:03:00.1\", ATTR{vendor}==\"0x10de\", ATTR{device}==\"0x10f0\""));
         assert_int_equal(qpci_state_open(h->ctx), 0);
         assert_int_equal(qpci_state_host_driver(h->ctx, gpu[0], 0x10de, 0x1b80, drv, sizeof(drv)), 1);
         assert_string_equal(drv, "nouveau");
@@ -249,6 +261,7 @@ static void test_round_trip(void **state) {
         assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
         expect(h, on_host, "(null)");
         assert_int_equal(journal_rows(h), 0);
+        assert_int_equal(access(rules, F_OK), -1); /* nothing kept hidden: no rule file */
         assert_int_equal(qpci_inventory_new(h->ctx, &inv), 0);
         assert_int_equal(qpci_inventory_lookup(inv, gpu[1], &d, NULL), 0);
         assert_int_equal(qpci_dev_get_state(d), QPCI_STATE_HOST);

@@ -154,15 +154,17 @@ static void undo(struct qpci_ctx *ctx, const char *op, struct move *m, size_t n)
                         restore(ctx, op, m[i].dev->bdf, m[i].from, m[i].override, NULL);
 }
 
-static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, struct move *m, size_t n) {
+static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persistent, struct move *m, size_t n) {
         int r = qpci_state_begin(ctx);
 
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct qpci_dev *d = m[i].dev;
+                bool ours = !qpci_driver_is_stub(m[i].from);
                 if (!hide)
                         r = qpci_state_forget(ctx, d->bdf);
-                else if (!qpci_driver_is_stub(m[i].from))
-                        r = qpci_state_record_hidden(ctx, d->bdf, d->vendor_id, d->device_id, m[i].from, stub, true);
+                else if (ours || persistent)
+                        r = qpci_state_record_hidden(ctx, d->bdf, d->vendor_id, d->device_id, ours ? m[i].from : "",
+                                                     stub, ours, persistent);
         }
         if (r >= 0)
                 r = qpci_journal_clear(ctx);
@@ -170,7 +172,11 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, struct move
                 qpci_state_rollback(ctx);
                 return r;
         }
-        return qpci_state_commit(ctx);
+        r = qpci_state_commit(ctx);
+        /* The devices moved either way; a rule file that could not be written is reported. */
+        if (r >= 0 && (persistent || !hide))
+                r = qpci_state_write_rules(ctx);
+        return r < 0 ? r : 0;
 }
 
 /* The moves were undone: the intent is void. */
@@ -273,7 +279,7 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 }
                 log_info(ctx, "%s: hidden on %s (was %s)", m[i].dev->bdf, stub, m[i].from[0] ? m[i].from : "unbound");
         }
-        r = finish(ctx, true, stub, m, nm);
+        r = finish(ctx, true, stub, o && o->persistent, m, nm);
 out:
         qpci_state_close(ctx);
         return r;
@@ -345,7 +351,7 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
                         goto out;
                 }
         }
-        r = finish(ctx, false, NULL, m, nm);
+        r = finish(ctx, false, NULL, false, m, nm);
 out:
         qpci_state_close(ctx);
         return r;

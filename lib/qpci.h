@@ -202,6 +202,7 @@ struct qpci_hide_options {
         const char *driver; /* "vfio-pci" or "pciback"; NULL: pciback on a Xen dom0, else vfio-pci */
         bool with_group;    /* VFIO: take the device's whole IOMMU group along */
         bool force;         /* even a device that backs a mount, swap, the default route or the console */
+        bool persistent;    /* also across reboots: a udev rule in /etc/udev/rules.d/40-qpci-hide.rules */
 };
 
 bool qpci_host_is_xen_dom0(struct qpci_ctx *ctx);

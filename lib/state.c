@@ -31,6 +31,7 @@ static const char schema[] =
         "  host_driver TEXT NOT NULL,"   /* the driver before qpci took it, '' for none */
         "  stub TEXT NOT NULL,"
         "  bound_by_qpci INTEGER NOT NULL,"
+        "  persistent INTEGER NOT NULL DEFAULT 0," /* kept hidden across reboots */
         "  hidden_at INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS journal ("
         "  seq INTEGER PRIMARY KEY,"
@@ -164,13 +165,18 @@ int qpci_journal_foreach(struct qpci_ctx *ctx,
 }
 
 int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
-                             const char *host_driver, const char *stub, bool bound_by_qpci) {
+                             const char *host_driver, const char *stub, bool bound_by_qpci, bool persistent) {
         sqlite3_stmt *st = NULL;
         int r = 0;
 
+        /* A device hidden again keeps the host driver first recorded for it, and stays persistent
+         * once asked to. */
         if (sqlite3_prepare_v2(ctx->db,
-                               "INSERT OR REPLACE INTO devices (bdf, vendor, device, host_driver, stub, bound_by_qpci, "
-                               "hidden_at) VALUES (?,?,?,?,?,?,?)",
+                               "INSERT INTO devices (bdf, vendor, device, host_driver, stub, bound_by_qpci, persistent, "
+                               "hidden_at) VALUES (?1,?2,?3,?4,?5,?6,?8,?7) ON CONFLICT(bdf) DO UPDATE SET "
+                               "vendor=?2, device=?3, stub=?5, persistent=max(persistent, ?8), "
+                               "host_driver=CASE WHEN vendor=?2 AND device=?3 AND ?6=0 THEN host_driver ELSE ?4 END, "
+                               "bound_by_qpci=CASE WHEN vendor=?2 AND device=?3 AND ?6=0 THEN bound_by_qpci ELSE ?6 END",
                                -1, &st, NULL) != SQLITE_OK)
                 return sql_error(ctx, "devices");
         sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
@@ -180,6 +186,7 @@ int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t ven
         sqlite3_bind_text(st, 5, stub, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 6, bound_by_qpci);
         sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+        sqlite3_bind_int(st, 8, persistent);
         if (sqlite3_step(st) != SQLITE_DONE)
                 r = sql_error(ctx, "devices");
         sqlite3_finalize(st);
@@ -252,4 +259,53 @@ int qpci_state_mark_hidden(struct qpci_inventory *inv) {
         sqlite3_finalize(st);
         sqlite3_close(db);
         return r;
+}
+
+/*
+ * Persistent hiding, as driverctl does it: a udev rule sets driver_override when the device is
+ * added, before udev's 80-drivers.rules loads the host driver's module for its modalias, and loads
+ * the stub's module, whose probe then takes the device. Written whole from the database after every
+ * change, so it never drifts from it.
+ */
+#define RULES "etc/udev/rules.d/40-qpci-hide.rules"
+
+int qpci_state_write_rules(struct qpci_ctx *ctx) {
+        _cleanup_fclose_ FILE *f = NULL;
+        sqlite3_stmt *st = NULL;
+        size_t n = 0;
+        int fd, r;
+
+        if (sqlite3_prepare_v2(ctx->db, "SELECT bdf, vendor, device, stub FROM devices WHERE persistent ORDER BY bdf",
+                               -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, "devices");
+        r = mkdirs_rooted(ctx, "etc/udev/rules.d");
+        fd = r < 0 ? r : openat(ctx->root_fd, RULES ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f) {
+                sqlite3_finalize(st);
+                return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
+        }
+        fprintf(f, "# Written by qpci (qvm-pci hide --persistent): devices kept away from the host across\n"
+                   "# reboots. Do not edit; 'qvm-pci unhide' removes a device.\n");
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *stub = (const char *)sqlite3_column_text(st, 3);
+                fprintf(f, "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", ATTR{vendor}==\"0x%04x\", "
+                           "ATTR{device}==\"0x%04x\", ATTR{driver_override}=\"%s\", RUN{builtin}+=\"kmod load %s\"\n",
+                        (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+                        stub, streq(stub, "pciback") ? "xen-pciback" : stub);
+                n++;
+        }
+        sqlite3_finalize(st);
+        if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+                return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
+        /* No rule left: no file, so nothing of qpci's stays in /etc. */
+        if (n == 0) {
+                unlinkat(ctx->root_fd, RULES ".tmp", 0);
+                if (unlinkat(ctx->root_fd, RULES, 0) < 0 && errno != ENOENT)
+                        return log_error_errno(ctx, -errno, "cannot remove /%s: %s", RULES, strerror(errno));
+                return 0;
+        }
+        if (renameat(ctx->root_fd, RULES ".tmp", ctx->root_fd, RULES) < 0)
+                return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
+        return (int)n;
 }

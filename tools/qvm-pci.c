@@ -15,7 +15,7 @@ static void help(const char *prog, FILE *f) {
                 "Usage: %s [list] [-v] [--json]        the host's PCI devices\n"
                 "       %s info ID [--json]           all qpci knows of one device\n"
                 "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
-                "       %s hide [--driver D] [--with-group] [--force] ID...  take devices from the host\n"
+                "       %s hide [--driver D] [--with-group] [--force] [-p] ID...  take devices from the host\n"
                 "       %s unhide ID...                give hidden devices back to host drivers\n"
                 "       %s reset ID                    reset through the kernel, and say with which method\n"
                 "       %s permissive ID               pciback's permissive mode (Xen)\n"
@@ -30,6 +30,8 @@ static void help(const char *prog, FILE *f) {
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
+                "  -p, --persistent  hide: keep them hidden across reboots (a udev rule in\n"
+                "                  /etc/udev/rules.d/40-qpci-hide.rules sets driver_override at boot)\n"
                 "  -h, --help      this text\n",
                 prog, prog, prog, prog, prog, prog, prog);
 }
@@ -357,6 +359,8 @@ static int do_move(struct qpci_ctx *ctx, struct qpci_inventory *inv, bool hide, 
                 printf("dom0:%s %s %s\n", qpci_dev_get_ident(devs[i]), hide ? "hidden on" : "back on the host, driver",
                        drv[0] ? drv : "none");
         }
+        if (hide && o->persistent)
+                printf("kept hidden across reboots by /etc/udev/rules.d/40-qpci-hide.rules\n");
         return 0;
 }
 
@@ -369,6 +373,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 {"driver", required_argument, NULL, 'D'},
                 {"with-group", no_argument, NULL, 'G'},
                 {"force", no_argument, NULL, 'F'},
+                {"persistent", no_argument, NULL, 'p'},
                 {},
         };
         bool verbose = false, quiet = false, as_json = false;
@@ -379,7 +384,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         int c, r, ret;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "vqh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "vqhp", options, NULL)) >= 0) {
                 switch (c) {
                 case 'v': verbose = true; break;
                 case 'q': quiet = true; break;
@@ -387,6 +392,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 case 'D': hide.driver = optarg; break;
                 case 'G': hide.with_group = true; break;
                 case 'F': hide.force = true; break;
+                case 'p': hide.persistent = true; break;
                 case 'h': help(prog, stdout); return 0;
                 default:
                         tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
