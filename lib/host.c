@@ -117,7 +117,12 @@ static int begin_command(struct qpci_ctx *ctx) {
 }
 
 QPCI_EXPORT int qpci_host_recover(struct qpci_ctx *ctx) {
-        int r = begin_command(ctx);
+        int r;
+
+        /* Cheap when nothing is pending: no lock, no write. */
+        if (!qpci_state_journal_pending(ctx))
+                return 0;
+        r = begin_command(ctx);
         qpci_state_close(ctx);
         return r;
 }
@@ -309,10 +314,16 @@ static int give_back(struct qpci_ctx *ctx, struct move *m) {
                 qpci_drivers_probe(ctx, d->bdf);
                 qpci_current_driver(devfd, cur, sizeof(cur));
         }
-        if (!cur[0] && qpci_state_host_driver(ctx, d->bdf, d->vendor_id, d->device_id, recorded, sizeof(recorded)) > 0 &&
-            recorded[0]) {
+        bool known = !cur[0] &&
+                     qpci_state_host_driver(ctx, d->bdf, d->vendor_id, d->device_id, recorded, sizeof(recorded)) > 0;
+        if (known && recorded[0]) {
                 qpci_bind(ctx, d->bdf, recorded);
                 qpci_current_driver(devfd, cur, sizeof(cur));
+        }
+        /* It had no driver when qpci took it (QEMU's edu, a card without a Linux driver): free is home. */
+        if (known && !recorded[0] && !cur[0]) {
+                log_info(ctx, "%s: back on the host with no driver, as before it was hidden", d->bdf);
+                return 0;
         }
         if (!cur[0])
                 return log_error_errno(ctx, -ENODEV, "%s: no host driver takes it (modalias %s, module %s)", d->bdf,

@@ -242,6 +242,8 @@ int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 /* 1 and the driver qpci took this very device (same ids) from, 0 when there is no record. */
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
                            size_t size);
+/* Whether an interrupted command left moves in the journal (read-only, no lock). */
+bool qpci_state_journal_pending(struct qpci_ctx *ctx);
 /* Sets hidden_from on the inventory's devices that qpci hid. */
 int qpci_state_mark_hidden(struct qpci_inventory *inv);
 

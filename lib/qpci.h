@@ -223,7 +223,8 @@ int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *const *devs, s
 int qpci_host_reset(struct qpci_dev *d, unsigned *used);
 /* xen-pciback's permissive mode (config-space writes unfiltered) for a device on pciback. */
 int qpci_host_set_permissive(struct qpci_dev *d);
-/* Completes the recovery of an interrupted command, if any. */
+/* Puts back what an interrupted command left half-moved, if anything (then under the lock);
+ * front ends call it before they read the host. */
 int qpci_host_recover(struct qpci_ctx *ctx);
 
 /* ---- USB: which PCI controller a USB device hangs off ------------------- */

@@ -227,6 +227,23 @@ int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendo
         return r;
 }
 
+bool qpci_state_journal_pending(struct qpci_ctx *ctx) {
+        _cleanup_free_ char *path = NULL;
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        bool pending = false;
+
+        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0 ||
+            asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
+                return false;
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT 1 FROM journal LIMIT 1", -1, &st, NULL) == SQLITE_OK)
+                pending = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return pending;
+}
+
 int qpci_state_mark_hidden(struct qpci_inventory *inv) {
         struct qpci_ctx *ctx = inv->ctx;
         _cleanup_free_ char *path = NULL;

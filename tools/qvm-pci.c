@@ -434,6 +434,11 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 return EXIT_FAIL;
         if (quiet)
                 qpci_set_log_priority(ctx, QPCI_LOG_ERR);
+        /* A device left half-moved by a killed qpci is put back before anything is shown or done. */
+        if (qpci_host_recover(ctx) < 0) {
+                qpci_unref(ctx);
+                return EXIT_FAIL;
+        }
         r = qpci_inventory_new(ctx, &inv);
         if (r < 0) {
                 tool_error("cannot list PCI devices: %s", strerror(-r));
