@@ -105,38 +105,3 @@ int qpci_read_override(int devfd, char *buf, size_t size) {
                 buf[0] = '\0';
         return 0;
 }
-
-int qpci_move_to(struct qpci_ctx *ctx, const char *bdf, const char *target) {
-        _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, bdf);
-        char cur[NAME_MAX + 1];
-        int r;
-
-        if (devfd < 0)
-                return log_error_errno(ctx, devfd, "%s: no such device in sysfs: %s", bdf, strerror(-devfd));
-        r = qpci_current_driver(devfd, cur, sizeof(cur));
-        if (r < 0)
-                return log_error_errno(ctx, r, "%s: cannot read its driver: %s", bdf, strerror(-r));
-        if (streq(cur, target))
-                return 0;
-        r = qpci_set_override(ctx, devfd, target);
-        if (r < 0)
-                return log_error_errno(ctx, r, "%s: cannot set driver_override to %s: %s", bdf, target, strerror(-r));
-        if (cur[0]) {
-                r = qpci_unbind(ctx, bdf, cur);
-                if (r < 0)
-                        return r;
-        }
-        r = qpci_drivers_probe(ctx, bdf);
-        if (r < 0 && r != -EINVAL)
-                return log_error_errno(ctx, r, "%s: drivers_probe failed: %s", bdf, strerror(-r));
-        /* -EINVAL from drivers_probe is the driver's probe failing: the link below says so too. */
-        r = qpci_current_driver(devfd, cur, sizeof(cur));
-        if (r < 0)
-                return r;
-        if (!streq(cur, target)) {
-                log_err(ctx, "%s: %s did not take the device (%s); the kernel log (dmesg) says why", bdf, target,
-                        cur[0] ? cur : "no driver bound");
-                return -EIO;
-        }
-        return 0;
-}

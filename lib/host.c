@@ -57,63 +57,135 @@ static int ensure_driver(struct qpci_ctx *ctx, const char *driver) {
         return 0;
 }
 
-/* Puts one device back as the journal recorded it: override first, then the driver. */
-static int restore(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
-                   const char *from_override, void *data) {
-        _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, bdf);
+/*
+ * USB 1.1/2.0 controllers of one slot (an EHCI and its UHCI/OHCI companions) are one device to the
+ * kernel: drivers/usb/core/hcd-pci.c walks the other functions of the slot whenever an EHCI is
+ * added or removed, or a companion added, and takes any function's driver data for a usb_hcd. With
+ * vfio-pci or pciback bound to a sibling that data is theirs, and the kernel corrupts it (seen on
+ * Debian's 6.1: list corruption and a BUG in vfio_unregister_group_dev). So these functions move
+ * together, every unbind comes before any probe, and the EHCI goes first in both.
+ */
+static bool is_usb_companion(uint32_t class_code) {
+        return class_code == 0x0c0300 || class_code == 0x0c0310 || class_code == 0x0c0320;
+}
+
+struct move {
+        char bdf[QPCI_BDF_MAX];
+        struct qpci_dev *dev;           /* NULL when recovering from the journal */
+        uint32_t class_code;
+        char from[NAME_MAX + 1];        /* the driver before, "" for none */
+        char override[NAME_MAX + 1];    /* driver_override before, "" for none */
+        bool moved;
+};
+
+static int move_cmp(const void *a, const void *b) {
+        const struct move *x = a, *y = b;
+        bool ex = x->class_code == 0x0c0320, ey = y->class_code == 0x0c0320;
+
+        if (ex != ey)
+                return ex ? -1 : 1;
+        return strcmp(x->bdf, y->bdf);
+}
+
+/* Phase 1 of a move: the override first, so nothing else can take the device, then off its driver
+ * unless that is the driver it should end on (keep). */
+static int detach(struct qpci_ctx *ctx, struct move *m, const char *override, const char *keep) {
+        _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, m->bdf);
         char cur[NAME_MAX + 1];
         int r;
 
-        (void)op;
-        (void)data;
         if (devfd < 0)
-                return log_error_errno(ctx, devfd, "%s: gone from sysfs, cannot put it back: %s", bdf,
-                                       strerror(-devfd));
+                return log_error_errno(ctx, devfd, "%s: gone from sysfs: %s", m->bdf, strerror(-devfd));
+        m->moved = true;
+        r = qpci_set_override(ctx, devfd, override);
+        if (r < 0)
+                return log_error_errno(ctx, r, "%s: cannot set driver_override: %s", m->bdf, strerror(-r));
         r = qpci_current_driver(devfd, cur, sizeof(cur));
-        if (r < 0)
-                return r;
-        r = qpci_set_override(ctx, devfd, from_override);
-        if (r < 0)
-                return log_error_errno(ctx, r, "%s: cannot restore driver_override: %s", bdf, strerror(-r));
-        if (streq(cur, from_driver))
-                return 0;
-        if (cur[0] && (r = qpci_unbind(ctx, bdf, cur)) < 0)
-                return r;
-        if (from_driver[0] && qpci_bind(ctx, bdf, from_driver) < 0)
-                qpci_drivers_probe(ctx, bdf); /* the driver may want its own match: let the core decide */
-        r = qpci_current_driver(devfd, cur, sizeof(cur));
-        if (r < 0)
-                return r;
-        if (!streq(cur, from_driver))
-                return log_error_errno(ctx, -EIO, "%s: could not put it back on %s (it is on %s)", bdf,
-                                       from_driver[0] ? from_driver : "no driver", cur[0] ? cur : "no driver");
-        log_info(ctx, "%s: back on %s", bdf, from_driver[0] ? from_driver : "no driver");
+        if (r >= 0 && cur[0] && !streq(cur, keep))
+                r = qpci_unbind(ctx, m->bdf, cur);
+        return r;
+}
+
+/* Puts the devices back as they were, unbinds before probes, the EHCI first. */
+static int restore(struct qpci_ctx *ctx, struct move *m, size_t n) {
+        int ret = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (m[i].moved) {
+                        int r = detach(ctx, &m[i], m[i].override, m[i].from);
+                        if (r < 0 && ret == 0)
+                                ret = r;
+                }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_close_ int devfd = -1;
+                char cur[NAME_MAX + 1] = "";
+
+                if (!m[i].moved || (devfd = qpci_dev_open_sysfs(ctx, m[i].bdf)) < 0)
+                        continue;
+                qpci_current_driver(devfd, cur, sizeof(cur));
+                if (!streq(cur, m[i].from) && m[i].from[0] && qpci_bind(ctx, m[i].bdf, m[i].from) < 0)
+                        qpci_drivers_probe(ctx, m[i].bdf); /* the driver may want its own match */
+                qpci_current_driver(devfd, cur, sizeof(cur));
+                if (!streq(cur, m[i].from)) {
+                        log_err(ctx, "%s: could not put it back on %s (it is on %s)", m[i].bdf,
+                                m[i].from[0] ? m[i].from : "no driver", cur[0] ? cur : "no driver");
+                        if (ret == 0)
+                                ret = -EIO;
+                } else
+                        log_info(ctx, "%s: back on %s", m[i].bdf, m[i].from[0] ? m[i].from : "no driver");
+        }
+        return ret;
+}
+
+static int add_row(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
+                   const char *from_override, void *data) {
+        struct { struct move *m; size_t n; } *rows = data;
+        struct move *nm = reallocarray(rows->m, rows->n + 1, sizeof(*nm));
+        _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, bdf);
+        unsigned long cls = 0;
+
+        (void)op;
+        if (!nm)
+                return -ENOMEM;
+        rows->m = nm;
+        if (devfd >= 0)
+                qpci_read_hex(devfd, "class", 0xffffff, &cls);
+        nm[rows->n] = (struct move){.class_code = cls, .moved = true};
+        snprintf(nm[rows->n].bdf, sizeof(nm->bdf), "%s", bdf);
+        snprintf(nm[rows->n].from, sizeof(nm->from), "%s", from_driver);
+        snprintf(nm[rows->n].override, sizeof(nm->override), "%s", from_override);
+        rows->n++;
         return 0;
 }
 
-static int count_row(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *a, const char *b, void *data) {
-        (void)ctx, (void)op, (void)bdf, (void)a, (void)b;
-        (*(size_t *)data)++;
-        return 0;
+/* The moves were undone, or never begun: the intent is void. */
+static void abandon(struct qpci_ctx *ctx) {
+        if (qpci_state_begin(ctx) >= 0 && qpci_journal_clear(ctx) >= 0)
+                qpci_state_commit(ctx);
+        else
+                qpci_state_rollback(ctx);
 }
 
 /* Opens the state (taking the lock) and undoes what an interrupted command left behind. */
 static int begin_command(struct qpci_ctx *ctx) {
-        size_t pending = 0;
+        struct { struct move *m; size_t n; } rows = {0};
         int r = qpci_state_open(ctx);
 
         if (r < 0)
                 return r;
-        r = qpci_journal_foreach(ctx, count_row, &pending);
-        if (r < 0 || pending == 0)
-                return r;
-        log_warn(ctx, "an earlier qpci command was interrupted: putting %zu device(s) back as they were", pending);
-        r = qpci_journal_foreach(ctx, restore, NULL);
-        if (r < 0)
-                return log_error_errno(ctx, r, "recovery failed: the journal in /var/lib/qpci is kept for the next try");
-        if ((r = qpci_state_begin(ctx)) < 0 || (r = qpci_journal_clear(ctx)) < 0)
-                return r;
-        return qpci_state_commit(ctx);
+        r = qpci_journal_foreach(ctx, add_row, &rows);
+        if (r >= 0 && rows.n > 0) {
+                log_warn(ctx, "an earlier qpci command was interrupted: putting %zu device(s) back as they were",
+                         rows.n);
+                qsort(rows.m, rows.n, sizeof(*rows.m), move_cmp);
+                r = restore(ctx, rows.m, rows.n);
+                if (r < 0)
+                        log_err(ctx, "recovery failed: the journal in /var/lib/qpci is kept for the next try");
+                else
+                        abandon(ctx);
+        }
+        free(rows.m);
+        return r;
 }
 
 QPCI_EXPORT int qpci_host_recover(struct qpci_ctx *ctx) {
@@ -127,36 +199,23 @@ QPCI_EXPORT int qpci_host_recover(struct qpci_ctx *ctx) {
         return r;
 }
 
-struct move {
-        struct qpci_dev *dev;
-        char from[NAME_MAX + 1];
-        char override[NAME_MAX + 1];
-        bool moved;
-};
-
 /* Records where every device is before anything moves: the journal's intent. */
 static int journal_intent(struct qpci_ctx *ctx, const char *op, struct move *m, size_t n) {
         int r = qpci_state_begin(ctx);
 
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, m[i].dev->bdf);
+                _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, m[i].bdf);
                 if (devfd < 0)
-                        r = log_error_errno(ctx, devfd, "%s: gone from sysfs: %s", m[i].dev->bdf, strerror(-devfd));
+                        r = log_error_errno(ctx, devfd, "%s: gone from sysfs: %s", m[i].bdf, strerror(-devfd));
                 else if ((r = qpci_current_driver(devfd, m[i].from, sizeof(m[i].from))) >= 0 &&
                          (r = qpci_read_override(devfd, m[i].override, sizeof(m[i].override))) >= 0)
-                        r = qpci_journal_add(ctx, op, m[i].dev->bdf, m[i].from, m[i].override);
+                        r = qpci_journal_add(ctx, op, m[i].bdf, m[i].from, m[i].override);
         }
         if (r < 0) {
                 qpci_state_rollback(ctx);
                 return r;
         }
         return qpci_state_commit(ctx);
-}
-
-static void undo(struct qpci_ctx *ctx, const char *op, struct move *m, size_t n) {
-        for (size_t i = n; i-- > 0;)
-                if (m[i].moved)
-                        restore(ctx, op, m[i].dev->bdf, m[i].from, m[i].override, NULL);
 }
 
 static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persistent, struct move *m, size_t n) {
@@ -184,58 +243,69 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persis
         return r < 0 ? r : 0;
 }
 
-/* The moves were undone: the intent is void. */
-static void abandon(struct qpci_ctx *ctx) {
-        if (qpci_state_begin(ctx) >= 0 && qpci_journal_clear(ctx) >= 0)
-                qpci_state_commit(ctx);
-        else
-                qpci_state_rollback(ctx);
-}
-
-static bool in_set(struct qpci_dev *const *set, size_t n, const struct qpci_dev *d) {
+static bool listed(const struct move *m, size_t n, const struct qpci_dev *d) {
         for (size_t i = 0; i < n; i++)
-                if (set[i] == d)
+                if (m[i].dev == d)
                         return true;
         return false;
 }
 
-/* VFIO takes IOMMU groups whole: every endpoint of the group leaves the host together. */
-static int expand_groups(struct qpci_ctx *ctx, struct move **m, size_t *n, bool with_group) {
+static int add_move(struct move **m, size_t *n, struct qpci_dev *d) {
+        struct move *nm;
+
+        if (listed(*m, *n, d))
+                return 0;
+        nm = reallocarray(*m, *n + 1, sizeof(**m));
+        if (!nm)
+                return -ENOMEM;
+        *m = nm;
+        nm[*n] = (struct move){.dev = d, .class_code = d->class_code};
+        snprintf(nm[*n].bdf, sizeof(nm->bdf), "%s", d->bdf);
+        (*n)++;
+        return 0;
+}
+
+/* Takes along (add) or asks for the others a device cannot be separated from: the rest of its
+ * IOMMU group for VFIO, the other USB controllers of its slot always. */
+static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool vfio, bool add) {
         size_t orig = *n;
 
         for (size_t i = 0; i < orig; i++) {
-                struct qpci_dev *d = (*m)[i].dev, *peers[64];
-                size_t np = qpci_dev_get_group_peers(d, peers, ELEMENTSOF(peers));
+                struct qpci_dev *d = (*m)[i].dev, *rel[64];
                 char others[1024] = "";
-                size_t len = 0, missing = 0;
+                size_t len = 0, missing = 0, nr;
+                bool usb = is_usb_companion(d->class_code);
 
-                if (d->iommu_group < 0)
+                if (vfio && d->iommu_group < 0)
                         return log_error_errno(ctx, -ENODEV, "%s has no IOMMU group: the IOMMU is off or missing "
                                                "(boot with intel_iommu=on or amd_iommu=on); vfio-pci cannot take it",
                                                d->bdf);
-                for (size_t k = 0; k < np && k < ELEMENTSOF(peers); k++) {
-                        struct qpci_dev *p = peers[k];
-                        bool listed = false;
-                        for (size_t j = 0; j < *n; j++)
-                                listed |= (*m)[j].dev == p;
-                        if (listed || p->bridge)
-                                continue; /* bridges stay with the host: the kernel allows it */
-                        if (with_group) {
-                                struct move *nm = reallocarray(*m, *n + 1, sizeof(**m));
-                                if (!nm)
-                                        return -ENOMEM;
-                                *m = nm;
-                                (*m)[(*n)++] = (struct move){.dev = p};
-                                continue;
+                for (int pass = 0; pass < 2; pass++) {
+                        nr = pass == 0 ? (vfio ? qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel)) : 0)
+                                       : (usb ? qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel)) : 0);
+                        for (size_t k = 0; k < nr && k < ELEMENTSOF(rel); k++) {
+                                struct qpci_dev *p = rel[k];
+                                if (listed(*m, *n, p) || p->bridge || (pass == 1 && !is_usb_companion(p->class_code)))
+                                        continue; /* bridges stay with the host: the kernel allows it */
+                                if (add) {
+                                        if (add_move(m, n, p) < 0)
+                                                return -ENOMEM;
+                                        continue;
+                                }
+                                missing++;
+                                len += snprintf(others + len, len < sizeof(others) ? sizeof(others) - len : 0,
+                                                "%s%s (%s)", len ? ", " : "", p->bdf, p->driver ? p->driver : "no driver");
                         }
-                        missing++;
-                        len += snprintf(others + len, len < sizeof(others) ? sizeof(others) - len : 0, "%s%s (%s)",
-                                        len ? ", " : "", p->bdf, p->driver ? p->driver : "no driver");
+                        if (missing && pass == 0)
+                                return log_error_errno(ctx, -EBUSY, "%s shares IOMMU group %d with %s: VFIO takes a "
+                                                       "group whole, so name them too or add --with-group", d->bdf,
+                                                       d->iommu_group, others);
+                        if (missing)
+                                return log_error_errno(ctx, -EBUSY, "%s is one USB controller with %s: the kernel's "
+                                                       "USB host drivers reach into each other's data, so they move "
+                                                       "together: name them too%s", d->bdf, others,
+                                                       vfio ? " or add --with-group" : "");
                 }
-                if (missing)
-                        return log_error_errno(ctx, -EBUSY, "%s shares IOMMU group %d with %s: VFIO takes a group "
-                                               "whole, so name them too or add --with-group", d->bdf, d->iommu_group,
-                                               others);
         }
         return 0;
 }
@@ -244,12 +314,10 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                                const struct qpci_hide_options *o) {
         struct qpci_ctx *ctx = inv->ctx;
         const char *stub = o && o->driver ? o->driver : qpci_host_default_stub(ctx);
-        _cleanup_free_ struct move *m = calloc(n ? n : 1, sizeof(*m));
+        _cleanup_free_ struct move *m = NULL;
         size_t nm = 0;
         int r;
 
-        if (!m)
-                return -ENOMEM;
         if (!qpci_driver_is_stub(stub) || streq(stub, "pci-stub"))
                 return log_error_errno(ctx, -EINVAL, "unknown driver '%s' to hide devices with: use vfio-pci or "
                                        "pciback", stub);
@@ -257,32 +325,43 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 if (devs[i]->bridge)
                         return log_error_errno(ctx, -EINVAL, "%s is a PCI bridge: bridges stay with the host",
                                                devs[i]->bdf);
-                if (!in_set(devs, i, devs[i]))
-                        m[nm++] = (struct move){.dev = devs[i]};
+                if (add_move(&m, &nm, devs[i]) < 0)
+                        return -ENOMEM;
         }
-        if (streq(stub, "vfio-pci") && (r = expand_groups(ctx, &m, &nm, o && o->with_group)) < 0)
+        if ((r = complete_set(ctx, &m, &nm, streq(stub, "vfio-pci"), o && o->with_group)) < 0)
                 return r;
         for (size_t i = 0; i < nm && !(o && o->force); i++) {
                 _cleanup_free_ char *what = NULL;
-                if (qpci_guard_dependents(ctx, m[i].dev->bdf, &what) > 0)
+                if (qpci_guard_dependents(ctx, m[i].bdf, &what) > 0)
                         return log_error_errno(ctx, -EBUSY, "%s backs %s: hiding it would take that from the host; "
-                                               "add --force if you mean it", m[i].dev->bdf, what);
+                                               "add --force if you mean it", m[i].bdf, what);
         }
+        qsort(m, nm, sizeof(*m), move_cmp);
         if ((r = begin_command(ctx)) < 0 || (r = ensure_driver(ctx, stub)) < 0 ||
             (r = journal_intent(ctx, "hide", m, nm)) < 0)
                 goto out;
-        for (size_t i = 0; i < nm; i++) {
-                if (streq(m[i].from, stub))
+        for (size_t i = 0; r >= 0 && i < nm; i++)
+                if (!streq(m[i].from, stub))
+                        r = detach(ctx, &m[i], stub, stub);
+        for (size_t i = 0; r >= 0 && i < nm; i++) {
+                char cur[NAME_MAX + 1] = "";
+                _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, m[i].bdf);
+                if (!m[i].moved)
                         continue;
-                m[i].moved = true;
-                r = qpci_move_to(ctx, m[i].dev->bdf, stub);
-                if (r < 0) {
+                /* drivers_probe says success even when nothing bound: the link is the proof. */
+                qpci_drivers_probe(ctx, m[i].bdf);
+                if (devfd < 0 || qpci_current_driver(devfd, cur, sizeof(cur)) < 0 || !streq(cur, stub))
+                        r = log_error_errno(ctx, -EIO, "%s: %s did not take the device (%s); the kernel log (dmesg) "
+                                            "says why", m[i].bdf, stub, cur[0] ? cur : "no driver bound");
+                else
+                        log_info(ctx, "%s: hidden on %s (was %s)", m[i].bdf, stub, m[i].from[0] ? m[i].from : "unbound");
+        }
+        if (r < 0) {
+                if (nm > 0 && m[0].moved)
                         log_err(ctx, "putting the devices back as they were");
-                        undo(ctx, "hide", m, nm);
-                        abandon(ctx);
-                        goto out;
-                }
-                log_info(ctx, "%s: hidden on %s (was %s)", m[i].dev->bdf, stub, m[i].from[0] ? m[i].from : "unbound");
+                restore(ctx, m, nm);
+                abandon(ctx);
+                goto out;
         }
         r = finish(ctx, true, stub, o && o->persistent, m, nm);
 out:
@@ -290,7 +369,7 @@ out:
         return r;
 }
 
-/* Back to a host driver: the core's own match first, then the modalias's module, then the record. */
+/* Phase 2 of an unhide: the core's own match first, then the modalias's module, then the record. */
 static int give_back(struct qpci_ctx *ctx, struct move *m) {
         struct qpci_dev *d = m->dev;
         _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, d->bdf);
@@ -300,10 +379,6 @@ static int give_back(struct qpci_ctx *ctx, struct move *m) {
 
         if (devfd < 0)
                 return devfd;
-        if ((r = qpci_set_override(ctx, devfd, "")) < 0)
-                return log_error_errno(ctx, r, "%s: cannot clear driver_override: %s", d->bdf, strerror(-r));
-        if (m->from[0] && (r = qpci_unbind(ctx, d->bdf, m->from)) < 0)
-                return r;
         qpci_drivers_probe(ctx, d->bdf);
         if ((r = qpci_current_driver(devfd, cur, sizeof(cur))) < 0)
                 return r;
@@ -334,33 +409,32 @@ static int give_back(struct qpci_ctx *ctx, struct move *m) {
 
 QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n) {
         struct qpci_ctx *ctx = inv->ctx;
-        _cleanup_free_ struct move *m = calloc(n ? n : 1, sizeof(*m));
+        _cleanup_free_ struct move *m = NULL;
         size_t nm = 0;
         int r;
 
-        if (!m)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                if (!in_set(devs, i, devs[i]))
-                        m[nm++] = (struct move){.dev = devs[i]};
+                if (add_move(&m, &nm, devs[i]) < 0)
+                        return -ENOMEM;
+        if ((r = complete_set(ctx, &m, &nm, false, false)) < 0)
+                return r;
+        qsort(m, nm, sizeof(*m), move_cmp);
         if ((r = begin_command(ctx)) < 0 || (r = journal_intent(ctx, "unhide", m, nm)) < 0)
                 goto out;
-        for (size_t i = 0; i < nm; i++)
-                if (!qpci_driver_is_stub(m[i].from)) {
-                        r = log_error_errno(ctx, -EINVAL, "%s is not hidden: it is on %s", m[i].dev->bdf,
+        for (size_t i = 0; r >= 0 && i < nm; i++)
+                if (!qpci_driver_is_stub(m[i].from))
+                        r = log_error_errno(ctx, -EINVAL, "%s is not hidden: it is on %s", m[i].bdf,
                                             m[i].from[0] ? m[i].from : "no driver");
-                        abandon(ctx);
-                        goto out;
-                }
-        for (size_t i = 0; i < nm; i++) {
-                m[i].moved = true;
+        for (size_t i = 0; r >= 0 && i < nm; i++)
+                r = detach(ctx, &m[i], "", "");
+        for (size_t i = 0; r >= 0 && i < nm; i++)
                 r = give_back(ctx, &m[i]);
-                if (r < 0) {
+        if (r < 0) {
+                if (nm > 0 && m[0].moved)
                         log_err(ctx, "putting the devices back on their stub drivers");
-                        undo(ctx, "unhide", m, nm);
-                        abandon(ctx);
-                        goto out;
-                }
+                restore(ctx, m, nm);
+                abandon(ctx);
+                goto out;
         }
         r = finish(ctx, false, NULL, false, m, nm);
 out:

@@ -215,8 +215,6 @@ int qpci_set_override(struct qpci_ctx *ctx, int devfd, const char *driver);
 int qpci_unbind(struct qpci_ctx *ctx, const char *bdf, const char *driver);
 int qpci_bind(struct qpci_ctx *ctx, const char *bdf, const char *driver);
 int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
-/* override, unbind, probe, verify: the device ends on target or the call fails (and says why). */
-int qpci_move_to(struct qpci_ctx *ctx, const char *bdf, const char *target);
 
 /* ---- state.c: host state and the intent journal ---- */
 

@@ -22,6 +22,24 @@
 #include "qpci-internal.h"
 
 #define STATE_DIR "var/lib/qpci"
+#define BUSY_MS 30000 /* how long a reader or writer waits for the other side of the database */
+
+/* Opens the database read-only, or NULL when there is none: qpci never hid anything here. */
+static sqlite3 *open_readonly(struct qpci_ctx *ctx) {
+        _cleanup_free_ char *path = NULL;
+        sqlite3 *db = NULL;
+
+        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0 ||
+            asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
+                return NULL;
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+                log_warn(ctx, "cannot read %s: %s", path, sqlite3_errmsg(db));
+                sqlite3_close(db);
+                return NULL;
+        }
+        sqlite3_busy_timeout(db, BUSY_MS);
+        return db;
+}
 
 static const char schema[] =
         "CREATE TABLE IF NOT EXISTS devices ("
@@ -91,6 +109,8 @@ int qpci_state_open(struct qpci_ctx *ctx) {
                 ctx->db = NULL;
                 return r;
         }
+        /* Readers (listing, the pending-journal check) do not take the lock: wait them out. */
+        sqlite3_busy_timeout(ctx->db, BUSY_MS);
         /* Durable before the first sysfs write: the journal is only useful if it survives a crash. */
         r = exec(ctx, "PRAGMA synchronous=FULL");
         if (r >= 0)
@@ -228,16 +248,11 @@ int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendo
 }
 
 bool qpci_state_journal_pending(struct qpci_ctx *ctx) {
-        _cleanup_free_ char *path = NULL;
-        sqlite3 *db = NULL;
+        sqlite3 *db = open_readonly(ctx);
         sqlite3_stmt *st = NULL;
         bool pending = false;
 
-        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0 ||
-            asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
-                return false;
-        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-            sqlite3_prepare_v2(db, "SELECT 1 FROM journal LIMIT 1", -1, &st, NULL) == SQLITE_OK)
+        if (db && sqlite3_prepare_v2(db, "SELECT 1 FROM journal LIMIT 1", -1, &st, NULL) == SQLITE_OK)
                 pending = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
         sqlite3_close(db);
@@ -246,19 +261,15 @@ bool qpci_state_journal_pending(struct qpci_ctx *ctx) {
 
 int qpci_state_mark_hidden(struct qpci_inventory *inv) {
         struct qpci_ctx *ctx = inv->ctx;
-        _cleanup_free_ char *path = NULL;
-        sqlite3 *db = NULL;
+        /* Read-only, without the lock: listing never waits for a whole hide, and never creates state. */
+        sqlite3 *db = open_readonly(ctx);
         sqlite3_stmt *st = NULL;
         int r = 0;
 
-        /* Read-only, without the lock: listing never waits for a hide, and never creates state. */
-        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0)
+        if (!db)
                 return 0;
-        if (asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
-                return -ENOMEM;
-        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-            sqlite3_prepare_v2(db, "SELECT bdf, vendor, device, host_driver FROM devices", -1, &st, NULL) != SQLITE_OK) {
-                log_warn(ctx, "cannot read %s: %s", path, sqlite3_errmsg(db));
+        if (sqlite3_prepare_v2(db, "SELECT bdf, vendor, device, host_driver FROM devices", -1, &st, NULL) != SQLITE_OK) {
+                log_warn(ctx, "cannot read the qpci state database: %s", sqlite3_errmsg(db));
                 r = -EIO;
         }
         while (st && sqlite3_step(st) == SQLITE_ROW) {

@@ -1,0 +1,130 @@
+# qpci's host engine on a real kernel (run by tests/kernel/run-guest --script, busybox sh, as root).
+# The default topology: ICH9 USB (UHCI 1a.0, 1a.1, EHCI 1a.7: one multi-function device, one
+# IOMMU group), an e1000e behind the root port 1c.0, a qemu-xhci, QEMU's edu (no host driver) and
+# an e1000 on the root bus. Prints TAP; exits non-zero when a check failed.
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # description, command...
+        d=$1
+        shift
+        if "$@" >/tmp/check.out 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' /tmp/check.out; fi
+}
+
+# Devices by vendor:device: QEMU may number slots differently from one version to the next.
+find_dev() {
+        for d in /sys/bus/pci/devices/*; do
+                if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ]; then
+                        basename "$d"
+                        return 0
+                fi
+        done
+        return 1
+}
+driver_of() { [ -e "/sys/bus/pci/devices/$1/driver" ] && basename "$(readlink "/sys/bus/pci/devices/$1/driver")"; }
+override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
+is_on() { [ "$(driver_of "$1")" = "$2" ]; }
+group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+
+E1000E=$(find_dev 0x8086:0x10d3)
+UHCI1=$(find_dev 0x8086:0x2934)
+UHCI2=$(find_dev 0x8086:0x2935)
+EHCI=$(find_dev 0x8086:0x293a)
+EDU=$(find_dev 0x1234:0x11e8)
+echo "# e1000e $E1000E, uhci $UHCI1 $UHCI2, ehci $EHCI, edu $EDU"
+[ -n "$E1000E" ] && [ -n "$UHCI1" ] && [ -n "$EHCI" ] && [ -n "$EDU" ] || { echo "not ok 1 - default topology"; exit 1; }
+
+# --- a single device, alone in its IOMMU group -------------------------------------------------
+check "e1000e starts on e1000e" is_on "$E1000E" e1000e
+check "hide the e1000e" qvm-pci hide "$E1000E"
+check "it is on vfio-pci" is_on "$E1000E" vfio-pci
+check "its override says vfio-pci" [ "$(override_of "$E1000E")" = vfio-pci ]
+check "/dev/vfio/N exists for its group" [ -e "/dev/vfio/$(group_of "$E1000E")" ]
+check "list -v says qpci hid it from e1000e" sh -c "qvm-pci list -v | grep -q 'hidden: vfio-pci (by qpci, from e1000e)'"
+check "hiding it again changes nothing" qvm-pci hide "$E1000E"
+check "unhide the e1000e" sh -c "qvm-pci unhide $E1000E | grep -q 'back on the host, driver e1000e'"
+check "it is on e1000e again" is_on "$E1000E" e1000e
+check "its override is cleared" [ "$(override_of "$E1000E")" = "(null)" ]
+check "its network interface is back" sh -c "ls /sys/bus/pci/devices/$E1000E/net/ | grep -q ."
+check "unhide of a host device is refused" sh -c "! qvm-pci unhide $E1000E"
+
+# --- the group rule: the ICH9 USB functions share one IOMMU group --------------------------------
+check "hiding one USB function alone is refused" sh -c "! qvm-pci hide $UHCI1 2>/tmp/err"
+check "...naming the others of its IOMMU group" sh -c "grep -q 'shares IOMMU group' /tmp/err && grep -q $EHCI /tmp/err"
+check "...and nothing moved" is_on "$UHCI1" uhci_hcd
+check "hide --with-group takes all three" qvm-pci hide --with-group "$UHCI1"
+check "UHCI 1 on vfio-pci" is_on "$UHCI1" vfio-pci
+check "UHCI 2 on vfio-pci" is_on "$UHCI2" vfio-pci
+check "EHCI on vfio-pci" is_on "$EHCI" vfio-pci
+check "unhide all three" qvm-pci unhide "$UHCI1" "$UHCI2" "$EHCI"
+check "UHCI back on uhci_hcd (module uhci-hcd, resolved from the modalias)" is_on "$UHCI1" uhci_hcd
+check "EHCI back on ehci-pci" is_on "$EHCI" ehci-pci
+
+# --- a device with no host driver -----------------------------------------------------------------
+check "edu has no driver" [ -z "$(driver_of "$EDU")" ]
+check "hide edu" qvm-pci hide "$EDU"
+check "edu on vfio-pci" is_on "$EDU" vfio-pci
+check "unhide edu: free again, as before" qvm-pci unhide "$EDU"
+check "edu has no driver again" [ -z "$(driver_of "$EDU")" ]
+
+# --- failures for real ----------------------------------------------------------------------------
+check "pciback outside Xen: refused with the kernel's reason, nothing moved" \
+        sh -c "! qvm-pci hide --driver pciback $E1000E 2>/tmp/err && grep -q xen-pciback /tmp/err && [ \$(basename \$(readlink /sys/bus/pci/devices/$E1000E/driver)) = e1000e ]"
+check "reset the e1000e, and say how" sh -c "qvm-pci reset $E1000E | grep -Eq 'reset with (pm|bus|flr)'"
+check "reset_method is the kernel's list again" [ "$(cat /sys/bus/pci/devices/$E1000E/reset_method)" = "pm bus" ]
+check "reset of a USB function on the root bus is refused" sh -c "! qvm-pci reset $UHCI1"
+qvm-pci hide "$E1000E" >/dev/null
+check "permissive on vfio-pci is refused" sh -c "! qvm-pci permissive $E1000E 2>/tmp/err"
+check "...saying it does not apply to VFIO" grep -q "does not apply to VFIO" /tmp/err
+check "unhide after it" qvm-pci unhide "$E1000E"
+check "(and it went back)" is_on "$E1000E" e1000e
+
+# --- killed at many points: the next command puts everything back ---------------------------------
+i=0
+recovered=0
+for delay in 0 2000 5000 10000 20000 40000 80000 160000 240000 320000 480000 640000 960000 1280000; do
+        qvm-pci hide --with-group "$UHCI1" >/dev/null 2>&1 &
+        pid=$!
+        usleep $delay
+        kill -9 $pid 2>/dev/null
+        wait $pid 2>/dev/null
+        qvm-pci list >/dev/null 2>/tmp/recovery
+        how="it had not begun moving"
+        if grep -q "interrupted: putting 3 device(s) back" /tmp/recovery; then
+                how="the next command put them back"
+                recovered=$((recovered + 1))
+        fi
+        a=$(driver_of "$UHCI1") b=$(driver_of "$UHCI2") c=$(driver_of "$EHCI")
+        if [ "$a$b$c" = vfio-pcivfio-pcivfio-pci ]; then
+                ok "killed after ${delay}us: the hide had finished, all three hidden"
+                qvm-pci unhide "$UHCI1" "$UHCI2" "$EHCI" >/dev/null || not_ok "unhide after the kill"
+        elif [ "$a/$b/$c" = uhci_hcd/uhci_hcd/ehci-pci ] && [ "$(override_of "$UHCI1")" = "(null)" ]; then
+                ok "killed after ${delay}us: all three on their host drivers ($how)"
+        else
+                not_ok "killed after ${delay}us: half-moved ($a/$b/$c)"
+        fi
+        i=$((i + 1))
+done
+check "some kills landed mid-move and were recovered ($recovered of $i)" [ $recovered -gt 0 ]
+
+# --- concurrent commands serialize --------------------------------------------------------------------
+for k in 1 2 3; do
+        qvm-pci hide "$E1000E" >/dev/null 2>&1 &
+        qvm-pci hide --with-group "$UHCI1" >/dev/null 2>&1 &
+        qvm-pci hide "$EDU" >/dev/null 2>&1 &
+        wait
+done
+check "three concurrent hides, three times: all hidden" \
+        sh -c "[ \$(basename \$(readlink /sys/bus/pci/devices/$E1000E/driver)) = vfio-pci ] && [ \$(basename \$(readlink /sys/bus/pci/devices/$EHCI/driver)) = vfio-pci ] && [ \$(basename \$(readlink /sys/bus/pci/devices/$EDU/driver)) = vfio-pci ]"
+qvm-pci unhide "$E1000E" >/dev/null 2>&1 &
+qvm-pci unhide "$UHCI1" "$UHCI2" "$EHCI" >/dev/null 2>&1 &
+qvm-pci unhide "$EDU" >/dev/null 2>&1 &
+wait
+check "three concurrent unhides: all back" \
+        sh -c "[ \$(basename \$(readlink /sys/bus/pci/devices/$E1000E/driver)) = e1000e ] && [ \$(basename \$(readlink /sys/bus/pci/devices/$EHCI/driver)) = ehci-pci ] && [ ! -e /sys/bus/pci/devices/$EDU/driver ]"
+check "no device is left recorded as hidden by qpci" sh -c "! qvm-pci list -v | grep -q 'by qpci'"
+
+echo "1..$n"
+[ $failed -eq 0 ]
