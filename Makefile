@@ -23,6 +23,7 @@ fuzz: deps
 
 bench: deps all
 	sh bench/run
+	sh bench/run-guest-bench
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
