@@ -243,6 +243,22 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persis
         return r < 0 ? r : 0;
 }
 
+/* After the moves: record the result, or, when one failed, put every device back. */
+static int conclude(struct qpci_ctx *ctx, int r, bool hide, const char *stub, bool persistent, struct move *m,
+                    size_t n) {
+        bool any = false;
+
+        if (r >= 0)
+                return finish(ctx, hide, stub, persistent, m, n);
+        for (size_t i = 0; i < n; i++)
+                any |= m[i].moved;
+        if (any)
+                log_err(ctx, "putting the devices back as they were");
+        restore(ctx, m, n);
+        abandon(ctx);
+        return r;
+}
+
 static bool listed(const struct move *m, size_t n, const struct qpci_dev *d) {
         for (size_t i = 0; i < n; i++)
                 if (m[i].dev == d)
@@ -356,14 +372,7 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 else
                         log_info(ctx, "%s: hidden on %s (was %s)", m[i].bdf, stub, m[i].from[0] ? m[i].from : "unbound");
         }
-        if (r < 0) {
-                if (nm > 0 && m[0].moved)
-                        log_err(ctx, "putting the devices back as they were");
-                restore(ctx, m, nm);
-                abandon(ctx);
-                goto out;
-        }
-        r = finish(ctx, true, stub, o && o->persistent, m, nm);
+        r = conclude(ctx, r, true, stub, o && o->persistent, m, nm);
 out:
         qpci_state_close(ctx);
         return r;
@@ -429,14 +438,7 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
                 r = detach(ctx, &m[i], "", "");
         for (size_t i = 0; r >= 0 && i < nm; i++)
                 r = give_back(ctx, &m[i]);
-        if (r < 0) {
-                if (nm > 0 && m[0].moved)
-                        log_err(ctx, "putting the devices back on their stub drivers");
-                restore(ctx, m, nm);
-                abandon(ctx);
-                goto out;
-        }
-        r = finish(ctx, false, NULL, false, m, nm);
+        r = conclude(ctx, r, false, NULL, false, m, nm);
 out:
         qpci_state_close(ctx);
         return r;
