@@ -69,6 +69,35 @@ check "edu on vfio-pci" is_on "$EDU" vfio-pci
 check "unhide edu: free again, as before" qvm-pci unhide "$EDU"
 check "edu has no driver again" [ -z "$(driver_of "$EDU")" ]
 
+# --- every device of the topology, round trip (with its group) ----------------------------------
+for dev in /sys/bus/pci/devices/*; do
+        bdf=$(basename "$dev")
+        cls=$(cat "$dev/class")
+        case "$cls" in 0x0600*|0x0604*) continue ;; esac # host bridge and bridges stay with the host
+        grp=$(group_of "$bdf")
+        before=""
+        for m in /sys/kernel/iommu_groups/$grp/devices/*; do before="$before $(basename $m)=$(driver_of $(basename $m))"; done
+        if ! qvm-pci hide --with-group "$bdf" >/tmp/out 2>&1; then
+                not_ok "round trip $bdf: hide --with-group"; sed 's/^/# /' /tmp/out; continue
+        fi
+        all=1
+        for m in /sys/kernel/iommu_groups/$grp/devices/*; do
+                b=$(basename $m)
+                case "$(cat $m/class)" in 0x0604*) continue ;; esac
+                is_on "$b" vfio-pci || all=0
+        done
+        ids=$(for m in /sys/kernel/iommu_groups/$grp/devices/*; do case "$(cat $m/class)" in 0x0604*) ;; *) basename $m ;; esac; done)
+        qvm-pci unhide $ids >/tmp/out 2>&1 || all=0
+        after=""
+        for m in /sys/kernel/iommu_groups/$grp/devices/*; do after="$after $(basename $m)=$(driver_of $(basename $m))"; done
+        if [ $all = 1 ] && [ "$before" = "$after" ]; then
+                ok "round trip $bdf (group $grp): all to vfio-pci and back to$before"
+        else
+                not_ok "round trip $bdf (group $grp): before$before, after$after"
+                sed 's/^/# /' /tmp/out
+        fi
+done
+
 # --- failures for real ----------------------------------------------------------------------------
 check "pciback outside Xen: refused with the kernel's reason, nothing moved" \
         sh -c "! qvm-pci hide --driver pciback $E1000E 2>/tmp/err && grep -q xen-pciback /tmp/err && [ \$(basename \$(readlink /sys/bus/pci/devices/$E1000E/driver)) = e1000e ]"
