@@ -36,12 +36,12 @@ for i in $(seq $ROUNDS); do
         t2=$(now)
         echo $(( (t1 - t0) / 1000 )) >> /tmp/q
         echo $(( (t2 - t1) / 1000 )) >> /tmp/s
-        echo "# round $i: qvm-pci $(( (t1 - t0) / 1000 )) us, script $(( (t2 - t1) / 1000 )) us"
+        echo "# round $i: qvm-pci $(( (t1 - t0) / 1000 )) ms, script $(( (t2 - t1) / 1000 )) ms"
 done
 for d in $U1 $U2; do [ "$(basename "$(readlink /sys/bus/pci/devices/$d/driver)")" = uhci_hcd ] || { echo "not ok 1 - $d not back"; exit 1; }; done
 median() { sort -n "$1" | sed -n "$(( (ROUNDS + 1) / 2 ))p"; }
 q=$(median /tmp/q) s=$(median /tmp/s)
 ratio=$(( q * 100 / s ))
-echo "# median: qvm-pci $q us, script $s us, ratio $((ratio / 100)).$(printf %02d $((ratio % 100)))"
+echo "# median: qvm-pci $q ms, script $s ms, ratio $((ratio / 100)).$(printf %02d $((ratio % 100)))"
 if [ $ratio -le 120 ]; then echo "ok 1 - qvm-pci hide+unhide within 1.2x of the plain script"; else echo "not ok 1 - qvm-pci hide+unhide $ratio% of the plain script (target <= 120%)"; fi
 echo "1..1"

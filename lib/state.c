@@ -22,6 +22,9 @@
 #include "qpci-internal.h"
 
 #define STATE_DIR "var/lib/qpci"
+#define SCHEMA_VERSION 1
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 #define BUSY_MS 30000 /* how long a reader or writer waits for the other side of the database */
 
 /* Opens the database read-only, or NULL when there is none: qpci never hid anything here. */
@@ -113,9 +116,19 @@ int qpci_state_open(struct qpci_ctx *ctx) {
         sqlite3_busy_timeout(ctx->db, BUSY_MS);
         /* Durable before the first sysfs write: the journal is only useful if it survives a crash. */
         r = exec(ctx, "PRAGMA synchronous=FULL");
-        if (r >= 0)
-                r = exec(ctx, schema);
-        return r;
+        if (r < 0)
+                return r;
+        /* The schema once per database, not once per command: user_version says it is there. */
+        sqlite3_stmt *st = NULL;
+        int version = 0;
+        if (sqlite3_prepare_v2(ctx->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+                version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (version >= SCHEMA_VERSION)
+                return 0;
+        r = exec(ctx, schema);
+        return r < 0 ? r : exec(ctx, "PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION));
 }
 
 void qpci_state_close(struct qpci_ctx *ctx) {

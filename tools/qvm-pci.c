@@ -434,8 +434,9 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 return EXIT_FAIL;
         if (quiet)
                 qpci_set_log_priority(ctx, QPCI_LOG_ERR);
-        /* A device left half-moved by a killed qpci is put back before anything is shown or done. */
-        if (qpci_host_recover(ctx) < 0) {
+        /* A device left half-moved by a killed qpci is put back before anything is shown or done
+         * (hide and unhide do it themselves, under the lock they take anyway). */
+        if (!is_move && qpci_host_recover(ctx) < 0) {
                 qpci_unref(ctx);
                 return EXIT_FAIL;
         }
