@@ -29,7 +29,15 @@ QPCI_EXPORT bool qpci_dev_is_sriov_pf(const struct qpci_dev *d) { return d->srio
 QPCI_EXPORT unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d) { return d->total_vfs; }
 QPCI_EXPORT unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d) { return d->num_vfs; }
 QPCI_EXPORT const char *qpci_dev_get_warnings(const struct qpci_dev *d) { return d->warnings; }
-QPCI_EXPORT const char *qpci_dev_get_hidden_from(const struct qpci_dev *d) { return d->hidden_from; }
+QPCI_EXPORT const char *qpci_dev_get_hidden_from(const struct qpci_dev *d) {
+        /* Read on first use: a hide or unhide never needs it, and opening the database costs. Without
+         * it devices only lack "hidden by qpci": not fatal. */
+        if (!d->inv->hidden_loaded) {
+                d->inv->hidden_loaded = true;
+                qpci_state_mark_hidden(d->inv);
+        }
+        return d->hidden_from;
+}
 
 QPCI_EXPORT enum qpci_dev_state qpci_dev_get_state(const struct qpci_dev *d) {
         if (!d->driver)

@@ -397,7 +397,6 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         int r = index_groups(inv);
         if (r < 0)
                 return r;
-        qpci_state_mark_hidden(inv); /* without it devices only lack "hidden by qpci": not fatal */
         *ret = TAKE_PTR(inv);
         return 0;
 }

@@ -195,6 +195,7 @@ struct qpci_inventory {
         struct qpci_dev *devs;          /* sorted by address */
         struct qpci_dev **by_group;     /* devices with an IOMMU group, sorted by group then address */
         size_t n_grouped;
+        bool hidden_loaded;             /* state.c has marked what qpci hid (on first use) */
 };
 
 /* Appends a warning to the device and logs it. */
