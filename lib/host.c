@@ -283,7 +283,7 @@ static int add_move(struct move **m, size_t *n, struct qpci_dev *d) {
 
 /* Takes along (add) or asks for the others a device cannot be separated from: the rest of its
  * IOMMU group for VFIO, the other USB controllers of its slot always. */
-static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool vfio, bool add) {
+static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool vfio, bool add, bool hide) {
         size_t orig = *n;
 
         for (size_t i = 0; i < orig; i++) {
@@ -320,7 +320,7 @@ static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool v
                                 return log_error_errno(ctx, -EBUSY, "%s is one USB controller with %s: the kernel's "
                                                        "USB host drivers reach into each other's data, so they move "
                                                        "together: name them too%s", d->bdf, others,
-                                                       vfio ? " or add --with-group" : "");
+                                                       hide ? " or add --with-group" : "");
                 }
         }
         return 0;
@@ -344,7 +344,7 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 if (add_move(&m, &nm, devs[i]) < 0)
                         return -ENOMEM;
         }
-        if ((r = complete_set(ctx, &m, &nm, streq(stub, "vfio-pci"), o && o->with_group)) < 0)
+        if ((r = complete_set(ctx, &m, &nm, streq(stub, "vfio-pci"), o && o->with_group, true)) < 0)
                 return r;
         for (size_t i = 0; i < nm && !(o && o->force); i++) {
                 _cleanup_free_ char *what = NULL;
@@ -425,7 +425,7 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
         for (size_t i = 0; i < n; i++)
                 if (add_move(&m, &nm, devs[i]) < 0)
                         return -ENOMEM;
-        if ((r = complete_set(ctx, &m, &nm, false, false)) < 0)
+        if ((r = complete_set(ctx, &m, &nm, false, false, false)) < 0)
                 return r;
         qsort(m, nm, sizeof(*m), move_cmp);
         if ((r = begin_command(ctx)) < 0 || (r = journal_intent(ctx, "unhide", m, nm)) < 0)
