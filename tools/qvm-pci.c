@@ -359,8 +359,13 @@ static int do_move(struct qpci_ctx *ctx, struct qpci_inventory *inv, bool hide, 
                 printf("dom0:%s %s %s\n", qpci_dev_get_ident(devs[i]), hide ? "hidden on" : "back on the host, driver",
                        drv[0] ? drv : "none");
         }
-        if (hide && o->persistent)
+        if (hide && o->persistent) {
                 printf("kept hidden across reboots by /etc/udev/rules.d/40-qpci-hide.rules\n");
+                /* Debian's initramfs-tools copies custom udev rules into the initramfs, where a
+                 * driver loaded early (a USB keyboard's controller) would otherwise bind first. */
+                if (streq(qpci_get_root(ctx), "/") && access("/usr/sbin/update-initramfs", X_OK) == 0)
+                        printf("run 'update-initramfs -u' so that the rule also holds in the initramfs\n");
+        }
         return 0;
 }
 
