@@ -28,6 +28,15 @@ static size_t controller_run(const struct qpci_usb *usb, size_t i) {
         return j;
 }
 
+/* The PCI function a bus's root hub sits on, NULL for a controller that is not on PCI. */
+static struct qpci_dev *controller_of(const struct qpci_usb_bus *b, struct qpci_inventory *inv) {
+        struct qpci_addr a;
+
+        if (!b->controller || qpci_addr_parse(b->controller, &a, NULL) < 0)
+                return NULL;
+        return qpci_inventory_find(inv, &a);
+}
+
 static bool run_matches(const struct qpci_usb *usb, size_t i, size_t j, const struct qpci_usb_query *q) {
         for (; i < j; i++) {
                 const struct qpci_usb_bus *b = qpci_usb_get_bus(usb, i);
@@ -41,12 +50,10 @@ static bool run_matches(const struct qpci_usb *usb, size_t i, size_t j, const st
 static void print_run(const struct qpci_usb *usb, size_t i, size_t j, struct qpci_inventory *inv,
                       const struct qpci_usb_query *q) {
         const struct qpci_usb_bus *first = qpci_usb_get_bus(usb, i);
-        struct qpci_dev *ctrl = NULL, *sib[8];
-        struct qpci_addr a;
+        struct qpci_dev *ctrl, *sib[8];
         size_t n = 0;
 
-        if (first->controller && qpci_addr_parse(first->controller, &a, NULL) == 0)
-                ctrl = qpci_inventory_find(inv, &a);
+        ctrl = controller_of(first, inv);
         if (ctrl) {
                 printf("dom0:%s  %s\n", qpci_dev_get_ident(ctrl), qpci_dev_get_description(ctrl));
                 n = qpci_dev_get_siblings(ctrl, sib, ELEMENTSOF(sib));
@@ -76,13 +83,11 @@ static void print_run(const struct qpci_usb *usb, size_t i, size_t j, struct qpc
 static void json_run(struct json *js, const struct qpci_usb *usb, size_t i, size_t j, struct qpci_inventory *inv,
                      const struct qpci_usb_query *q) {
         const struct qpci_usb_bus *first = qpci_usb_get_bus(usb, i);
-        struct qpci_dev *ctrl = NULL, *sib[8];
-        struct qpci_addr a;
+        struct qpci_dev *ctrl, *sib[8];
         char id[64];
         size_t n = 0;
 
-        if (first->controller && qpci_addr_parse(first->controller, &a, NULL) == 0)
-                ctrl = qpci_inventory_find(inv, &a);
+        ctrl = controller_of(first, inv);
         json_begin_object(js, NULL);
         if (ctrl) {
                 snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(ctrl));

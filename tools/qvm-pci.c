@@ -36,6 +36,19 @@ static void help(const char *prog, FILE *f) {
                 prog, prog, prog, prog, prog, prog, prog);
 }
 
+/* Walks a device's "\n"-separated warnings: sets *line to the next one and returns its length, or
+ * -1 after the last. */
+static int next_warning(const char **w, const char **line) {
+        size_t l;
+
+        if (!*w || !**w)
+                return -1;
+        l = strcspn(*w, "\n");
+        *line = *w;
+        *w += l + ((*w)[l] == '\n');
+        return (int)l;
+}
+
 static const char *reset_list(unsigned methods, char *buf, size_t size) {
         size_t len = 0;
 
@@ -58,7 +71,7 @@ static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **dev
 /* host_uses: for info only (it reads the mount table); NULL leaves the field out. */
 static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) {
         char id[64];
-        const char *module = NULL, *w;
+        const char *module = NULL, *w, *line;
         struct qpci_dev *rel[256];
         size_t n;
 
@@ -117,12 +130,11 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) 
         json_begin_array(j, "used_by");
         json_end_array(j);
         json_begin_array(j, "warnings");
-        for (w = qpci_dev_get_warnings(d); w && *w;) {
-                size_t l = strcspn(w, "\n");
-                char line[512];
-                snprintf(line, sizeof(line), "%.*s", (int)l, w);
-                json_string(j, NULL, line);
-                w += l + (w[l] == '\n');
+        w = qpci_dev_get_warnings(d);
+        for (int l; (l = next_warning(&w, &line)) >= 0;) {
+                char text[512];
+                snprintf(text, sizeof(text), "%.*s", l, line);
+                json_string(j, NULL, text);
         }
         json_end_array(j);
         json_end_object(j);
@@ -130,11 +142,9 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) 
 
 /* Each line of a device's warnings, to stderr, prefixed with the device. */
 static void print_warnings(const struct qpci_dev *d) {
-        for (const char *w = qpci_dev_get_warnings(d); w && *w;) {
-                size_t l = strcspn(w, "\n");
-                fprintf(stderr, "%s: warning: %s: %.*s\n", tool_prog, qpci_dev_get_bdf(d), (int)l, w);
-                w += l + (w[l] == '\n');
-        }
+        const char *w = qpci_dev_get_warnings(d), *line;
+        for (int l; (l = next_warning(&w, &line)) >= 0;)
+                fprintf(stderr, "%s: warning: %s: %.*s\n", tool_prog, qpci_dev_get_bdf(d), l, line);
 }
 
 /* One row of the table: cells point into the device, the inventory's names, or the row itself. */
@@ -249,7 +259,7 @@ static void print_refs(const char *label, struct qpci_dev **devs, size_t n, size
 
 static int do_info(struct qpci_dev *d, bool as_json) {
         struct qpci_dev *rel[64];
-        const char *module = NULL, *w;
+        const char *module = NULL, *w, *line;
         char reset[128];
         size_t n;
         static const char *const sources[] = {"from the kernel", "derived from config space", "unknown"};
@@ -305,11 +315,9 @@ static int do_info(struct qpci_dev *d, bool as_json) {
                sources[qpci_dev_get_reset_source(d)]);
         printf("  %-14s%s: %s\n", "strict reset", qpci_dev_has_strict_reset(d) ? "yes" : "no",
                qpci_dev_get_strict_reset_reason(d));
-        for (w = qpci_dev_get_warnings(d); w && *w;) {
-                size_t l = strcspn(w, "\n");
-                printf("  %-14s%.*s\n", "warning", (int)l, w);
-                w += l + (w[l] == '\n');
-        }
+        w = qpci_dev_get_warnings(d);
+        for (int l; (l = next_warning(&w, &line)) >= 0;)
+                printf("  %-14s%.*s\n", "warning", l, line);
         return 0;
 }
 
