@@ -137,9 +137,15 @@ static int restore(struct qpci_ctx *ctx, struct move *m, size_t n) {
         return ret;
 }
 
+/* The journal read back for recovery. */
+struct rows {
+        struct move *m;
+        size_t n;
+};
+
 static int add_row(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
                    const char *from_override, void *data) {
-        struct { struct move *m; size_t n; } *rows = data;
+        struct rows *rows = data;
         struct move *nm = reallocarray(rows->m, rows->n + 1, sizeof(*nm));
         _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, bdf);
         unsigned long cls = 0;
@@ -168,7 +174,7 @@ static void abandon(struct qpci_ctx *ctx) {
 
 /* Opens the state (taking the lock) and undoes what an interrupted command left behind. */
 static int begin_command(struct qpci_ctx *ctx) {
-        struct { struct move *m; size_t n; } rows = {0};
+        struct rows rows = {0};
         int r = qpci_state_open(ctx);
 
         if (r < 0)
