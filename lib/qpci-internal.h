@@ -145,10 +145,6 @@ void qpci_modules_free(struct qpci_ctx *ctx);
 
 /* ---- inventory.c ---- */
 
-enum {
-        QPCI_DEV_HAVE_CONFIG_IDS = 1u << 0,
-};
-
 struct qpci_dev {
         struct qpci_inventory *inv;     /* the owner (not a reference) */
         struct qpci_addr addr;
