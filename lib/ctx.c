@@ -95,6 +95,10 @@ QPCI_EXPORT int qpci_set_hwdb(struct qpci_ctx *ctx, bool enable) {
         return 0;
 }
 
+const char *qpci_root_prefix(const struct qpci_ctx *ctx) {
+        return streq(ctx->root, "/") ? "" : ctx->root;
+}
+
 void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...) {
         va_list ap;
 

@@ -46,7 +46,7 @@ static bool any_below(struct qpci_ctx *ctx, const char *rel, const char *sub, co
         char dir[PATH_MAX], next[PATH_MAX];
         struct dirent *de;
 
-        snprintf(dir, sizeof(dir), "%s/%s%s%s", streq(ctx->root, "/") ? "" : ctx->root, rel, sub ? "/" : "",
+        snprintf(dir, sizeof(dir), "%s/%s%s%s", qpci_root_prefix(ctx), rel, sub ? "/" : "",
                  sub ? sub : "");
         _cleanup_closedir_ DIR *d = opendir(dir);
         while (d && (de = readdir(d))) {
@@ -63,7 +63,7 @@ static bool any_below(struct qpci_ctx *ctx, const char *rel, const char *sub, co
 static bool below(struct qpci_ctx *ctx, const char *rel, const char *bdf, int depth) {
         char path[PATH_MAX], real[PATH_MAX], needle[64];
 
-        snprintf(path, sizeof(path), "%s/%s", streq(ctx->root, "/") ? "" : ctx->root, rel);
+        snprintf(path, sizeof(path), "%s/%s", qpci_root_prefix(ctx), rel);
         if (!realpath(path, real) || strlen(real) + 2 > sizeof(real))
                 return false;
         snprintf(needle, sizeof(needle), "/%s/", bdf);
@@ -102,7 +102,7 @@ static void check_block(struct qpci_ctx *ctx, const char *bdf, struct found *f) 
                 struct stat st;
                 if (sscanf(line, "%1023s", name) != 1 || streq(name, "Filename"))
                         continue;
-                snprintf(path, sizeof(path), "%s%s", streq(ctx->root, "/") ? "" : ctx->root, name);
+                snprintf(path, sizeof(path), "%s%s", qpci_root_prefix(ctx), name);
                 if (stat(path, &st) < 0)
                         continue;
                 /* A swap partition is its own device; a swap file lives on its filesystem's. */

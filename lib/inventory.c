@@ -355,7 +355,7 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
 
         fd = qpci_open_root(ctx, "/sys/bus/pci/devices", O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
-                log_err(ctx, "cannot read %s/sys/bus/pci/devices: %s", streq(ctx->root, "/") ? "" : ctx->root,
+                log_err(ctx, "cannot read %s/sys/bus/pci/devices: %s", qpci_root_prefix(ctx),
                         strerror(-fd));
                 return fd;
         }

@@ -12,7 +12,7 @@
 static struct kmod_ctx *kmod(struct qpci_ctx *ctx) {
         _cleanup_free_ char *dir = NULL, *c1 = NULL, *c2 = NULL, *c3 = NULL;
         const char *release = qpci_ctx_osrelease(ctx);
-        const char *base = streq(ctx->root, "/") ? "" : ctx->root;
+        const char *base = qpci_root_prefix(ctx);
 
         if (ctx->kmod || ctx->kmod_failed)
                 return ctx->kmod;

@@ -55,6 +55,10 @@ _printf_(3, 4) void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt
 /* Logs the reason and evaluates to r, so a failure is reported where it is understood. */
 #define log_error_errno(ctx, r, ...) (qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__), (r))
 
+/* What to put before an absolute host path ("" for the real root) where a library or realpath()
+ * opens the path itself instead of going through the root descriptor. */
+const char *qpci_root_prefix(const struct qpci_ctx *ctx);
+
 /* The running (or rooted) kernel's release, "" when unknown. */
 const char *qpci_ctx_osrelease(struct qpci_ctx *ctx);
 

@@ -27,13 +27,17 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 #define BUSY_MS 30000 /* how long a reader or writer waits for the other side of the database */
 
+static char *db_path(struct qpci_ctx *ctx) {
+        char *path;
+        return asprintf(&path, "%s/%s/state.db", qpci_root_prefix(ctx), STATE_DIR) < 0 ? NULL : path;
+}
+
 /* Opens the database read-only, or NULL when there is none: qpci never hid anything here. */
 static sqlite3 *open_readonly(struct qpci_ctx *ctx) {
         _cleanup_free_ char *path = NULL;
         sqlite3 *db = NULL;
 
-        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0 ||
-            asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
+        if (faccessat(ctx->root_fd, STATE_DIR "/state.db", R_OK, 0) < 0 || !(path = db_path(ctx)))
                 return NULL;
         if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
                 log_warn(ctx, "cannot read %s: %s", path, sqlite3_errmsg(db));
@@ -92,7 +96,7 @@ int qpci_state_open(struct qpci_ctx *ctx) {
                 return 0;
         r = mkdirs_rooted(ctx, STATE_DIR);
         if (r < 0)
-                return log_error_errno(ctx, r, "cannot create %s/%s: %s", streq(ctx->root, "/") ? "" : ctx->root,
+                return log_error_errno(ctx, r, "cannot create %s/%s: %s", qpci_root_prefix(ctx),
                                        STATE_DIR, strerror(-r));
         /* The lock first: recovery and every move happen under it. */
         ctx->lock_fd = openat(ctx->root_fd, STATE_DIR "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -104,7 +108,7 @@ int qpci_state_open(struct qpci_ctx *ctx) {
                 ctx->lock_fd = -1;
                 return log_error_errno(ctx, r, "cannot take the qpci lock: %s", strerror(-r));
         }
-        if (asprintf(&path, "%s/%s/state.db", streq(ctx->root, "/") ? "" : ctx->root, STATE_DIR) < 0)
+        if (!(path = db_path(ctx)))
                 return -ENOMEM;
         if (sqlite3_open_v2(path, &ctx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
                 r = sql_error(ctx, path);
