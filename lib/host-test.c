@@ -140,6 +140,14 @@ static int model_write(void *data, int dirfd, const char *name, const char *valu
                         link_driver(m, value, drv); /* success even when nothing binds, like the kernel */
                 return 0;
         }
+        if (streq(name, "permissive")) { /* pciback lists each device it was told of */
+                FILE *f;
+                snprintf(p, sizeof(p), "%s/permissive", dir);
+                assert_non_null(f = fopen(p, "a"));
+                fprintf(f, "%s\n", value);
+                fclose(f);
+                return 0;
+        }
         fail_msg("unexpected write of '%s' to %s/%s", value, dir, name);
         return -EINVAL;
 }
@@ -273,6 +281,58 @@ static void test_round_trip(void **state) {
         assert_int_equal(h->m.writes, 0);
 }
 
+static void read_rules(struct host *h, char *text, size_t size) {
+        char rules[PATH_MAX];
+        FILE *f;
+
+        text[0] = '\0';
+        path_of(&h->m, rules, sizeof(rules), "etc/udev/rules.d/40-qpci-hide.rules%s%s", "", "");
+        if ((f = fopen(rules, "r"))) {
+                text[fread(text, 1, size - 1, f)] = '\0';
+                fclose(f);
+        }
+}
+
+/* pciback's permissive mode, now and, with persistent, at every boot until the device is unhidden. */
+static void test_permissive(void **state) {
+        struct host *h = *state;
+        static const char *const on_pciback[] = {"pciback", "pciback"};
+        char p[PATH_MAX], text[4096];
+
+        /* On the host driver: refused, and nothing kept. */
+        assert_int_equal(qpci_host_set_permissive(h->devs[0], true), -EINVAL);
+        read_rules(h, text, sizeof(text));
+        assert_string_equal(text, "");
+
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback%s%s", "", "");
+        assert_int_equal(mkdir(p, 0755), 0);
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback/permissive%s%s", "", "");
+        fclose(fopen(p, "w"));
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, &(struct qpci_hide_options){.driver = "pciback"}), 0);
+        expect(h, on_pciback, "pciback");
+        /* Once: pciback has it, and no rule is written. */
+        assert_int_equal(qpci_host_set_permissive(h->devs[1], false), 0);
+        read_rules(h, text, sizeof(text));
+        assert_string_equal(text, "");
+        assert_int_equal(qpci_host_set_permissive(h->devs[0], true), 0);
+        FILE *f = fopen(p, "r");
+        assert_non_null(f);
+        text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+        fclose(f);
+        assert_string_equal(text, "0000:03:00.1\n0000:03:00.0\n");
+        read_rules(h, text, sizeof(text));
+        assert_non_null(strstr(text, "ACTION==\"add|bind\", SUBSYSTEM==\"pci\", KERNEL==\"0000:03:00.0\", "
+                                     "ATTR{vendor}==\"0x10de\", ATTR{device}==\"0x1b80\", DRIVER==\"pciback\", "
+                                     "RUN+=\"/bin/sh -c 'echo 0000:03:00.0 > /sys/bus/pci/drivers/pciback/permissive'\"\n"));
+        assert_null(strstr(text, "0000:03:00.1"));
+        assert_null(strstr(text, "driver_override")); /* hidden for now only: no hide rule */
+        /* Given back: the rule goes with it. */
+        assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
+        expect(h, on_host, "(null)");
+        read_rules(h, text, sizeof(text));
+        assert_string_equal(text, "");
+}
+
 static void test_group_rule(void **state) {
         struct host *h = *state;
 
@@ -355,6 +415,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_rule, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
         };

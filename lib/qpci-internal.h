@@ -235,7 +235,10 @@ int qpci_journal_foreach(struct qpci_ctx *ctx,
                          void *data);
 int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
                              const char *host_driver, const char *stub, bool bound_by_qpci, bool persistent);
-/* Rewrites the udev rule file of persistently hidden devices; returns how many it holds. */
+/* Keeps a device's pciback permissive mode at every boot (in the rules, once rewritten). */
+int qpci_state_keep_permissive(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device);
+/* Rewrites the udev rule file of persistently hidden and permissive devices; returns how many
+ * rules it holds. */
 int qpci_state_write_rules(struct qpci_ctx *ctx);
 int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 /* 1 and the driver qpci took this very device (same ids) from, 0 when there is no record. */

@@ -221,8 +221,9 @@ int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *const *devs, s
 /* Resets the function through the kernel; *used is the method that did it (one QPCI_RESET_* bit,
  * 0 when an older kernel does not say). -ENOTTY when the kernel has no method for it. */
 int qpci_host_reset(struct qpci_dev *d, unsigned *used);
-/* xen-pciback's permissive mode (config-space writes unfiltered) for a device on pciback. */
-int qpci_host_set_permissive(struct qpci_dev *d);
+/* xen-pciback's permissive mode (config-space writes unfiltered) for a device on pciback; with
+ * persistent, again whenever pciback takes it at a later boot (until it is unhidden). */
+int qpci_host_set_permissive(struct qpci_dev *d, bool persistent);
 /* Puts back what an interrupted command left half-moved, if anything (then under the lock);
  * front ends call it before they read the host. */
 int qpci_host_recover(struct qpci_ctx *ctx);

@@ -22,7 +22,7 @@
 #include "qpci-internal.h"
 
 #define STATE_DIR "var/lib/qpci"
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 #define BUSY_MS 30000 /* how long a reader or writer waits for the other side of the database */
@@ -63,7 +63,12 @@ static const char schema[] =
         "  op TEXT NOT NULL,"
         "  bdf TEXT NOT NULL,"
         "  from_driver TEXT NOT NULL,"
-        "  from_override TEXT NOT NULL);";
+        "  from_override TEXT NOT NULL);"
+        /* Version 2: devices pciback keeps in permissive mode at every boot. */
+        "CREATE TABLE IF NOT EXISTS permissive ("
+        "  bdf TEXT PRIMARY KEY,"
+        "  vendor INTEGER NOT NULL,"
+        "  device INTEGER NOT NULL);";
 
 static int mkdirs_rooted(struct qpci_ctx *ctx, const char *path) {
         char buf[256];
@@ -230,17 +235,33 @@ int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t ven
         return r;
 }
 
-int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
+/* One statement on one device's row, by address (and ids, when the statement has ?2 and ?3). */
+static int device_row(struct qpci_ctx *ctx, const char *sql, const char *bdf, uint16_t vendor, uint16_t device) {
         sqlite3_stmt *st = NULL;
         int r = 0;
 
-        if (sqlite3_prepare_v2(ctx->db, "DELETE FROM devices WHERE bdf = ?", -1, &st, NULL) != SQLITE_OK)
-                return sql_error(ctx, "devices");
+        if (sqlite3_prepare_v2(ctx->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, sql);
         sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
+        if (sqlite3_bind_parameter_count(st) >= 3) {
+                sqlite3_bind_int(st, 2, vendor);
+                sqlite3_bind_int(st, 3, device);
+        }
         if (sqlite3_step(st) != SQLITE_DONE)
-                r = sql_error(ctx, "devices");
+                r = sql_error(ctx, sql);
         sqlite3_finalize(st);
         return r;
+}
+
+/* A device given back keeps nothing of qpci's: neither its record nor a boot-time permissive mode. */
+int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
+        int r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1", bdf, 0, 0);
+        return r < 0 ? r : device_row(ctx, "DELETE FROM permissive WHERE bdf = ?1", bdf, 0, 0);
+}
+
+int qpci_state_keep_permissive(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device) {
+        return device_row(ctx, "INSERT OR REPLACE INTO permissive (bdf, vendor, device) VALUES (?1, ?2, ?3)", bdf,
+                          vendor, device);
 }
 
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
@@ -309,38 +330,57 @@ int qpci_state_mark_hidden(struct qpci_inventory *inv) {
 /*
  * Persistent hiding, as driverctl does it: a udev rule sets driver_override when the device is
  * added, before udev's 80-drivers.rules loads the host driver's module for its modalias, and loads
- * the stub's module, whose probe then takes the device. Written whole from the database after every
- * change, so it never drifts from it.
+ * the stub's module, whose probe then takes the device. Permissive mode, which pciback forgets
+ * when the device leaves it, is written again whenever pciback has the device: at its "bind", or
+ * at coldplug's replayed "add" when pciback took it before udev ran (xen-pciback.hide=), as the
+ * seed page's R3.2 systemd unit does by hand. Written whole from the database after every change,
+ * so it never drifts from it.
  */
 #define RULES "etc/udev/rules.d/40-qpci-hide.rules"
 
-int qpci_state_write_rules(struct qpci_ctx *ctx) {
-        _cleanup_fclose_ FILE *f = NULL;
+/* The rows of one query, each printed by a rule format; returns how many. */
+static int print_rules(struct qpci_ctx *ctx, FILE *f, const char *sql, bool hide) {
         sqlite3_stmt *st = NULL;
-        size_t n = 0;
-        int fd, r;
+        int n = 0;
 
-        if (sqlite3_prepare_v2(ctx->db, "SELECT bdf, vendor, device, stub FROM devices WHERE persistent ORDER BY bdf",
-                               -1, &st, NULL) != SQLITE_OK)
-                return sql_error(ctx, "devices");
-        r = mkdirs_rooted(ctx, "etc/udev/rules.d");
-        fd = r < 0 ? r : openat(ctx->root_fd, RULES ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!f) {
-                sqlite3_finalize(st);
-                return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
-        }
-        fprintf(f, "# Written by qpci (qvm-pci hide --persistent): devices kept away from the host across\n"
-                   "# reboots. Do not edit; 'qvm-pci unhide' removes a device.\n");
+        if (sqlite3_prepare_v2(ctx->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return sql_error(ctx, sql);
         while (sqlite3_step(st) == SQLITE_ROW) {
-                const char *stub = (const char *)sqlite3_column_text(st, 3);
-                fprintf(f, "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", ATTR{vendor}==\"0x%04x\", "
-                           "ATTR{device}==\"0x%04x\", ATTR{driver_override}=\"%s\", RUN{builtin}+=\"kmod load %s\"\n",
-                        (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-                        stub, streq(stub, "pciback") ? "xen-pciback" : stub);
+                const char *bdf = (const char *)sqlite3_column_text(st, 0);
+                fprintf(f, "ACTION==\"%s\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", ATTR{vendor}==\"0x%04x\", "
+                           "ATTR{device}==\"0x%04x\", ",
+                        hide ? "add" : "add|bind", bdf, sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+                if (hide) {
+                        const char *stub = (const char *)sqlite3_column_text(st, 3);
+                        fprintf(f, "ATTR{driver_override}=\"%s\", RUN{builtin}+=\"kmod load %s\"\n", stub,
+                                streq(stub, "pciback") ? "xen-pciback" : stub);
+                } else
+                        fprintf(f, "DRIVER==\"pciback\", RUN+=\"/bin/sh -c 'echo %s > "
+                                   "/sys/bus/pci/drivers/pciback/permissive'\"\n", bdf);
                 n++;
         }
         sqlite3_finalize(st);
+        return n;
+}
+
+int qpci_state_write_rules(struct qpci_ctx *ctx) {
+        _cleanup_fclose_ FILE *f = NULL;
+        int fd, r, n;
+
+        r = mkdirs_rooted(ctx, "etc/udev/rules.d");
+        fd = r < 0 ? r : openat(ctx->root_fd, RULES ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f)
+                return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
+        fprintf(f, "# Written by qpci (qvm-pci hide --persistent, qvm-pci permissive --persistent): devices kept\n"
+                   "# away from the host across reboots. Do not edit; 'qvm-pci unhide' removes a device.\n");
+        n = print_rules(ctx, f, "SELECT bdf, vendor, device, stub FROM devices WHERE persistent ORDER BY bdf", true);
+        r = n < 0 ? n : print_rules(ctx, f, "SELECT bdf, vendor, device FROM permissive ORDER BY bdf", false);
+        if (r < 0) {
+                unlinkat(ctx->root_fd, RULES ".tmp", 0);
+                return r;
+        }
+        n += r;
         if (fflush(f) != 0 || fsync(fileno(f)) < 0)
                 return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
         /* No rule left: no file, so nothing of qpci's stays in /etc. */
@@ -352,5 +392,5 @@ int qpci_state_write_rules(struct qpci_ctx *ctx) {
         }
         if (renameat(ctx->root_fd, RULES ".tmp", ctx->root_fd, RULES) < 0)
                 return log_error_errno(ctx, -errno, "cannot write /%s: %s", RULES, strerror(errno));
-        return (int)n;
+        return n;
 }

@@ -18,7 +18,7 @@ static void help(const char *prog, FILE *f) {
                 "       %s hide [--driver D] [--with-group] [--force] [-p] ID...  take devices from the host\n"
                 "       %s unhide ID...                give hidden devices back to host drivers\n"
                 "       %s reset ID                    reset through the kernel, and say with which method\n"
-                "       %s permissive ID               pciback's permissive mode (Xen)\n"
+                "       %s permissive [-p] ID          pciback's permissive mode (Xen)\n"
                 "\n"
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
                 "a port like 3-1.2, or a line of lsusb output.\n"
@@ -31,7 +31,8 @@ static void help(const char *prog, FILE *f) {
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
                 "  -p, --persistent  hide: keep them hidden across reboots (a udev rule in\n"
-                "                  /etc/udev/rules.d/40-qpci-hide.rules sets driver_override at boot)\n"
+                "                  /etc/udev/rules.d/40-qpci-hide.rules sets driver_override at boot);\n"
+                "                  permissive: set it again whenever pciback takes the device at boot\n"
                 "  -h, --help      this text\n",
                 prog, prog, prog, prog, prog, prog, prog);
 }
@@ -331,10 +332,12 @@ static int do_reset(struct qpci_dev *d) {
         return 0;
 }
 
-static int do_permissive(struct qpci_dev *d) {
-        if (qpci_host_set_permissive(d) < 0)
+static int do_permissive(struct qpci_dev *d, bool persistent) {
+        if (qpci_host_set_permissive(d, persistent) < 0)
                 return EXIT_FAIL;
         printf("dom0:%s is permissive: a VM may write most of its config space\n", qpci_dev_get_ident(d));
+        if (persistent)
+                printf("kept permissive whenever pciback takes it at boot, by /etc/udev/rules.d/40-qpci-hide.rules\n");
         /* The seed page's warning, where the user acts. */
         fprintf(stderr, "%s: warning: this weakens the device's isolation, especially without a VT-d interrupt "
                 "remapping unit; use it only for a device that does not work otherwise\n", tool_prog);
@@ -473,7 +476,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 } else if (streq(sub, "reset"))
                         ret = do_reset(d);
                 else if (streq(sub, "permissive"))
-                        ret = do_permissive(d);
+                        ret = do_permissive(d, hide.persistent);
                 else
                         ret = do_info(d, as_json);
         }
