@@ -256,3 +256,28 @@ int qpci_state_mark_hidden(struct qpci_inventory *inv);
 int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret);
 
 /* ---- usb.c ---- */
+
+/* ---- vmxml.c: a domain's XML, read and edited ---- */
+
+#define QPCI_XMLNS "https://qpci.dev/xmlns/vm/1"
+
+struct qpci_vmxml;
+/* -EBADMSG when it is not a domain's XML. */
+int qpci_vmxml_parse(const char *xml, struct qpci_vmxml **ret);
+void qpci_vmxml_free(struct qpci_vmxml *x);
+char *qpci_vmxml_format(struct qpci_vmxml *x);
+/* The domain type: "kvm", "qemu", "xen"... */
+const char *qpci_vmxml_get_type(struct qpci_vmxml *x);
+/* Whether qpci created it (its metadata is there). */
+bool qpci_vmxml_is_qpci(struct qpci_vmxml *x);
+bool qpci_vmxml_has_pci(struct qpci_vmxml *x);
+bool qpci_vmxml_strict_reset(struct qpci_vmxml *x);
+int qpci_vmxml_get_pref(struct qpci_vmxml *x, const char *name, char **value, bool *is_default);
+int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why);
+char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type);
+/* live: the XML is a running domain's (assignments marked live, else persistent). */
+int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assignment **ret, size_t *n);
+char *qpci_vmxml_hostdev(const struct qpci_assignment *a, const char *virt_type);
+int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment *a);
+void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a);
+int qpci_vmxml_remove_assignment(struct qpci_vmxml *x, const struct qpci_addr *addr);

@@ -273,6 +273,87 @@ int qpci_usb_query_parse(const char *s, struct qpci_usb_query *ret, const char *
 void qpci_usb_query_done(struct qpci_usb_query *q);
 bool qpci_usb_query_matches(const struct qpci_usb_query *q, const struct qpci_usb_device *dev);
 
+/* ---- VMs: libvirt domains, with PCI devices assigned the way Qubes does ---- */
+
+struct qpci_virt; /* a connection to libvirt */
+struct qpci_vm;   /* a domain; owned by its connection */
+
+enum {
+        QPCI_VIRT_OPTIONAL = 1 << 0, /* the caller goes on without VMs: a failure is logged as a warning */
+};
+/* Connects to uri, or NULL for LIBVIRT_DEFAULT_URI, else xen:///system on a Xen dom0 and
+ * qemu:///system elsewhere. The reason is logged when no daemon answers. */
+int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct qpci_virt **ret);
+struct qpci_virt *qpci_virt_unref(struct qpci_virt *v);
+const char *qpci_virt_get_uri(const struct qpci_virt *v);
+/* Every defined or running domain, sorted by name. */
+int qpci_virt_get_vms(struct qpci_virt *v, struct qpci_vm *const **vms, size_t *n);
+/* -ENOENT (logged) when there is no such VM. */
+int qpci_virt_find_vm(struct qpci_virt *v, const char *name, struct qpci_vm **ret);
+
+struct qpci_vm_config {
+        const char *name;
+        const char *kernel, *initrd, *kernelopts; /* booted directly, so kernelopts apply */
+        unsigned memory_mib;                      /* 0: 400 */
+        unsigned vcpus;                           /* 0: 1 */
+        const char *virt_type;                    /* "kvm", "qemu", "xen"; NULL: what the host offers */
+};
+int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, struct qpci_vm **ret);
+
+enum qpci_vm_state {
+        QPCI_VM_HALTED,
+        QPCI_VM_RUNNING,
+        QPCI_VM_PAUSED,
+        QPCI_VM_TRANSIENT, /* starting, stopping, crashed: neither halted nor usable */
+};
+const char *qpci_vm_get_name(const struct qpci_vm *vm);
+enum qpci_vm_state qpci_vm_get_state(const struct qpci_vm *vm);
+/* Qubes' words: "Halted", "Running", "Paused", "Transient". */
+const char *qpci_vm_state_name(enum qpci_vm_state s);
+unsigned long qpci_vm_get_memory_mib(struct qpci_vm *vm);
+
+/* qvm-prefs: kernel, initrd, kernelopts, memory, maxmem, vcpus, pci_strictreset. */
+const char *const *qpci_vm_pref_names(void);
+/* *value is the caller's; -ENOENT for an unknown preference. */
+int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **value, bool *is_default);
+/* value NULL: back to the default. -ENOENT unknown, -EINVAL bad value (both logged, with what
+ * is expected). Changes the definition: a running VM sees them at its next start. */
+int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value);
+
+/* One PCI device assigned to a VM. */
+struct qpci_assignment {
+        struct qpci_addr addr;
+        char bdf[QPCI_BDF_MAX];
+        uint16_t vendor_id, device_id; /* the device that was assigned; 0 when qpci did not assign it */
+        char path[128];                /* its bridges and itself, "0000:00:1c.0/0000:01:00.0" */
+        bool no_strict_reset;
+        bool permissive;
+        bool persistent; /* in the definition: the VM gets it at every start */
+        bool live;       /* attached to the running VM now */
+};
+/* The persistent assignments and the live ones, merged by address. *ret is the caller's. */
+int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n);
+
+struct qpci_attach_options {
+        bool persistent;
+        bool no_strict_reset;
+        bool permissive;
+};
+/* Assigns a device; to a running VM it is hidden from the host (the engine) and hot-plugged, to
+ * a halted one only with persistent. Every rule is checked first; a refusal says why (logged). */
+int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *d,
+                   const struct qpci_attach_options *o);
+/* addr NULL: every PCI device of the VM. The devices stay hidden from the host. */
+int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr);
+/* Checks every rule for the VM's devices, hides them (all or nothing) and starts it. */
+int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv);
+/* The rules alone: what qpci_vm_start() would refuse, without moving anything. */
+int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv);
+/* Asks the guest to shut down; wait: until it is halted (timeout_s, 0: 60), force: power off. */
+int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s);
+/* Undefines a halted VM. */
+int qpci_vm_remove(struct qpci_vm *vm);
+
 #ifdef __cplusplus
 }
 #endif

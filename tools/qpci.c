@@ -14,7 +14,13 @@
 const char *tool_prog = "qpci";
 
 static const struct tool_cmd commands[] = {
-        {"qvm-pci", cmd_qvm_pci, "list PCI devices; find the controller of a USB device"},
+        {"qvm-pci", cmd_qvm_pci, "PCI devices: list, give to VMs, hide from the host; USB controllers"},
+        {"qvm-prefs", cmd_qvm_prefs, "a VM's preferences: kernelopts, memory, pci_strictreset..."},
+        {"qvm-create", cmd_qvm_vm, "define a VM that boots a kernel directly"},
+        {"qvm-ls", cmd_qvm_vm, "list the VMs, with their state, memory and PCI devices"},
+        {"qvm-start", cmd_qvm_vm, "start VMs, after checking the rules for their PCI devices"},
+        {"qvm-shutdown", cmd_qvm_vm, "shut VMs down (their devices stay hidden from the host)"},
+        {"qvm-remove", cmd_qvm_vm, "remove halted VMs"},
 };
 
 /* "qpci pci ..." is "qvm-pci ...". */
@@ -22,7 +28,8 @@ static const struct {
         const char *group;
         const char *tool;
 } groups[] = {
-        {"pci", "qvm-pci"},
+        {"pci", "qvm-pci"},     {"prefs", "qvm-prefs"}, {"create", "qvm-create"}, {"ls", "qvm-ls"},
+        {"start", "qvm-start"}, {"shutdown", "qvm-shutdown"}, {"remove", "qvm-remove"},
 };
 
 static void log_stderr(void *data, int priority, const char *fmt, va_list args) {
@@ -69,7 +76,7 @@ static void usage(FILE *f) {
         for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
                 for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
                         if (strcmp(commands[k].name, groups[i].tool) == 0)
-                                fprintf(f, "  qpci %-6s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
+                                fprintf(f, "  qpci %-8s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
 }
 
 int main(int argc, char **argv) {

@@ -12,7 +12,9 @@
 
 static void help(const char *prog, FILE *f) {
         fprintf(f,
-                "Usage: %s [list] [-v] [--json]        the host's PCI devices\n"
+                "Usage: %s [list] [-v] [--json] [VM...]  the host's PCI devices (those of the VMs)\n"
+                "       %s attach [-p] [-o OPT=True]... VM ID  give a device to a VM\n"
+                "       %s detach VM [ID]              take it (without ID: all of them) back from the VM\n"
                 "       %s info ID [--json]           all qpci knows of one device\n"
                 "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
                 "       %s hide [--driver D] [--with-group] [--force] [-p] ID...  take devices from the host\n"
@@ -20,8 +22,11 @@ static void help(const char *prog, FILE *f) {
                 "       %s reset ID                    reset through the kernel, and say with which method\n"
                 "       %s permissive [-p] ID          pciback's permissive mode (Xen)\n"
                 "\n"
+                "       %s -l VM | -a VM BB:DD.F | -d VM BB:DD.F   (Qubes R3.2: list, attach, detach)\n"
+                "\n"
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
-                "a port like 3-1.2, or a line of lsusb output.\n"
+                "a port like 3-1.2, or a line of lsusb output. OPT is no-strict-reset (use the device\n"
+                "without a reliable reset: it is tainted after) or permissive (pciback's permissive mode).\n"
                 "\n"
                 "  -v, --verbose   list: add state (host driver, hidden, free), IOMMU group, reset methods\n"
                 "                  and the strict-reset verdict\n"
@@ -30,11 +35,15 @@ static void help(const char *prog, FILE *f) {
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
-                "  -p, --persistent  hide: keep them hidden across reboots (a udev rule in\n"
+                "  -c, --connect URI  libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system,\n"
+                "                  or xen:///system on a Xen dom0)\n"
+                "  -o, --option OPT=VALUE  attach: no-strict-reset=True, permissive=True\n"
+                "  -p, --persistent  attach: at every start of the VM (a halted VM takes only these);\n"
+                "                  hide: keep them hidden across reboots (a udev rule in\n"
                 "                  /etc/udev/rules.d/40-qpci-hide.rules sets driver_override at boot);\n"
                 "                  permissive: set it again whenever pciback takes the device at boot\n"
                 "  -h, --help      this text\n",
-                prog, prog, prog, prog, prog, prog, prog);
+                prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 /* Walks a device's "\n"-separated warnings: sets *line to the next one and returns its length, or
@@ -70,7 +79,7 @@ static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **dev
 
 /* One device as JSON: every field the inventory knows. */
 /* host_uses: for info only (it reads the mount table); NULL leaves the field out. */
-static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) {
+static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, const struct used_by *u) {
         char id[64];
         const char *module = NULL, *w, *line;
         struct qpci_dev *rel[256];
@@ -129,6 +138,19 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses) 
         if (host_uses)
                 json_string(j, "host_uses", host_uses);
         json_begin_array(j, "used_by");
+        for (size_t i = 0; u && i < u->n_entries; i++)
+                for (size_t k = 0; k < u->entries[i].n; k++) {
+                        const struct qpci_assignment *a = &u->entries[i].assignments[k];
+                        if (qpci_addr_cmp(&a->addr, qpci_dev_get_addr(d)) != 0)
+                                continue;
+                        json_begin_object(j, NULL);
+                        json_string(j, "vm", qpci_vm_get_name(u->entries[i].vm));
+                        json_bool(j, "persistent", a->persistent);
+                        json_bool(j, "attached", a->live);
+                        json_bool(j, "no_strict_reset", a->no_strict_reset);
+                        json_bool(j, "permissive", a->permissive);
+                        json_end_object(j);
+                }
         json_end_array(j);
         json_begin_array(j, "warnings");
         w = qpci_dev_get_warnings(d);
@@ -178,7 +200,7 @@ static const char *state_text(const struct qpci_dev *d, char *buf, size_t size) 
         return buf;
 }
 
-static void fill_row(struct qpci_dev *d, struct row *r) {
+static void fill_row(struct qpci_dev *d, const char *used_by, struct row *r) {
         snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
         snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
         r->cell[COL_ID] = r->id;
@@ -187,7 +209,7 @@ static void fill_row(struct qpci_dev *d, struct row *r) {
         r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
         r->cell[COL_RESET] = reset_list(qpci_dev_get_reset_methods(d), r->reset, sizeof(r->reset));
         r->cell[COL_STRICT] = qpci_dev_has_strict_reset(d) ? "yes" : "no";
-        r->cell[COL_USED_BY] = ""; /* VMs come with a later version */
+        r->cell[COL_USED_BY] = used_by;
 }
 
 /* Aligned as Qubes' `column -t`: two spaces between columns, nothing after the last text. */
@@ -208,7 +230,16 @@ static void print_row(const struct row *r, const size_t *width, bool verbose) {
 }
 
 /* Two passes over the devices, widths then rows: no copy of the table is ever held. */
-static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool quiet) {
+/* Rows for the VMs named (none: every device). */
+static bool shown(const struct used_by *u, struct qpci_dev *d, int n_vms, char **vms) {
+        for (int i = 0; i < n_vms; i++)
+                if (used_by_vm_has(u, vms[i], qpci_dev_get_addr(d)))
+                        return true;
+        return n_vms == 0;
+}
+
+static int do_list(struct qpci_inventory *inv, const struct used_by *u, int n_vms, char **vms, bool verbose,
+                   bool as_json, bool quiet) {
         static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "STATE", "IOMMU", "RESET",
                                                     "STRICT", "USED BY"}};
         size_t n = qpci_inventory_count(inv), width[N_COLS] = {0};
@@ -217,13 +248,15 @@ static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool 
         struct row r;
 
         for (size_t i = 0; i < n && !quiet; i++)
-                print_warnings(qpci_inventory_get(inv, i));
+                if (shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                        print_warnings(qpci_inventory_get(inv, i));
         if (as_json) {
                 struct json j;
                 json_init(&j, stdout);
                 json_begin_array(&j, NULL);
                 for (size_t i = 0; i < n; i++)
-                        json_dev(&j, qpci_inventory_get(inv, i), NULL);
+                        if (shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                                json_dev(&j, qpci_inventory_get(inv, i), NULL, u);
                 json_end_array(&j);
                 json_finish(&j);
                 return 0;
@@ -231,7 +264,9 @@ static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool 
         for (size_t i = 0; i < n + head; i++) {
                 const struct row *p = &header;
                 if (i < n) {
-                        fill_row(qpci_inventory_get(inv, i), &r);
+                        if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                                continue;
+                        fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
                         p = &r;
                 }
                 for (int c = 0; c < N_COLS; c++) {
@@ -243,7 +278,9 @@ static int do_list(struct qpci_inventory *inv, bool verbose, bool as_json, bool 
         if (head)
                 print_row(&header, width, verbose);
         for (size_t i = 0; i < n; i++) {
-                fill_row(qpci_inventory_get(inv, i), &r);
+                if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                        continue;
+                fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
                 print_row(&r, width, verbose);
         }
         return 0;
@@ -258,7 +295,7 @@ static void print_refs(const char *label, struct qpci_dev **devs, size_t n, size
         printf("\n");
 }
 
-static int do_info(struct qpci_dev *d, bool as_json) {
+static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u, bool as_json) {
         struct qpci_dev *rel[64];
         const char *module = NULL, *w, *line;
         char reset[128];
@@ -270,7 +307,7 @@ static int do_info(struct qpci_dev *d, bool as_json) {
                 struct json j;
                 qpci_dev_get_host_dependents(d, &deps);
                 json_init(&j, stdout);
-                json_dev(&j, d, deps);
+                json_dev(&j, d, deps, u);
                 json_finish(&j);
                 return 0;
         }
@@ -281,6 +318,8 @@ static int do_info(struct qpci_dev *d, bool as_json) {
                qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
         char state[128];
         printf("  %-14s%s\n", "state", state_text(d, state, sizeof(state)));
+        if (*used)
+                printf("  %-14s%s\n", "used by", used);
         qpci_dev_get_module(d, &module);
         printf("  %-14s%s\n", "module", module ? module : "none found for its modalias");
         if (qpci_dev_get_iommu_group(d) < 0)
@@ -380,6 +419,32 @@ static int do_move(struct qpci_ctx *ctx, struct qpci_inventory *inv, bool hide, 
         return 0;
 }
 
+/* attach / detach: the VM and the device are found before anything changes. */
+static int do_vm_op(struct qpci_virt *v, struct qpci_inventory *inv, const char *sub, const struct qpci_attach_options *o,
+                    int n, char **args) {
+        bool attach = streq(sub, "attach");
+        struct qpci_dev *d = NULL;
+        struct qpci_vm *vm;
+        const char *why;
+        int r;
+
+        if (qpci_virt_find_vm(v, args[0], &vm) < 0)
+                return EXIT_USAGE;
+        if (n > 1 && (r = qpci_inventory_lookup(inv, args[1], &d, &why)) < 0) {
+                /* A device gone from the host can still be detached (Qubes #10791). */
+                struct qpci_addr a;
+                if (!attach && r == -ENODEV && qpci_addr_parse(args[1], &a, NULL) == 0)
+                        return qpci_vm_detach(vm, inv, &a) < 0 ? EXIT_FAIL : 0;
+                tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", args[1], why);
+                return EXIT_USAGE;
+        }
+        if (attach)
+                r = qpci_vm_attach(vm, inv, d, o);
+        else
+                r = qpci_vm_detach(vm, inv, d ? qpci_dev_get_addr(d) : NULL);
+        return r == 0 ? 0 : r == -EINVAL || r == -EEXIST || r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+}
+
 int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         static const struct option options[] = {
                 {"verbose", no_argument, NULL, 'v'},
@@ -390,17 +455,22 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 {"with-group", no_argument, NULL, 'G'},
                 {"force", no_argument, NULL, 'F'},
                 {"persistent", no_argument, NULL, 'p'},
+                {"option", required_argument, NULL, 'o'},
+                {"connect", required_argument, NULL, 'c'},
                 {},
         };
         bool verbose = false, quiet = false, as_json = false;
         struct qpci_hide_options hide = {0};
+        struct qpci_attach_options attach = {0};
         struct qpci_ctx *ctx = NULL;
         struct qpci_inventory *inv = NULL;
-        const char *sub = "list";
-        int c, r, ret;
+        struct qpci_virt *v = NULL;
+        struct used_by used = {0};
+        const char *sub = NULL, *uri = NULL;
+        int c, r, ret, n;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "vqhp", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "vqhpo:c:lad", options, NULL)) >= 0) {
                 switch (c) {
                 case 'v': verbose = true; break;
                 case 'q': quiet = true; break;
@@ -408,41 +478,67 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 case 'D': hide.driver = optarg; break;
                 case 'G': hide.with_group = true; break;
                 case 'F': hide.force = true; break;
-                case 'p': hide.persistent = true; break;
+                case 'p': hide.persistent = attach.persistent = true; break;
+                case 'o':
+                        if (parse_attach_option(optarg, &attach) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'c': uri = optarg; break;
+                /* R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F; every assignment was persistent. */
+                case 'l': case 'a': case 'd':
+                        if (sub) {
+                                tool_error("-%c does not go with %s", c, sub);
+                                return EXIT_USAGE;
+                        }
+                        sub = c == 'l' ? "-l" : c == 'a' ? "attach" : "detach";
+                        attach.persistent = true;
+                        break;
                 case 'h': help(prog, stdout); return 0;
                 default:
                         tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
                         return EXIT_USAGE;
                 }
         }
-        if (optind < argc)
-                sub = argv[optind++];
+        if (!sub)
+                sub = optind < argc ? argv[optind++] : "list";
+        n = argc - optind;
 
         if (streq(sub, "usb"))
-                return qvm_pci_usb(prog, argc - optind, argv + optind, as_json, quiet);
-        bool is_list = streq(sub, "list") || streq(sub, "ls") || streq(sub, "l");
-        bool is_info = streq(sub, "info") || streq(sub, "i");
+                return qvm_pci_usb(prog, n, argv + optind, as_json, quiet);
+        /* Qubes' aliases: ls and l, at and a, d and dt. */
+        if (streq(sub, "ls") || streq(sub, "l"))
+                sub = "list";
+        else if (streq(sub, "at") || streq(sub, "a"))
+                sub = "attach";
+        else if (streq(sub, "dt") || streq(sub, "d"))
+                sub = "detach";
+        else if (streq(sub, "i"))
+                sub = "info";
+        bool is_list = streq(sub, "list"), is_info = streq(sub, "info"), is_r32_list = streq(sub, "-l");
         bool is_move = streq(sub, "hide") || streq(sub, "unhide");
         bool is_one = streq(sub, "reset") || streq(sub, "permissive");
-        if (!is_list && !is_info && !is_move && !is_one) {
-                tool_error("unknown command '%s': use list, info, usb, hide, unhide, reset or permissive; see '%s --help'",
-                           sub, prog);
+        bool is_vm_op = streq(sub, "attach") || streq(sub, "detach");
+        if (!is_list && !is_info && !is_move && !is_one && !is_vm_op && !is_r32_list) {
+                tool_error("unknown command '%s': use list, info, usb, attach, detach, hide, unhide, reset or "
+                           "permissive; see '%s --help'", sub, prog);
                 return EXIT_USAGE;
         }
         if (hide.driver && !streq(hide.driver, "vfio-pci") && !streq(hide.driver, "pciback")) {
                 tool_error("unknown driver '%s' to hide devices with: use vfio-pci or pciback", hide.driver);
                 return EXIT_USAGE;
         }
-        if (is_move && optind == argc) {
+        if (is_move && n == 0) {
                 tool_error("%s takes one or more device ids, like dom0:00_1a.0", sub);
                 return EXIT_USAGE;
         }
-        if (is_list && optind < argc) {
-                tool_error("listing the devices of a VM ('%s') needs VM support, which this version lacks", argv[optind]);
+        if ((is_info || is_one) && n != 1) {
+                tool_error("%s takes one device id, like dom0:00_1a.0", sub);
                 return EXIT_USAGE;
         }
-        if ((is_info || is_one) && optind + 1 != argc) {
-                tool_error("%s takes one device id, like dom0:00_1a.0", sub);
+        if ((streq(sub, "attach") && n != 2) || (streq(sub, "detach") && (n < 1 || n > 2)) || (is_r32_list && n != 1)) {
+                tool_error("%s", streq(sub, "attach") ? "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0"
+                                 : is_r32_list ? "-l takes a VM"
+                                               : "detach takes a VM and, optionally, a device id");
                 return EXIT_USAGE;
         }
         r = tool_ctx_new(&ctx, verbose);
@@ -456,16 +552,42 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 qpci_unref(ctx);
                 return EXIT_FAIL;
         }
-        r = qpci_inventory_new(ctx, &inv);
-        if (r < 0) {
-                tool_error("cannot list PCI devices: %s", strerror(-r));
+        /* Listing goes on without libvirt (an empty USED BY); what changes a VM cannot. */
+        if ((is_list || is_info || is_vm_op || is_r32_list) &&
+            qpci_virt_open(ctx, uri, is_vm_op || is_r32_list || (is_list && n) ? 0 : QPCI_VIRT_OPTIONAL, &v) < 0 &&
+            (is_vm_op || is_r32_list || (is_list && n))) {
                 qpci_unref(ctx);
                 return EXIT_FAIL;
         }
-        if (is_list)
-                ret = do_list(inv, verbose, as_json, quiet);
+        r = qpci_inventory_new(ctx, &inv);
+        if (r < 0) {
+                tool_error("cannot list PCI devices: %s", strerror(-r));
+                qpci_virt_unref(v);
+                qpci_unref(ctx);
+                return EXIT_FAIL;
+        }
+        ret = 0;
+        if ((is_list || is_info) && used_by_collect(v, inv, &used) < 0)
+                ret = EXIT_FAIL;
+        for (int i = 0; is_list && !ret && i < n; i++) {
+                struct qpci_vm *vm;
+                if (qpci_virt_find_vm(v, argv[optind + i], &vm) < 0)
+                        ret = EXIT_USAGE;
+        }
+        if (ret)
+                ;
+        else if (is_list)
+                ret = do_list(inv, &used, n, argv + optind, verbose, as_json, quiet);
+        else if (is_r32_list) {
+                struct qpci_vm *vm;
+                if (qpci_virt_find_vm(v, argv[optind], &vm) < 0)
+                        ret = EXIT_USAGE;
+                else
+                        print_r32_list(vm);
+        } else if (is_vm_op)
+                ret = do_vm_op(v, inv, sub, &attach, n, argv + optind);
         else if (is_move)
-                ret = do_move(ctx, inv, streq(sub, "hide"), &hide, argc - optind, argv + optind);
+                ret = do_move(ctx, inv, streq(sub, "hide"), &hide, n, argv + optind);
         else {
                 struct qpci_dev *d;
                 const char *why;
@@ -478,9 +600,11 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 else if (streq(sub, "permissive"))
                         ret = do_permissive(d, hide.persistent);
                 else
-                        ret = do_info(d, as_json);
+                        ret = do_info(d, used_by_dev(&used, inv, d), &used, as_json);
         }
+        used_by_free(&used);
         qpci_inventory_unref(inv);
+        qpci_virt_unref(v);
         qpci_unref(ctx);
         return ret;
 }

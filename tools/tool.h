@@ -24,3 +24,6 @@ int tool_ctx_new(struct qpci_ctx **ret, bool verbose);
 __attribute__((format(printf, 1, 2))) void tool_error(const char *fmt, ...);
 
 int cmd_qvm_pci(const char *prog, int argc, char **argv);
+int cmd_qvm_prefs(const char *prog, int argc, char **argv);
+/* qvm-create, qvm-ls, qvm-start, qvm-shutdown, qvm-remove: tool_prog says which. */
+int cmd_qvm_vm(const char *prog, int argc, char **argv);

@@ -6,6 +6,11 @@ fresh directory, then every line of the .cmds file is run as a command (shell wo
 PATH) with QPCI_ROOT pointing at it, and its stdout, stderr and exit status are compared with the
 block recorded in SCENARIO.out. Prints TAP, one line per command.
 
+The VMs the tools see come from libvirt's test driver (test:///FILE: one process's own VMs, read
+from FILE at each connection, so nothing persists between commands): tests/cli/vms/none.xml, or
+the file a "# vms: FILE" line of the .cmds names. A "# topology: NAME" line takes another
+scenario's fixture.
+
   golden.py BINDIR [SCENARIO...]          check
   golden.py --update BINDIR [SCENARIO...] rewrite the .out files from what the tools print now
 """
@@ -51,15 +56,19 @@ def main(argv):
     names = argv[1:] or sorted(p.stem for p in HERE.glob("*.cmds"))
     results = []
     for name in names:
-        cmds = [l.strip() for l in (HERE / f"{name}.cmds").read_text().splitlines()
-                if l.strip() and not l.startswith("#")]
+        lines = (HERE / f"{name}.cmds").read_text().splitlines()
+        cmds = [l.strip() for l in lines if l.strip() and not l.startswith("#")]
+        header = dict(l[1:].split(":", 1) for l in lines if l.startswith("#") and ":" in l)
+        header = {k.strip(): v.strip() for k, v in header.items()}
+        topology = header.get("topology", name)
+        vms = HERE / "vms" / header.get("vms", "none.xml")
         with tempfile.TemporaryDirectory(prefix=f"qpci-{name}-") as tmp:
             root = pathlib.Path(tmp) / "root"
-            subprocess.run([sys.executable, str(MKFIXTURE), str(TESTS / "topologies" / f"{name}.topo"),
+            subprocess.run([sys.executable, str(MKFIXTURE), str(TESTS / "topologies" / f"{topology}.topo"),
                             str(root)], check=True, capture_output=True)
             env = dict(os.environ, QPCI_ROOT=str(root), QPCI_PCI_IDS=str(TESTS / "data" / "pci.ids"),
                        QPCI_HWDB="0", PATH=f"{bindir}:{os.environ['PATH']}")
-            env.pop("LIBVIRT_DEFAULT_URI", None)
+            env["LIBVIRT_DEFAULT_URI"] = f"test://{vms}"
             got = {c: run_block(c, env) for c in cmds}
         expfile = HERE / f"{name}.out"
         if update:

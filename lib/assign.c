@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * PCI devices given to VMs, with Qubes' rules checked by qpci before libvirt or the hypervisor
+ * sees anything, so each refusal says what is wrong and what to do (Qubes leaves most of them to
+ * a hypervisor error). The engine (host.c) hides the devices; libvirt gets them managed='no' and
+ * never hands them back to the host.
+ */
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qpci-internal.h"
+#include "virt.h"
+
+static int append(struct qpci_assignment **a, size_t *n, const struct qpci_assignment *x) {
+        struct qpci_assignment *na = reallocarray(*a, *n + 1, sizeof(**a));
+        if (!na)
+                return -ENOMEM;
+        na[(*n)++] = *x;
+        *a = na;
+        return 0;
+}
+
+QPCI_EXPORT int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n) {
+        struct qpci_assignment *def = NULL, *live = NULL;
+        size_t n_def = 0, n_live = 0;
+        struct qpci_vmxml *x;
+        int r;
+
+        r = qpci_vm_def(vm, &x);
+        if (r < 0 || (r = qpci_vmxml_get_assignments(x, false, &def, &n_def)) < 0)
+                return r;
+        r = qpci_vm_live(vm, &x);
+        if (r >= 0 && x)
+                r = qpci_vmxml_get_assignments(x, true, &live, &n_live);
+        for (size_t i = 0; r >= 0 && i < n_live; i++) {
+                size_t j = 0;
+                while (j < n_def && qpci_addr_cmp(&def[j].addr, &live[i].addr) != 0)
+                        j++;
+                if (j < n_def)
+                        def[j].live = true;
+                else
+                        r = append(&def, &n_def, &live[i]);
+        }
+        free(live);
+        if (r < 0) {
+                free(def);
+                return r;
+        }
+        *ret = def;
+        *n = n_def;
+        return 0;
+}
+
+/* The running VM other than except that has the device now, or NULL. */
+static struct qpci_vm *running_user(struct qpci_virt *v, const struct qpci_addr *addr, const struct qpci_vm *except) {
+        struct qpci_vm *const *vms;
+        size_t n;
+
+        if (qpci_virt_get_vms(v, &vms, &n) < 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_assignment *a = NULL;
+                size_t k = 0;
+                bool has = false;
+                if (vms[i] == except || vms[i]->state == QPCI_VM_HALTED ||
+                    qpci_vm_get_assignments(vms[i], &a, &k) < 0)
+                        continue;
+                for (size_t j = 0; j < k; j++)
+                        has |= a[j].live && qpci_addr_cmp(&a[j].addr, addr) == 0;
+                free(a);
+                if (has)
+                        return vms[i];
+        }
+        return NULL;
+}
+
+/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, which a BDF shift changes. */
+static void dev_path(struct qpci_dev *d, char *buf, size_t size) {
+        struct qpci_dev *chain[32];
+        size_t n = 0, len = 0;
+
+        for (struct qpci_dev *p = d; p && n < ELEMENTSOF(chain); p = qpci_dev_get_parent(p))
+                chain[n++] = p;
+        buf[0] = '\0';
+        while (n-- > 0)
+                len += snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "/" : "", qpci_dev_get_bdf(chain[n]));
+}
+
+static bool in_set(const struct qpci_assignment *a, size_t n, const struct qpci_dev *d) {
+        for (size_t i = 0; i < n; i++)
+                if (qpci_addr_cmp(&a[i].addr, qpci_dev_get_addr(d)) == 0)
+                        return true;
+        return false;
+}
+
+static const char *state_words(struct qpci_dev *d, char *buf, size_t size) {
+        const char *drv = qpci_dev_get_driver(d);
+        if (!drv || !*drv)
+                snprintf(buf, size, "free, with no driver");
+        else if (qpci_driver_is_stub(drv))
+                snprintf(buf, size, "hidden on %s", drv);
+        else
+                snprintf(buf, size, "on the host (driver %s)", drv);
+        return buf;
+}
+
+/*
+ * The rules for one device of vm, whose devices (this one included) are set[0..n): the same card,
+ * not in another running VM, its functions and its IOMMU group not split, a reliable reset.
+ * full: also the rules that only a start or a hot-plug needs (at a persistent attach to a halted
+ * VM the other functions may follow later).
+ */
+static int check_device(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_assignment *a,
+                        const struct qpci_assignment *set, size_t n, bool strict, bool full) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        struct qpci_dev *d = qpci_inventory_find(inv, &a->addr), *peers[256];
+        char ident[QPCI_IDENT_MAX], path[sizeof(a->path)], st[96];
+        struct qpci_vm *user;
+        size_t k;
+
+        qpci_addr_format_ident(&a->addr, ident);
+        if (!d)
+                return log_error_errno(ctx, -ENODEV, "dom0:%s is assigned to %s, but the host has no such device: "
+                                       "detach it (qvm-pci detach %s dom0:%s)", ident, vm->name, vm->name, ident);
+        dev_path(d, path, sizeof(path));
+        if (a->vendor_id && (a->vendor_id != qpci_dev_get_vendor_id(d) || a->device_id != qpci_dev_get_device_id(d)))
+                return log_error_errno(ctx, -ESTALE, "dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned to "
+                                       "%s: the hardware changed; detach it and attach the device you mean", ident,
+                                       qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), a->vendor_id,
+                                       a->device_id, vm->name);
+        /* The same card, moved: the bus numbers behind a bridge shift when a card is added. */
+        if (a->path[0] && !streq(a->path, path))
+                return log_error_errno(ctx, -ESTALE, "dom0:%s is now at %s, not at %s where it was assigned to %s: the "
+                                       "buses were renumbered; detach it and attach the device you mean", ident, path,
+                                       a->path, vm->name);
+        if (qpci_dev_is_bridge(d))
+                return log_error_errno(ctx, -EINVAL, "dom0:%s is a PCI bridge: bridges stay with the host", ident);
+        if (!full)
+                goto reset;
+        if ((user = running_user(vm->virt, &a->addr, vm)))
+                return log_error_errno(ctx, -EBUSY, "dom0:%s is in use by the running VM %s: a device serves one "
+                                       "running VM at a time; shut %s down first (qvm-shutdown %s)", ident,
+                                       user->name, user->name, user->name);
+        /* The seed page's rule: the functions of one device go to one VM, unless no-strict-reset. */
+        k = qpci_dev_get_siblings(d, peers, ELEMENTSOF(peers));
+        for (size_t i = 0; strict && i < k && i < ELEMENTSOF(peers); i++) {
+                char pid[QPCI_IDENT_MAX];
+                const char *drv = qpci_dev_get_driver(peers[i]);
+                if (in_set(set, n, peers[i]))
+                        continue;
+                qpci_addr_format_ident(qpci_dev_get_addr(peers[i]), pid);
+                if ((user = running_user(vm->virt, qpci_dev_get_addr(peers[i]), vm)))
+                        return log_error_errno(ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
+                                               "dom0:%s is in use by the running VM %s: all its functions go to "
+                                               "one VM; shut %s down, or attach with -o no-strict-reset=True",
+                                               ident, pid, user->name, user->name);
+                if (!drv || !qpci_driver_is_stub(drv))
+                        return log_error_errno(ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
+                                               "dom0:%s is %s: assign all its functions to %s (qvm-pci attach -p "
+                                               "%s dom0:%s), hide that one (qvm-pci hide dom0:%s), or attach with -o "
+                                               "no-strict-reset=True", ident, pid, state_words(peers[i], st, sizeof(st)),
+                                               vm->name, vm->name, pid, pid);
+        }
+        /* VFIO hands a group to one owner; the kernel refuses a split whatever the options. */
+        k = qpci_host_is_xen_dom0(ctx) ? 0 : qpci_dev_get_group_peers(d, peers, ELEMENTSOF(peers));
+        for (size_t i = 0; i < k && i < ELEMENTSOF(peers); i++) {
+                char pid[QPCI_IDENT_MAX];
+                const char *drv = qpci_dev_get_driver(peers[i]);
+                if (peers[i] == d || qpci_dev_is_bridge(peers[i]) || in_set(set, n, peers[i]))
+                        continue;
+                qpci_addr_format_ident(qpci_dev_get_addr(peers[i]), pid);
+                if ((user = running_user(vm->virt, qpci_dev_get_addr(peers[i]), vm)))
+                        return log_error_errno(ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
+                                               "running VM %s has: VFIO never splits a group between VMs", ident,
+                                               qpci_dev_get_iommu_group(d), pid, user->name);
+                if (drv && *drv && !qpci_driver_is_stub(drv))
+                        return log_error_errno(ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
+                                               "host uses (driver %s): VFIO never splits a group between a VM and the "
+                                               "host; assign it to %s too, or hide it (qvm-pci hide dom0:%s)", ident,
+                                               qpci_dev_get_iommu_group(d), pid, drv, vm->name, pid);
+        }
+reset:
+        if (strict && !qpci_dev_has_strict_reset(d))
+                return log_error_errno(ctx, -EPERM, "dom0:%s has no reliable reset, so a VM could leave it in a state "
+                                       "that attacks the next one: %s", ident, qpci_dev_get_strict_reset_reason(d));
+        return 0;
+}
+
+static bool strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
+        struct qpci_vmxml *x;
+        return !a->no_strict_reset && !(qpci_vm_def(vm, &x) == 0 && !qpci_vmxml_strict_reset(x));
+}
+
+static int refuse_if_rooted(struct qpci_vm *vm) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        if (streq(qpci_get_root(ctx), "/"))
+                return 0;
+        return log_error_errno(ctx, -EPERM, "qpci reads a fixture tree (QPCI_ROOT=%s), but the hypervisor would take "
+                               "this host's real devices: not giving PCI devices to %s", qpci_get_root(ctx), vm->name);
+}
+
+QPCI_EXPORT int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
+        struct qpci_assignment *a = NULL;
+        size_t n = 0;
+        int r = qpci_vm_get_assignments(vm, &a, &n);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (a[i].persistent)
+                        r = check_device(vm, inv, &a[i], a, n, strict_for(vm, &a[i]), true);
+        free(a);
+        return r;
+}
+
+QPCI_EXPORT int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        _cleanup_free_ struct qpci_dev **devs = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        qpci_vm_refresh(vm);
+        if (vm->state != QPCI_VM_HALTED)
+                return log_error_errno(ctx, -EALREADY, "%s is running already", vm->name);
+        r = qpci_vm_check(vm, inv);
+        if (r < 0 || (r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+                return r;
+        if (n > 0) {
+                if ((r = refuse_if_rooted(vm)) < 0)
+                        return r;
+                devs = calloc(n, sizeof(*devs));
+                if (!devs)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        devs[k++] = qpci_inventory_find(inv, &a[i].addr);
+                r = qpci_host_hide(inv, devs, k, NULL);
+                if (r < 0)
+                        return log_error_errno(ctx, r, "%s not started: its devices could not be hidden from the host",
+                                               vm->name);
+        }
+        if (virDomainCreate(vm->dom) < 0)
+                return log_error_errno(ctx, -EIO, "libvirt could not start %s: %s%s", vm->name, qpci_virt_error(),
+                                       n ? " (its devices stay hidden from the host)" : "");
+        qpci_vm_refresh(vm);
+        return 0;
+}
+
+static int assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o, struct qpci_assignment *a) {
+        *a = (struct qpci_assignment){
+                .addr = *qpci_dev_get_addr(d),
+                .vendor_id = qpci_dev_get_vendor_id(d),
+                .device_id = qpci_dev_get_device_id(d),
+                .no_strict_reset = o && o->no_strict_reset,
+                .permissive = o && o->permissive,
+                .persistent = o && o->persistent,
+        };
+        snprintf(a->bdf, sizeof(a->bdf), "%s", qpci_dev_get_bdf(d));
+        dev_path(d, a->path, sizeof(a->path));
+        return 0;
+}
+
+QPCI_EXPORT int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *d,
+                               const struct qpci_attach_options *o) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        _cleanup_free_ struct qpci_assignment *set = NULL;
+        _cleanup_free_ char *hd = NULL;
+        struct qpci_assignment a;
+        struct qpci_vmxml *x;
+        size_t n = 0;
+        bool running;
+        int r;
+
+        qpci_vm_refresh(vm);
+        running = vm->state != QPCI_VM_HALTED;
+        if (!running && !(o && o->persistent))
+                return log_error_errno(ctx, -EINVAL, "VM not running, can only attach device with persistent flag");
+        assignment_of(d, o, &a);
+        if ((r = qpci_vm_get_assignments(vm, &set, &n)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (qpci_addr_cmp(&set[i].addr, &a.addr) == 0 && (set[i].live || !running) &&
+                    (set[i].persistent || !a.persistent) && set[i].no_strict_reset == a.no_strict_reset &&
+                    set[i].permissive == a.permissive)
+                        return log_error_errno(ctx, -EEXIST, "device dom0:%s of class pci already attached to %s",
+                                               qpci_dev_get_ident(d), vm->name);
+        if (append(&set, &n, &a) < 0)
+                return -ENOMEM;
+        r = check_device(vm, inv, &a, set, n, strict_for(vm, &a), running);
+        if (r < 0)
+                return r;
+        if (running && !in_set(set, n - 1, d)) {
+                /* Hot-plug: off the host first (all or nothing), then into the VM. */
+                if ((r = refuse_if_rooted(vm)) < 0 || (r = qpci_host_hide(inv, &d, 1, NULL)) < 0)
+                        return r;
+                if ((r = qpci_vm_def(vm, &x)) < 0)
+                        return r;
+                hd = qpci_vmxml_hostdev(&a, qpci_vmxml_get_type(x));
+                if (!hd)
+                        return -ENOMEM;
+                if (virDomainAttachDeviceFlags(vm->dom, hd, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                        return log_error_errno(ctx, -EIO, "libvirt could not attach dom0:%s to %s: %s (the device "
+                                               "stays hidden from the host)", qpci_dev_get_ident(d), vm->name,
+                                               qpci_virt_error());
+        }
+        if (!a.persistent)
+                return 0;
+        if ((r = qpci_vm_def(vm, &x)) < 0)
+                return r;
+        r = qpci_vmxml_add_assignment(x, &a);
+        if (r == -EEXIST)
+                return 0;
+        return r < 0 ? r : qpci_vm_define(vm, x);
+}
+
+static int wait_unplugged(struct qpci_vm *vm, const struct qpci_addr *addr) {
+        /* A hot-unplug completes when the guest lets go (ACPI/PCIe hotplug): wait, as virsh does. */
+        for (int tries = 0; tries < 100; tries++) {
+                struct qpci_assignment *a = NULL;
+                size_t n = 0;
+                bool there = false;
+                qpci_vm_refresh(vm);
+                if (qpci_vm_get_assignments(vm, &a, &n) < 0)
+                        return -EIO;
+                for (size_t i = 0; i < n; i++)
+                        there |= a[i].live && qpci_addr_cmp(&a[i].addr, addr) == 0;
+                free(a);
+                if (!there)
+                        return 0;
+                nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        }
+        return -ETIMEDOUT;
+}
+
+QPCI_EXPORT int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        struct qpci_vmxml *x;
+        size_t n = 0, done = 0;
+        bool redefine = false;
+        int r;
+
+        (void)inv;
+        qpci_vm_refresh(vm);
+        if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0 || (r = qpci_vm_def(vm, &x)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char ident[QPCI_IDENT_MAX];
+                if (addr && qpci_addr_cmp(addr, &a[i].addr) != 0)
+                        continue;
+                done++;
+                qpci_addr_format_ident(&a[i].addr, ident);
+                if (a[i].live) {
+                        _cleanup_free_ char *hd = qpci_vmxml_hostdev(&a[i], qpci_vmxml_get_type(x));
+                        if (!hd)
+                                return -ENOMEM;
+                        if (virDomainDetachDeviceFlags(vm->dom, hd, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                                return log_error_errno(ctx, -EIO, "libvirt could not detach dom0:%s from %s: %s",
+                                                       ident, vm->name, qpci_virt_error());
+                        if (wait_unplugged(vm, &a[i].addr) < 0)
+                                return log_error_errno(ctx, -ETIMEDOUT, "%s did not let dom0:%s go within 10 s: its "
+                                                       "driver may hold it; try again, or shut %s down", vm->name,
+                                                       ident, vm->name);
+                        if ((r = qpci_vm_def(vm, &x)) < 0)
+                                return r;
+                }
+                if (a[i].persistent && qpci_vmxml_remove_assignment(x, &a[i].addr) == 0)
+                        redefine = true;
+        }
+        if (addr && !done) {
+                char ident[QPCI_IDENT_MAX];
+                return log_error_errno(ctx, -ENOENT, "device dom0:%s of class pci not attached to %s",
+                                       qpci_addr_format_ident(addr, ident), vm->name);
+        }
+        /* The devices stay hidden: a device a VM had is never given back to the host by itself. */
+        return redefine ? qpci_vm_define(vm, x) : 0;
+}

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * VMs are libvirt domains: qpci works with the VMs people already have (virsh, virt-manager), on
+ * QEMU/KVM and on Xen through libvirt's libxl driver. This file is the connection, the list of
+ * domains, their lifecycle and their preferences; assign.c gives them devices.
+ */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qpci-internal.h"
+#include "virt.h"
+
+/* libvirt prints every error to stderr unless told otherwise; qpci reports them itself. */
+static void quiet_errors(void *data, virErrorPtr err) {
+        (void)data, (void)err;
+}
+
+const char *qpci_virt_error(void) {
+        const char *m = virGetLastErrorMessage();
+        return m ? m : "unknown libvirt error";
+}
+
+QPCI_EXPORT int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct qpci_virt **ret) {
+        struct qpci_virt *v;
+        const char *want = uri ? uri : getenv("LIBVIRT_DEFAULT_URI");
+
+        if (!want || !*want)
+                want = qpci_host_is_xen_dom0(ctx) ? "xen:///system" : "qemu:///system";
+        virSetErrorFunc(NULL, quiet_errors);
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v->refcount = 1;
+        v->ctx = qpci_ref(ctx);
+        v->conn = virConnectOpen(want);
+        if (!v->conn) {
+                qpci_log(ctx, flags & QPCI_VIRT_OPTIONAL ? QPCI_LOG_WARNING : QPCI_LOG_ERR,
+                         "cannot reach libvirt at %s: %s; start its daemon (systemctl start libvirtd, or "
+                         "virtqemud/virtxend), or choose another with -c URI", want, qpci_virt_error());
+                qpci_virt_unref(v);
+                return -ECONNREFUSED;
+        }
+        v->uri = virConnectGetURI(v->conn);
+        if (!v->uri)
+                v->uri = strdup(want);
+        *ret = v;
+        return 0;
+}
+
+static void vm_free(struct qpci_vm *vm) {
+        if (!vm)
+                return;
+        if (vm->dom)
+                virDomainFree(vm->dom);
+        qpci_vmxml_free(vm->def);
+        qpci_vmxml_free(vm->live);
+        free(vm->name);
+        free(vm);
+}
+
+static void drop_vms(struct qpci_virt *v) {
+        for (size_t i = 0; i < v->n_vms; i++)
+                vm_free(v->vms[i]);
+        free(v->vms);
+        v->vms = NULL;
+        v->n_vms = 0;
+        v->listed = false;
+}
+
+QPCI_EXPORT struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
+        if (!v || --v->refcount > 0)
+                return NULL;
+        drop_vms(v);
+        if (v->conn)
+                virConnectClose(v->conn);
+        free(v->uri);
+        qpci_unref(v->ctx);
+        free(v);
+        return NULL;
+}
+
+QPCI_EXPORT const char *qpci_virt_get_uri(const struct qpci_virt *v) {
+        return v->uri;
+}
+
+static enum qpci_vm_state state_of(virDomainPtr dom) {
+        int state = VIR_DOMAIN_NOSTATE, reason;
+
+        if (virDomainGetState(dom, &state, &reason, 0) < 0)
+                return QPCI_VM_TRANSIENT;
+        switch (state) {
+        case VIR_DOMAIN_SHUTOFF:
+                return QPCI_VM_HALTED;
+        case VIR_DOMAIN_RUNNING:
+        case VIR_DOMAIN_BLOCKED: /* Xen says blocked for an idle guest */
+                return QPCI_VM_RUNNING;
+        case VIR_DOMAIN_PAUSED:
+        case VIR_DOMAIN_PMSUSPENDED:
+                return QPCI_VM_PAUSED;
+        default:
+                return QPCI_VM_TRANSIENT;
+        }
+}
+
+static int vm_new(struct qpci_virt *v, virDomainPtr dom, struct qpci_vm **ret) {
+        struct qpci_vm *vm = calloc(1, sizeof(*vm));
+
+        if (!vm || !(vm->name = strdup(virDomainGetName(dom)))) {
+                free(vm);
+                virDomainFree(dom);
+                return -ENOMEM;
+        }
+        vm->virt = v;
+        vm->dom = dom;
+        vm->state = state_of(dom);
+        *ret = vm;
+        return 0;
+}
+
+static int vm_cmp(const void *a, const void *b) {
+        return strcmp((*(struct qpci_vm *const *)a)->name, (*(struct qpci_vm *const *)b)->name);
+}
+
+static int list_vms(struct qpci_virt *v) {
+        virDomainPtr *doms = NULL;
+        int n, r = 0;
+
+        if (v->listed)
+                return 0;
+        n = virConnectListAllDomains(v->conn, &doms, 0);
+        if (n < 0)
+                return log_error_errno(v->ctx, -EIO, "cannot list the VMs of %s: %s", v->uri, qpci_virt_error());
+        v->vms = calloc(n ? (size_t)n : 1, sizeof(*v->vms));
+        for (int i = 0; i < n; i++) {
+                if (!v->vms)
+                        virDomainFree(doms[i]);
+                else if (vm_new(v, doms[i], &v->vms[v->n_vms]) == 0) /* which frees the domain on failure */
+                        v->n_vms++;
+                else
+                        r = -ENOMEM;
+        }
+        free(doms);
+        if (r < 0 || !v->vms)
+                return -ENOMEM;
+        qsort(v->vms, v->n_vms, sizeof(*v->vms), vm_cmp);
+        v->listed = true;
+        return 0;
+}
+
+QPCI_EXPORT int qpci_virt_get_vms(struct qpci_virt *v, struct qpci_vm *const **vms, size_t *n) {
+        int r = list_vms(v);
+        if (r < 0)
+                return r;
+        *vms = v->vms;
+        *n = v->n_vms;
+        return 0;
+}
+
+QPCI_EXPORT int qpci_virt_find_vm(struct qpci_virt *v, const char *name, struct qpci_vm **ret) {
+        int r = list_vms(v);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < v->n_vms; i++)
+                if (streq(v->vms[i]->name, name)) {
+                        *ret = v->vms[i];
+                        return 0;
+                }
+        return log_error_errno(v->ctx, -ENOENT, "no such VM: '%s' (qvm-ls lists them)", name);
+}
+
+/* What the host runs guests with: KVM when libvirt offers it, else plain QEMU (TCG). */
+static const char *host_virt_type(struct qpci_virt *v) {
+        _cleanup_free_ char *caps = NULL;
+
+        if (strncmp(v->uri, "xen", 3) == 0)
+                return "xen";
+        caps = virConnectGetCapabilities(v->conn);
+        return caps && strstr(caps, "<domain type='kvm'") ? "kvm" : "qemu";
+}
+
+static bool valid_name(const char *s) {
+        /* Qubes' rule for VM names: a letter first, then letters, digits, '-', '_' and '.'. */
+        if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) || strlen(s) > 31)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      *s == '-' || *s == '_' || *s == '.'))
+                        return false;
+        return true;
+}
+
+QPCI_EXPORT int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, struct qpci_vm **ret) {
+        struct qpci_vm *vm = NULL;
+        _cleanup_free_ char *xml = NULL;
+        struct qpci_vm **nv;
+        virDomainPtr dom;
+        int r;
+
+        if (!valid_name(c->name))
+                return log_error_errno(v->ctx, -EINVAL, "invalid VM name '%s': a letter, then up to 30 letters, "
+                                       "digits, '-', '_' or '.'", c->name ? c->name : "");
+        if (list_vms(v) == 0)
+                for (size_t i = 0; i < v->n_vms; i++)
+                        if (streq(v->vms[i]->name, c->name))
+                                return log_error_errno(v->ctx, -EEXIST, "a VM named '%s' exists already",
+                                                       c->name);
+        if (!c->kernel)
+                return log_error_errno(v->ctx, -EINVAL, "a VM boots its kernel directly: give one with --kernel");
+        xml = qpci_vmxml_new_domain(c, c->virt_type ? c->virt_type : host_virt_type(v));
+        if (!xml)
+                return -ENOMEM;
+        dom = virDomainDefineXML(v->conn, xml);
+        if (!dom)
+                return log_error_errno(v->ctx, -EIO, "libvirt refused the VM '%s': %s", c->name, qpci_virt_error());
+        r = vm_new(v, dom, &vm);
+        if (r < 0)
+                return r;
+        nv = reallocarray(v->vms, v->n_vms + 1, sizeof(*nv));
+        if (!nv) {
+                vm_free(vm);
+                return -ENOMEM;
+        }
+        v->vms = nv;
+        v->vms[v->n_vms++] = vm;
+        qsort(v->vms, v->n_vms, sizeof(*v->vms), vm_cmp);
+        if (ret)
+                *ret = vm;
+        return 0;
+}
+
+QPCI_EXPORT const char *qpci_vm_get_name(const struct qpci_vm *vm) {
+        return vm->name;
+}
+
+QPCI_EXPORT enum qpci_vm_state qpci_vm_get_state(const struct qpci_vm *vm) {
+        return vm->state;
+}
+
+QPCI_EXPORT const char *qpci_vm_state_name(enum qpci_vm_state s) {
+        static const char *const names[] = {"Halted", "Running", "Paused", "Transient"};
+        return (size_t)s < ELEMENTSOF(names) ? names[s] : "Transient";
+}
+
+void qpci_vm_refresh(struct qpci_vm *vm) {
+        vm->state = state_of(vm->dom);
+        qpci_vmxml_free(vm->def);
+        qpci_vmxml_free(vm->live);
+        vm->def = vm->live = NULL;
+}
+
+/* The definition (the persistent XML), parsed once. */
+int qpci_vm_def(struct qpci_vm *vm, struct qpci_vmxml **ret) {
+        _cleanup_free_ char *xml = NULL;
+        int r;
+
+        if (!vm->def) {
+                xml = virDomainGetXMLDesc(vm->dom, VIR_DOMAIN_XML_INACTIVE);
+                if (!xml)
+                        return log_error_errno(vm->virt->ctx, -EIO, "cannot read the definition of %s: %s", vm->name,
+                                               qpci_virt_error());
+                r = qpci_vmxml_parse(xml, &vm->def);
+                if (r < 0)
+                        return log_error_errno(vm->virt->ctx, r, "libvirt gave no domain XML for %s", vm->name);
+        }
+        *ret = vm->def;
+        return 0;
+}
+
+/* The running domain's XML; NULL (and 0) when it does not run. */
+int qpci_vm_live(struct qpci_vm *vm, struct qpci_vmxml **ret) {
+        _cleanup_free_ char *xml = NULL;
+        int r;
+
+        *ret = NULL;
+        if (vm->state == QPCI_VM_HALTED)
+                return 0;
+        if (!vm->live) {
+                xml = virDomainGetXMLDesc(vm->dom, 0);
+                if (!xml)
+                        return log_error_errno(vm->virt->ctx, -EIO, "cannot read the state of %s: %s", vm->name,
+                                               qpci_virt_error());
+                r = qpci_vmxml_parse(xml, &vm->live);
+                if (r < 0)
+                        return log_error_errno(vm->virt->ctx, r, "libvirt gave no domain XML for %s", vm->name);
+        }
+        *ret = vm->live;
+        return 0;
+}
+
+/* Saves an edited definition; the VM object then reads it again. */
+int qpci_vm_define(struct qpci_vm *vm, struct qpci_vmxml *x) {
+        _cleanup_free_ char *xml = qpci_vmxml_format(x);
+        virDomainPtr dom;
+
+        if (!xml)
+                return -ENOMEM;
+        dom = virDomainDefineXML(vm->virt->conn, xml);
+        if (!dom)
+                return log_error_errno(vm->virt->ctx, -EIO, "libvirt refused the new definition of %s: %s", vm->name,
+                                       qpci_virt_error());
+        virDomainFree(dom);
+        qpci_vm_refresh(vm);
+        return 0;
+}
+
+QPCI_EXPORT unsigned long qpci_vm_get_memory_mib(struct qpci_vm *vm) {
+        _cleanup_free_ char *v = NULL;
+        return qpci_vm_get_pref(vm, "memory", &v, NULL) == 0 ? strtoul(v, NULL, 10) : 0;
+}
+
+QPCI_EXPORT int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **value, bool *is_default) {
+        struct qpci_vmxml *x;
+        int r = qpci_vm_def(vm, &x);
+
+        if (r < 0)
+                return r;
+        r = qpci_vmxml_get_pref(x, name, value, is_default);
+        if (r == -ENOENT)
+                log_err(vm->virt->ctx, "no such property: '%s' (qvm-prefs %s lists them)", name, vm->name);
+        return r;
+}
+
+QPCI_EXPORT int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        const char *why = NULL;
+        struct qpci_vmxml *x;
+        int r = qpci_vm_def(vm, &x);
+
+        if (r < 0)
+                return r;
+        r = qpci_vmxml_set_pref(x, name, value, &why);
+        if (r == -ENOENT)
+                return log_error_errno(ctx, r, "no such property: '%s' (qvm-prefs %s lists them)", name, vm->name);
+        if (r == -EINVAL)
+                return log_error_errno(ctx, r, "invalid value '%s' for %s: %s", value ? value : "", name, why);
+        if (r < 0)
+                return r;
+        return qpci_vm_define(vm, x);
+}
+
+QPCI_EXPORT int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+
+        vm->state = state_of(vm->dom);
+        if (vm->state == QPCI_VM_HALTED)
+                return log_error_errno(ctx, -EALREADY, "%s is not running", vm->name);
+        if (force) {
+                if (virDomainDestroy(vm->dom) < 0)
+                        return log_error_errno(ctx, -EIO, "cannot power %s off: %s", vm->name, qpci_virt_error());
+        } else if (virDomainShutdown(vm->dom) < 0)
+                return log_error_errno(ctx, -EIO, "cannot shut %s down: %s", vm->name, qpci_virt_error());
+        for (unsigned ms = 0; (wait || force) && state_of(vm->dom) != QPCI_VM_HALTED; ms += 100) {
+                if (ms >= (timeout_s ? timeout_s : 60) * 1000)
+                        return log_error_errno(ctx, -ETIMEDOUT, "%s did not shut down within %u s; "
+                                               "qvm-shutdown --force powers it off", vm->name,
+                                               timeout_s ? timeout_s : 60);
+                nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        }
+        /* Devices stay hidden: a device a VM had is never handed back to the host by itself. */
+        qpci_vm_refresh(vm);
+        return 0;
+}
+
+QPCI_EXPORT int qpci_vm_remove(struct qpci_vm *vm) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+
+        if (state_of(vm->dom) != QPCI_VM_HALTED)
+                return log_error_errno(ctx, -EBUSY, "%s is running: shut it down first (qvm-shutdown %s)", vm->name,
+                                       vm->name);
+        if (virDomainUndefineFlags(vm->dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                                                    VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
+            virDomainUndefine(vm->dom) < 0)
+                return log_error_errno(ctx, -EIO, "cannot remove %s: %s", vm->name, qpci_virt_error());
+        vm->state = QPCI_VM_HALTED;
+        return 0;
+}

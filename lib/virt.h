@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What virt.c and assign.c share: the bodies of the VM objects, which hold libvirt's handles. */
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include "qpci-internal.h"
+
+struct qpci_virt {
+        int refcount;
+        struct qpci_ctx *ctx;
+        virConnectPtr conn;
+        char *uri;
+        struct qpci_vm **vms; /* sorted by name, read once */
+        size_t n_vms;
+        bool listed;
+};
+
+struct qpci_vm {
+        struct qpci_virt *virt;
+        virDomainPtr dom;
+        char *name;
+        enum qpci_vm_state state;
+        struct qpci_vmxml *def;  /* the definition, parsed on first use */
+        struct qpci_vmxml *live; /* the running domain's XML, likewise */
+};
+
+/* libvirt's last error, for a message. */
+const char *qpci_virt_error(void);
+int qpci_vm_def(struct qpci_vm *vm, struct qpci_vmxml **ret);
+int qpci_vm_live(struct qpci_vm *vm, struct qpci_vmxml **ret);
+int qpci_vm_define(struct qpci_vm *vm, struct qpci_vmxml *x);
+/* Reads the state again and forgets the parsed XML. */
+void qpci_vm_refresh(struct qpci_vm *vm);

@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VM's libvirt domain XML as qpci reads and edits it: the preferences (qvm-prefs) and the PCI
+ * assignments. libvirt's own elements stay the truth, so virsh and virt-manager see what qpci
+ * does; what libvirt has no element for (options, the identity of an assigned device, which
+ * preferences are at their default) lives in a metadata element of qpci's namespace:
+ *
+ *   <metadata>
+ *     <qpci:vm xmlns:qpci="https://qpci.dev/xmlns/vm/1" base-cmdline="console=ttyS0">
+ *       <qpci:pref name="maxmem" value="4096"/>
+ *       <qpci:device addr="0000:00:1a.0" vendor="0x8086" device="0x2934" path="0000:00:1a.0"
+ *                    no-strict-reset="True"/>
+ *     </qpci:vm>
+ *   </metadata>
+ *
+ * Pure: strings in, strings out, so the unit tests need no daemon.
+ */
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "qpci-internal.h"
+
+struct qpci_vmxml {
+        xmlDoc *doc;
+        xmlNode *domain;
+};
+
+static bool is(const xmlNode *n, const char *name) {
+        return n && n->type == XML_ELEMENT_NODE && streq((const char *)n->name, name);
+}
+
+static xmlNode *child(xmlNode *parent, const char *name) {
+        for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+                if (is(n, name) && (!n->ns || !streq((const char *)n->ns->href, QPCI_XMLNS)))
+                        return n;
+        return NULL;
+}
+
+static xmlNode *child_or_new(xmlNode *parent, const char *name) {
+        xmlNode *n = child(parent, name);
+        return n ? n : xmlNewChild(parent, NULL, BAD_CAST name, NULL);
+}
+
+/* An attribute's value, or NULL; owned by the document. */
+static const char *prop(xmlNode *n, const char *name) {
+        xmlAttr *a = n ? xmlHasProp(n, BAD_CAST name) : NULL;
+        return a && a->children && a->children->type == XML_TEXT_NODE ? (const char *)a->children->content : NULL;
+}
+
+static const char *text(xmlNode *n) {
+        return n && n->children && n->children->type == XML_TEXT_NODE ? (const char *)n->children->content : NULL;
+}
+
+static void set_text(xmlNode *n, const char *value) {
+        xmlNodeSetContent(n, NULL);
+        xmlNodeAddContent(n, BAD_CAST value);
+}
+
+int qpci_vmxml_parse(const char *xml, struct qpci_vmxml **ret) {
+        struct qpci_vmxml *x = calloc(1, sizeof(*x));
+
+        if (!x)
+                return -ENOMEM;
+        /* No network, no entities: the XML comes from libvirt, but parsing stays boring anyway. */
+        x->doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                               XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        x->domain = x->doc ? xmlDocGetRootElement(x->doc) : NULL;
+        if (!is(x->domain, "domain")) {
+                qpci_vmxml_free(x);
+                return -EBADMSG;
+        }
+        *ret = x;
+        return 0;
+}
+
+void qpci_vmxml_free(struct qpci_vmxml *x) {
+        if (!x)
+                return;
+        xmlFreeDoc(x->doc);
+        free(x);
+}
+
+char *qpci_vmxml_format(struct qpci_vmxml *x) {
+        xmlChar *buf = NULL;
+        char *s;
+        int len = 0;
+
+        xmlDocDumpFormatMemory(x->doc, &buf, &len, 1);
+        s = buf ? strndup((const char *)buf, (size_t)len) : NULL;
+        xmlFree(buf);
+        return s;
+}
+
+const char *qpci_vmxml_get_type(struct qpci_vmxml *x) {
+        const char *t = prop(x->domain, "type");
+        return t ? t : "";
+}
+
+/* ---- qpci's metadata ---- */
+
+static xmlNode *meta(struct qpci_vmxml *x, bool create) {
+        xmlNode *md = child(x->domain, "metadata");
+        xmlNode *vm = NULL;
+
+        for (xmlNode *n = md ? md->children : NULL; n && !vm; n = n->next)
+                if (is(n, "vm") && n->ns && streq((const char *)n->ns->href, QPCI_XMLNS))
+                        vm = n;
+        if (vm || !create)
+                return vm;
+        if (!md)
+                md = xmlNewChild(x->domain, NULL, BAD_CAST "metadata", NULL);
+        vm = xmlNewChild(md, NULL, BAD_CAST "vm", NULL);
+        xmlSetNs(vm, xmlNewNs(vm, BAD_CAST QPCI_XMLNS, BAD_CAST "qpci"));
+        return vm;
+}
+
+bool qpci_vmxml_is_qpci(struct qpci_vmxml *x) {
+        return meta(x, false) != NULL;
+}
+
+static xmlNode *meta_child(struct qpci_vmxml *x, const char *elem, const char *key, const char *value, bool create) {
+        xmlNode *vm = meta(x, create), *n;
+
+        for (n = vm ? vm->children : NULL; n; n = n->next)
+                if (is(n, elem) && prop(n, key) && streq(prop(n, key), value))
+                        return n;
+        if (!create)
+                return NULL;
+        n = xmlNewChild(vm, vm->ns, BAD_CAST elem, NULL);
+        xmlSetProp(n, BAD_CAST key, BAD_CAST value);
+        return n;
+}
+
+static void unlink_free(xmlNode *n) {
+        if (n) {
+                xmlUnlinkNode(n);
+                xmlFreeNode(n);
+        }
+}
+
+/* ---- preferences ---- */
+
+static int parse_mib(xmlNode *n, unsigned long *ret) {
+        const char *unit = prop(n, "unit"), *t = text(n);
+        char *end;
+        unsigned long v;
+
+        if (!t)
+                return -ENOENT;
+        errno = 0;
+        v = strtoul(t, &end, 10);
+        if (errno || end == t)
+                return -EBADMSG;
+        /* libvirt writes KiB; a hand-written definition may say otherwise. */
+        if (!unit || !strcasecmp(unit, "KiB") || !strcasecmp(unit, "k"))
+                v /= 1024;
+        else if (!strcasecmp(unit, "GiB") || !strcasecmp(unit, "G"))
+                v *= 1024;
+        else if (!strcasecmp(unit, "b") || !strcasecmp(unit, "bytes"))
+                v /= 1024 * 1024;
+        else if (strcasecmp(unit, "MiB") && strcasecmp(unit, "M"))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+static void set_mib(xmlNode *n, unsigned long mib) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%lu", mib * 1024);
+        set_text(n, buf);
+        xmlSetProp(n, BAD_CAST "unit", BAD_CAST "KiB");
+}
+
+static const char *stored_pref(struct qpci_vmxml *x, const char *name) {
+        return prop(meta_child(x, "pref", "name", name, false), "value");
+}
+
+static void store_pref(struct qpci_vmxml *x, const char *name, const char *value) {
+        if (value)
+                xmlSetProp(meta_child(x, "pref", "name", name, true), BAD_CAST "value", BAD_CAST value);
+        else
+                unlink_free(meta_child(x, "pref", "name", name, false));
+}
+
+bool qpci_vmxml_has_pci(struct qpci_vmxml *x) {
+        xmlNode *devices = child(x->domain, "devices");
+        for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next)
+                if (is(n, "hostdev") && prop(n, "type") && streq(prop(n, "type"), "pci"))
+                        return true;
+        return false;
+}
+
+/* Qubes' default for a VM with PCI devices, with the seed page's buffer size: the guest bounces
+ * DMA through a software IOTLB, which some devices need larger (qvm-prefs VM kernelopts ...). */
+#define KERNELOPTS_PCI "iommu=soft swiotlb=2048"
+
+static const char *default_kernelopts(struct qpci_vmxml *x) {
+        return qpci_vmxml_has_pci(x) ? KERNELOPTS_PCI : "";
+}
+
+/* What the cmdline is made of: qpci's VMs keep a base (the console) apart from kernelopts. */
+static void render_cmdline(struct qpci_vmxml *x) {
+        xmlNode *vm = meta(x, false), *os = child_or_new(x->domain, "os");
+        const char *base = prop(vm, "base-cmdline"), *opts = stored_pref(x, "kernelopts");
+        char *line = NULL;
+
+        if (!vm)
+                return; /* not qpci's: the cmdline is set as a whole */
+        if (!opts)
+                opts = default_kernelopts(x);
+        if (asprintf(&line, "%s%s%s", base ? base : "", base && *base && *opts ? " " : "", opts) < 0)
+                return;
+        if (*line)
+                set_text(child_or_new(os, "cmdline"), line);
+        else
+                unlink_free(child(os, "cmdline"));
+        free(line);
+}
+
+/* Without ballooning a VM with PCI devices must own all its memory from the start: the devices
+ * DMA into pages the hypervisor would otherwise take away (Qubes turns balancing off too). */
+static void render_memory(struct qpci_vmxml *x) {
+        xmlNode *cur = child(x->domain, "currentMemory"), *max = child_or_new(x->domain, "memory");
+        const char *maxmem = stored_pref(x, "maxmem");
+        unsigned long mem = 0, top = 0;
+
+        if (!cur || parse_mib(cur, &mem) < 0)
+                return;
+        if (maxmem && !qpci_vmxml_has_pci(x))
+                top = strtoul(maxmem, NULL, 10);
+        set_mib(max, top > mem ? top : mem);
+}
+
+static const char *const prefs[] = {"kernel", "initrd", "kernelopts", "memory", "maxmem", "vcpus",
+                                    "pci_strictreset", NULL};
+
+const char *const *qpci_vm_pref_names(void) {
+        return prefs;
+}
+
+static bool known_pref(const char *name) {
+        for (size_t i = 0; prefs[i]; i++)
+                if (streq(prefs[i], name))
+                        return true;
+        return false;
+}
+
+static int parse_bool(const char *s, bool *ret) {
+        static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (!strcasecmp(s, yes[i]))
+                        return *ret = true, 0;
+                if (!strcasecmp(s, no[i]))
+                        return *ret = false, 0;
+        }
+        return -EINVAL;
+}
+
+bool qpci_vmxml_strict_reset(struct qpci_vmxml *x) {
+        const char *v = stored_pref(x, "pci_strictreset");
+        bool b = true;
+        return !v || parse_bool(v, &b) < 0 || b;
+}
+
+int qpci_vmxml_get_pref(struct qpci_vmxml *x, const char *name, char **value, bool *is_default) {
+        xmlNode *os = child(x->domain, "os"), *n;
+        const char *v = NULL;
+        unsigned long mib;
+        bool dflt = false;
+
+        if (!known_pref(name))
+                return -ENOENT;
+        if (streq(name, "kernel") || streq(name, "initrd"))
+                v = text(child(os, name));
+        else if (streq(name, "kernelopts")) {
+                if (meta(x, false)) {
+                        v = stored_pref(x, "kernelopts");
+                        if (!v)
+                                v = default_kernelopts(x), dflt = true;
+                } else
+                        v = text(child(os, "cmdline"));
+        } else if (streq(name, "memory") || streq(name, "maxmem")) {
+                n = child(x->domain, streq(name, "memory") ? "currentMemory" : "memory");
+                if (!n && streq(name, "memory"))
+                        n = child(x->domain, "memory");
+                if (streq(name, "maxmem"))
+                        dflt = !stored_pref(x, "maxmem");
+                if (n && parse_mib(n, &mib) == 0) {
+                        if (is_default)
+                                *is_default = dflt;
+                        return asprintf(value, "%lu", mib) < 0 ? -ENOMEM : 0;
+                }
+        } else if (streq(name, "vcpus"))
+                v = text(child(x->domain, "vcpu"));
+        else if (streq(name, "pci_strictreset")) {
+                dflt = !stored_pref(x, name);
+                v = qpci_vmxml_strict_reset(x) ? "True" : "False";
+        }
+        if (is_default)
+                *is_default = dflt;
+        *value = strdup(v ? v : "");
+        return *value ? 0 : -ENOMEM;
+}
+
+/* Sets a preference, or with value NULL puts it back to its default. -EINVAL with *why set when
+ * the value is not one the preference takes. */
+int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why) {
+        xmlNode *os = child_or_new(x->domain, "os");
+        unsigned long n = 0;
+        char *end = NULL;
+        bool b;
+
+        if (!known_pref(name))
+                return -ENOENT;
+        if (value && (streq(name, "memory") || streq(name, "maxmem") || streq(name, "vcpus"))) {
+                errno = 0;
+                n = strtoul(value, &end, 10);
+                if (errno || !*value || *end || n == 0 || n > (streq(name, "vcpus") ? 4096UL : 1UL << 30))
+                        return *why = streq(name, "vcpus") ? "a number of virtual CPUs from 1 to 4096 is expected"
+                                                             : "a size in MiB (a whole number, at least 1) is expected",
+                               -EINVAL;
+        }
+        if (streq(name, "kernel") || streq(name, "initrd")) {
+                if (!value && streq(name, "kernel"))
+                        return *why = "the kernel has no default: give a file", -EINVAL;
+                if (value && *value != '/')
+                        return *why = "an absolute path is expected", -EINVAL;
+                if (value)
+                        set_text(child_or_new(os, name), value);
+                else
+                        unlink_free(child(os, name));
+        } else if (streq(name, "kernelopts")) {
+                if (!meta(x, false)) {
+                        /* A domain of virsh's: the cmdline is the preference, with no default of qpci's. */
+                        if (value && *value)
+                                set_text(child_or_new(os, "cmdline"), value);
+                        else
+                                unlink_free(child(os, "cmdline"));
+                        return 0;
+                }
+                store_pref(x, name, value);
+                render_cmdline(x);
+        } else if (streq(name, "memory")) {
+                if (!value)
+                        return *why = "memory has no default: give a size in MiB", -EINVAL;
+                set_mib(child_or_new(x->domain, "currentMemory"), n);
+                render_memory(x);
+        } else if (streq(name, "maxmem")) {
+                meta(x, true);
+                store_pref(x, name, value);
+                render_memory(x);
+        } else if (streq(name, "vcpus")) {
+                set_text(child_or_new(x->domain, "vcpu"), value ? value : "1");
+        } else if (streq(name, "pci_strictreset")) {
+                if (value && parse_bool(value, &b) < 0)
+                        return *why = "True or False is expected", -EINVAL;
+                meta(x, true);
+                store_pref(x, name, value ? (b ? "True" : "False") : NULL);
+        }
+        return 0;
+}
+
+/* ---- a new VM ---- */
+
+char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type) {
+        bool xen = streq(virt_type, "xen");
+        struct qpci_vmxml x = {0};
+        xmlNode *os, *devices, *n;
+        char num[32];
+        const char *why;
+        char *s;
+
+        x.doc = xmlNewDoc(BAD_CAST "1.0");
+        x.domain = xmlNewNode(NULL, BAD_CAST "domain");
+        xmlDocSetRootElement(x.doc, x.domain);
+        xmlSetProp(x.domain, BAD_CAST "type", BAD_CAST virt_type);
+        xmlNewTextChild(x.domain, NULL, BAD_CAST "name", BAD_CAST c->name);
+        snprintf(num, sizeof(num), "%u", c->vcpus ? c->vcpus : 1);
+        xmlNewTextChild(x.domain, NULL, BAD_CAST "vcpu", BAD_CAST num);
+        set_mib(xmlNewChild(x.domain, NULL, BAD_CAST "memory", NULL), c->memory_mib ? c->memory_mib : 400);
+        set_mib(xmlNewChild(x.domain, NULL, BAD_CAST "currentMemory", NULL), c->memory_mib ? c->memory_mib : 400);
+        os = xmlNewChild(x.domain, NULL, BAD_CAST "os", NULL);
+        /* A Xen VM boots paravirtualized, as the seed page's VMs did: pcifront takes the devices.
+         * Elsewhere a q35 machine, whose PCI Express root ports take hot-plugged devices. */
+        n = xmlNewTextChild(os, NULL, BAD_CAST "type", BAD_CAST(xen ? "linux" : "hvm"));
+        if (!xen) {
+                xmlSetProp(n, BAD_CAST "arch", BAD_CAST "x86_64");
+                xmlSetProp(n, BAD_CAST "machine", BAD_CAST "q35");
+        }
+        if (c->kernel)
+                xmlNewTextChild(os, NULL, BAD_CAST "kernel", BAD_CAST c->kernel);
+        if (c->initrd)
+                xmlNewTextChild(os, NULL, BAD_CAST "initrd", BAD_CAST c->initrd);
+        if (!xen) {
+                n = xmlNewChild(x.domain, NULL, BAD_CAST "features", NULL);
+                xmlNewChild(n, NULL, BAD_CAST "acpi", NULL);
+                xmlNewChild(n, NULL, BAD_CAST "apic", NULL);
+        }
+        xmlNewTextChild(x.domain, NULL, BAD_CAST "on_poweroff", BAD_CAST "destroy");
+        xmlNewTextChild(x.domain, NULL, BAD_CAST "on_reboot", BAD_CAST "restart");
+        xmlNewTextChild(x.domain, NULL, BAD_CAST "on_crash", BAD_CAST "destroy");
+        devices = xmlNewChild(x.domain, NULL, BAD_CAST "devices", NULL);
+        if (!xen) {
+                /* Room to hot-plug: q35's root complex takes no hot-plugged endpoints itself. */
+                for (int i = 0; i < 4; i++) {
+                        n = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
+                        xmlSetProp(n, BAD_CAST "type", BAD_CAST "pci");
+                        xmlSetProp(n, BAD_CAST "model", BAD_CAST "pcie-root-port");
+                }
+                n = xmlNewChild(devices, NULL, BAD_CAST "serial", NULL);
+                xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");
+        }
+        n = xmlNewChild(devices, NULL, BAD_CAST "console", NULL);
+        xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");
+        xmlNewChild(devices, NULL, BAD_CAST "memballoon", NULL);
+        xmlSetProp(child(devices, "memballoon"), BAD_CAST "model", BAD_CAST(xen ? "xen" : "none"));
+        xmlSetProp(meta(&x, true), BAD_CAST "base-cmdline", BAD_CAST(xen ? "console=hvc0" : "console=ttyS0"));
+        render_cmdline(&x);
+        if (c->kernelopts)
+                qpci_vmxml_set_pref(&x, "kernelopts", c->kernelopts, &why);
+        s = qpci_vmxml_format(&x);
+        xmlFreeDoc(x.doc);
+        return s;
+}
+
+/* ---- PCI assignments ---- */
+
+static bool hostdev_addr(xmlNode *hd, struct qpci_addr *a) {
+        xmlNode *addr = child(child(hd, "source"), "address");
+        const char *f[4] = {prop(addr, "domain"), prop(addr, "bus"), prop(addr, "slot"), prop(addr, "function")};
+        unsigned long v[4] = {0};
+
+        if (!is(hd, "hostdev") || !prop(hd, "type") || !streq(prop(hd, "type"), "pci") || !addr)
+                return false;
+        for (size_t i = 0; i < 4; i++)
+                if (f[i] && qpci_parse_hex(f[i], i == 0 ? UINT32_MAX : i == 1 ? 0xff : i == 2 ? 0x1f : 7, &v[i]) < 0)
+                        return false;
+        *a = (struct qpci_addr){.segment = (uint32_t)v[0], .bus = (uint8_t)v[1], .dev = (uint8_t)v[2],
+                                .fn = (uint8_t)v[3]};
+        return true;
+}
+
+static bool is_true(const char *s) {
+        bool b = false;
+        return s && parse_bool(s, &b) == 0 && b;
+}
+
+int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assignment **ret, size_t *n) {
+        xmlNode *devices = child(x->domain, "devices");
+        struct qpci_assignment *a = NULL;
+        size_t k = 0;
+
+        for (xmlNode *hd = devices ? devices->children : NULL; hd; hd = hd->next) {
+                struct qpci_addr addr;
+                struct qpci_assignment *na;
+                char bdf[QPCI_BDF_MAX];
+                xmlNode *md;
+                const char *wf;
+                unsigned long id;
+
+                if (!hostdev_addr(hd, &addr))
+                        continue;
+                na = reallocarray(a, k + 1, sizeof(*a));
+                if (!na) {
+                        free(a);
+                        return -ENOMEM;
+                }
+                a = na;
+                a[k] = (struct qpci_assignment){.addr = addr, .persistent = !live, .live = live};
+                qpci_addr_format_bdf(&addr, bdf);
+                snprintf(a[k].bdf, sizeof(a[k].bdf), "%s", bdf);
+                md = meta_child(x, "device", "addr", bdf, false);
+                if (md && prop(md, "vendor") && qpci_parse_hex(prop(md, "vendor"), 0xffff, &id) == 0)
+                        a[k].vendor_id = (uint16_t)id;
+                if (md && prop(md, "device") && qpci_parse_hex(prop(md, "device"), 0xffff, &id) == 0)
+                        a[k].device_id = (uint16_t)id;
+                const char *path = prop(md, "path");
+                snprintf(a[k].path, sizeof(a[k].path), "%s", path ? path : "");
+                a[k].no_strict_reset = is_true(prop(md, "no-strict-reset"));
+                wf = prop(child(hd, "source"), "writeFiltering");
+                a[k].permissive = is_true(prop(md, "permissive")) || (wf && streq(wf, "no"));
+                k++;
+        }
+        *ret = a;
+        *n = k;
+        return 0;
+}
+
+/* The <hostdev> of one assignment, alone: what virDomainAttachDeviceFlags() takes. */
+char *qpci_vmxml_hostdev(const struct qpci_assignment *a, const char *virt_type) {
+        char *s = NULL;
+        /* managed='no': qpci's engine hides the device (all or nothing, with its journal) before the
+         * VM gets it, and never gives it back by itself; libvirt must not do either. */
+        if (asprintf(&s,
+                     "<hostdev mode='subsystem' type='pci' managed='no'>"
+                     "<source%s><address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>"
+                     "%s</hostdev>",
+                     a->permissive && streq(virt_type, "xen") ? " writeFiltering='no'" : "", a->addr.segment,
+                     a->addr.bus, a->addr.dev, a->addr.fn,
+                     streq(virt_type, "xen") ? "" : "<driver name='vfio'/>") < 0)
+                return NULL;
+        return s;
+}
+
+static xmlNode *find_hostdev(struct qpci_vmxml *x, const struct qpci_addr *want) {
+        xmlNode *devices = child(x->domain, "devices");
+        struct qpci_addr a;
+
+        for (xmlNode *hd = devices ? devices->children : NULL; hd; hd = hd->next)
+                if (hostdev_addr(hd, &a) && qpci_addr_cmp(&a, want) == 0)
+                        return hd;
+        return NULL;
+}
+
+static void write_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a) {
+        xmlNode *md = meta_child(x, "device", "addr", a->bdf, true);
+        char id[8];
+
+        snprintf(id, sizeof(id), "0x%04x", a->vendor_id);
+        xmlSetProp(md, BAD_CAST "vendor", BAD_CAST id);
+        snprintf(id, sizeof(id), "0x%04x", a->device_id);
+        xmlSetProp(md, BAD_CAST "device", BAD_CAST id);
+        xmlSetProp(md, BAD_CAST "path", BAD_CAST a->path);
+        if (a->no_strict_reset)
+                xmlSetProp(md, BAD_CAST "no-strict-reset", BAD_CAST "True");
+        else
+                xmlUnsetProp(md, BAD_CAST "no-strict-reset");
+        if (a->permissive)
+                xmlSetProp(md, BAD_CAST "permissive", BAD_CAST "True");
+        else
+                xmlUnsetProp(md, BAD_CAST "permissive");
+}
+
+/* Adds the assignment to the definition (or updates its options): -EEXIST when it is there with
+ * the same options. */
+int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment *a) {
+        _cleanup_free_ char *hd_xml = qpci_vmxml_hostdev(a, qpci_vmxml_get_type(x));
+        xmlNode *old = find_hostdev(x, &a->addr), *hd = NULL, *devices;
+        xmlDoc *frag;
+
+        if (!hd_xml)
+                return -ENOMEM;
+        if (old) {
+                struct qpci_assignment *cur = NULL;
+                size_t n = 0;
+                bool same = false;
+                if (qpci_vmxml_get_assignments(x, false, &cur, &n) < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        if (qpci_addr_cmp(&cur[i].addr, &a->addr) == 0)
+                                same = cur[i].no_strict_reset == a->no_strict_reset &&
+                                       cur[i].permissive == a->permissive;
+                free(cur);
+                if (same)
+                        return -EEXIST;
+                unlink_free(old);
+        }
+        frag = xmlReadMemory(hd_xml, (int)strlen(hd_xml), "hostdev.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+        if (!frag)
+                return -ENOMEM;
+        hd = xmlDocCopyNode(xmlDocGetRootElement(frag), x->doc, 1);
+        xmlFreeDoc(frag);
+        devices = child_or_new(x->domain, "devices");
+        if (!hd || !xmlAddChild(devices, hd))
+                return -ENOMEM;
+        write_device_meta(x, a);
+        /* Defaults that depend on having PCI devices follow. */
+        render_cmdline(x);
+        render_memory(x);
+        return 0;
+}
+
+/* Records options and identity only (a live attach keeps them in the running VM's metadata). */
+void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a) {
+        write_device_meta(x, a);
+}
+
+int qpci_vmxml_remove_assignment(struct qpci_vmxml *x, const struct qpci_addr *addr) {
+        xmlNode *hd = find_hostdev(x, addr);
+        char bdf[QPCI_BDF_MAX];
+
+        if (!hd)
+                return -ENOENT;
+        unlink_free(hd);
+        unlink_free(meta_child(x, "device", "addr", qpci_addr_format_bdf(addr, bdf), false));
+        render_cmdline(x);
+        render_memory(x);
+        return 0;
+}
+

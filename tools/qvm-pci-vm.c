@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* qvm-pci's VM side: who uses each device (USED BY), attach and detach, Qubes' -o options. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "qvm-pci.h"
+#include "tool.h"
+
+/* The inventory is sorted by address: each assignment finds its row by bisection. */
+static long row_of(struct qpci_inventory *inv, const struct qpci_addr *a) {
+        size_t lo = 0, hi = qpci_inventory_count(inv);
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = qpci_addr_cmp(qpci_dev_get_addr(qpci_inventory_get(inv, mid)), a);
+                if (c == 0)
+                        return (long)mid;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+/* "sys-usb (no-strict-reset=True, permissive=True)", as Qubes prints a VM with options. */
+static int describe(const char *vm, const struct qpci_assignment *a, char **ret) {
+        const char *nsr = a->no_strict_reset ? "no-strict-reset=True" : "";
+        const char *perm = a->permissive ? "permissive=True" : "";
+        bool opts = *nsr || *perm;
+
+        return asprintf(ret, "%s%s%s%s%s%s", vm, opts ? " (" : "", nsr, *nsr && *perm ? ", " : "", perm,
+                        opts ? ")" : "") < 0 ? -ENOMEM : 0;
+}
+
+void used_by_free(struct used_by *u) {
+        for (size_t i = 0; u->rows && i < u->n_rows; i++)
+                free(u->rows[i].text);
+        free(u->rows);
+        for (size_t i = 0; i < u->n_entries; i++)
+                free(u->entries[i].assignments);
+        free(u->entries);
+        *u = (struct used_by){0};
+}
+
+static int add_text(char **text, const char *more) {
+        char *s;
+        if (asprintf(&s, "%s%s%s", *text ? *text : "", *text ? ", " : "", more) < 0)
+                return -ENOMEM;
+        free(*text);
+        *text = s;
+        return 0;
+}
+
+int used_by_collect(struct qpci_virt *v, struct qpci_inventory *inv, struct used_by *u) {
+        struct qpci_vm *const *vms;
+        size_t n;
+        int r;
+
+        *u = (struct used_by){0};
+        u->n_rows = qpci_inventory_count(inv);
+        u->rows = calloc(u->n_rows ? u->n_rows : 1, sizeof(*u->rows));
+        if (!u->rows || !v)
+                return u->rows ? 0 : -ENOMEM;
+        if ((r = qpci_virt_get_vms(v, &vms, &n)) < 0)
+                return r;
+        u->entries = calloc(n ? n : 1, sizeof(*u->entries));
+        if (!u->entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct used_by_vm *e = &u->entries[u->n_entries++];
+                e->vm = vms[i];
+                if ((r = qpci_vm_get_assignments(vms[i], &e->assignments, &e->n)) < 0)
+                        return r;
+                for (size_t k = 0; k < e->n; k++) {
+                        _cleanup_free_ char *d = NULL;
+                        long row = row_of(inv, &e->assignments[k].addr);
+                        if (row < 0)
+                                continue; /* assigned, but gone from the host: qvm-start says so */
+                        if ((r = describe(qpci_vm_get_name(vms[i]), &e->assignments[k], &d)) < 0 ||
+                            (r = add_text(&u->rows[row].text, d)) < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+const char *used_by_text(const struct used_by *u, size_t row) {
+        return row < u->n_rows && u->rows[row].text ? u->rows[row].text : "";
+}
+
+const char *used_by_dev(const struct used_by *u, struct qpci_inventory *inv, const struct qpci_dev *d) {
+        long row = row_of(inv, qpci_dev_get_addr(d));
+        return row < 0 ? "" : used_by_text(u, (size_t)row);
+}
+
+bool used_by_vm_has(const struct used_by *u, const char *vm, const struct qpci_addr *a) {
+        for (size_t i = 0; i < u->n_entries; i++) {
+                if (!streq(qpci_vm_get_name(u->entries[i].vm), vm))
+                        continue;
+                for (size_t k = 0; k < u->entries[i].n; k++)
+                        if (qpci_addr_cmp(&u->entries[i].assignments[k].addr, a) == 0)
+                                return true;
+        }
+        return false;
+}
+
+/* Qubes' -o k=v: no-strict-reset and permissive, True or False (False: as if absent). */
+int parse_attach_option(const char *kv, struct qpci_attach_options *o) {
+        const char *eq = strchr(kv, '=');
+        size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+        bool *flag = NULL, value;
+
+        if (klen == strlen("no-strict-reset") && !strncmp(kv, "no-strict-reset", klen))
+                flag = &o->no_strict_reset;
+        else if (klen == strlen("permissive") && !strncmp(kv, "permissive", klen))
+                flag = &o->permissive;
+        if (!flag) {
+                tool_error("unknown option '%.*s' for PCI devices: use no-strict-reset=True or permissive=True",
+                           (int)klen, kv);
+                return -EINVAL;
+        }
+        if (!eq) {
+                tool_error("option '%s' needs a value: %s=True or %s=False", kv, kv, kv);
+                return -EINVAL;
+        }
+        if (!strcasecmp(eq + 1, "true"))
+                value = true;
+        else if (!strcasecmp(eq + 1, "false"))
+                value = false;
+        else {
+                tool_error("invalid value '%s' for %.*s: use True or False", eq + 1, (int)klen, kv);
+                return -EINVAL;
+        }
+        *flag = value;
+        return 0;
+}
+
+/* R3.2's `qvm-pci -l VM`: the VM's devices as the Python list it printed, "['00:1a.0']". */
+void print_r32_list(struct qpci_vm *vm) {
+        struct qpci_assignment *a = NULL;
+        size_t n = 0;
+
+        qpci_vm_get_assignments(vm, &a, &n);
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+                char bdf[QPCI_BDF_MAX];
+                /* R3.2 knew segment 0 only, and left it out. */
+                qpci_addr_format_bdf(&a[i].addr, bdf);
+                printf("%s'%s'", i ? ", " : "", a[i].addr.segment ? bdf : bdf + 5);
+        }
+        printf("]\n");
+        free(a);
+}

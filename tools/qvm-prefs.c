@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qvm-prefs: a VM's preferences, in both of Qubes' syntaxes:
+ *   R4:   qvm-prefs VM [PROP [VALUE]], qvm-prefs VM --default PROP
+ *   R3.2: qvm-prefs -s VM PROP VALUE, qvm-prefs VM -s PROP VALUE, -g VM PROP, -l VM
+ */
+#include <getopt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "tool.h"
+
+static void usage(const char *prog, FILE *f) {
+        fprintf(f,
+                "Usage: %s [-c URI] VM                  list the preferences\n"
+                "       %s [-c URI] VM PROP             print one\n"
+                "       %s [-c URI] VM PROP VALUE       set one\n"
+                "       %s [-c URI] VM --default PROP   put one back to its default\n"
+                "       %s -l VM | -g VM PROP | -s VM PROP VALUE   (Qubes R3.2)\n"
+                "\n"
+                "Preferences: kernel, initrd, kernelopts (the kernel command line; a VM with PCI devices\n"
+                "defaults to 'iommu=soft swiotlb=2048', and the seed page's DMA buffer is\n"
+                "'iommu=soft swiotlb=8192'), memory and maxmem (MiB; a VM with PCI devices gets no\n"
+                "ballooning), vcpus, pci_strictreset (False: every PCI device of the VM is used without a\n"
+                "reliable reset, as -o no-strict-reset=True does for one).\n"
+                "  -c, --connect URI  libvirt URI\n",
+                prog, prog, prog, prog, prog);
+}
+
+static int list(struct qpci_vm *vm) {
+        for (const char *const *p = qpci_vm_pref_names(); *p; p++) {
+                _cleanup_free_ char *value = NULL;
+                bool dflt = false;
+                if (qpci_vm_get_pref(vm, *p, &value, &dflt) < 0)
+                        return EXIT_FAIL;
+                /* The seed page's layout: "kernelopts       : iommu=soft swiotlb=2048 (default)". */
+                printf("%-16s : %s%s\n", *p, value, dflt ? " (default)" : "");
+        }
+        return 0;
+}
+
+int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
+        static const struct option options[] = {
+                {"connect", required_argument, NULL, 'c'}, {"default", no_argument, NULL, 'D'},
+                {"set", no_argument, NULL, 's'},           {"get", no_argument, NULL, 'g'},
+                {"list", no_argument, NULL, 'l'},          {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        const char *uri = NULL, *mode = NULL;
+        struct qpci_ctx *ctx = NULL;
+        struct qpci_virt *v = NULL;
+        struct qpci_vm *vm;
+        int c, n, ret;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "c:Dsglh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c': uri = optarg; break;
+                case 'D': case 's': case 'g': case 'l':
+                        if (mode && *mode != c) {
+                                tool_error("options -%c and -%c do not go together", *mode, c);
+                                return EXIT_USAGE;
+                        }
+                        mode = c == 'D' ? "D" : c == 's' ? "s" : c == 'g' ? "g" : "l";
+                        break;
+                case 'h': usage(prog, stdout); return 0;
+                default:
+                        tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
+                        return EXIT_USAGE;
+                }
+        }
+        n = argc - optind;
+        /* Without a mode, the number of words says: VM, VM PROP, VM PROP VALUE. */
+        if (!mode)
+                mode = n == 1 ? "l" : n == 2 ? "g" : "s";
+        if (n < 1 || (*mode == 'l' && n != 1) || ((*mode == 'g' || *mode == 'D') && n != 2) || (*mode == 's' && n != 3)) {
+                tool_error("%s; see '%s --help'",
+                           n < 1 ? "name a VM" : *mode == 's' ? "setting takes a VM, a property and a value"
+                                           : *mode == 'l' ? "listing takes a VM only" : "this takes a VM and a property",
+                           prog);
+                return EXIT_USAGE;
+        }
+        if (tool_ctx_new(&ctx, false) < 0)
+                return EXIT_FAIL;
+        if (qpci_virt_open(ctx, uri, 0, &v) < 0) {
+                qpci_unref(ctx);
+                return EXIT_FAIL;
+        }
+        ret = EXIT_USAGE;
+        if (qpci_virt_find_vm(v, argv[optind], &vm) < 0)
+                goto out;
+        if (*mode == 'l')
+                ret = list(vm);
+        else if (*mode == 'g') {
+                _cleanup_free_ char *value = NULL;
+                int r = qpci_vm_get_pref(vm, argv[optind + 1], &value, NULL);
+                if (r == 0)
+                        printf("%s\n", value);
+                ret = r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+        } else {
+                int r = qpci_vm_set_pref(vm, argv[optind + 1], *mode == 'D' ? NULL : argv[optind + 2]);
+                ret = r == 0 ? 0 : r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        }
+out:
+        qpci_virt_unref(v);
+        qpci_unref(ctx);
+        return ret;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The VM tools: qvm-create, qvm-ls, qvm-start, qvm-shutdown, qvm-remove, each over libvirt. */
+#include <getopt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "tool.h"
+
+/* A parsed command line: options are the tool's, names are what is left. */
+struct vm_args {
+        const char *uri;
+        bool wait, force, all;
+        unsigned timeout;
+        struct qpci_vm_config cfg;
+};
+
+static bool parse_uint(const char *s, unsigned max, unsigned *ret) {
+        char *end;
+        unsigned long v;
+
+        if (!s || !*s)
+                return false;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v == 0 || v > max)
+                return false;
+        *ret = (unsigned)v;
+        return true;
+}
+
+static void usage(const char *prog, FILE *f) {
+        if (streq(tool_prog, "qvm-create"))
+                fprintf(f, "Usage: %s [-c URI] --kernel FILE [--initrd FILE] [--kernelopts OPTS] [--memory MB]\n"
+                           "       [--vcpus N] [--type kvm|qemu|xen] NAME\n"
+                           "Defines a VM (a libvirt domain) that boots FILE directly, so kernelopts apply.\n",
+                        prog);
+        else if (streq(tool_prog, "qvm-ls"))
+                fprintf(f, "Usage: %s [-c URI] [NAME...]\nThe VMs: state, memory and PCI devices.\n", prog);
+        else if (streq(tool_prog, "qvm-start"))
+                fprintf(f, "Usage: %s [-c URI] NAME...\nChecks the rules for each VM's PCI devices, hides them from "
+                           "the host and starts it.\n", prog);
+        else if (streq(tool_prog, "qvm-shutdown"))
+                fprintf(f, "Usage: %s [-c URI] [--wait] [--timeout S] [--force] NAME...\nShuts VMs down; their PCI "
+                           "devices stay hidden from the host.\n", prog);
+        else
+                fprintf(f, "Usage: %s [-c URI] [-f] NAME...\nRemoves halted VMs (their libvirt definitions).\n", prog);
+        fprintf(f, "  -c, --connect URI  libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system, or\n"
+                   "                     xen:///system on a Xen dom0)\n");
+}
+
+/* Returns the index of the first name, or -1 after printing why. */
+static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
+        static const struct option options[] = {
+                {"connect", required_argument, NULL, 'c'}, {"kernel", required_argument, NULL, 'k'},
+                {"initrd", required_argument, NULL, 'i'},  {"kernelopts", required_argument, NULL, 'o'},
+                {"memory", required_argument, NULL, 'm'},  {"vcpus", required_argument, NULL, 'n'},
+                {"type", required_argument, NULL, 't'},    {"wait", no_argument, NULL, 'w'},
+                {"force", no_argument, NULL, 'f'},         {"timeout", required_argument, NULL, 'T'},
+                {"help", no_argument, NULL, 'h'},          {},
+        };
+        bool create = streq(tool_prog, "qvm-create");
+        int c;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "c:fh", options, NULL)) >= 0) {
+                bool ok = true;
+                /* Each tool takes its own options only. */
+                if ((strchr("kiomnt", c) && !create) || (strchr("wT", c) && !streq(tool_prog, "qvm-shutdown")) ||
+                    (c == 'f' && !streq(tool_prog, "qvm-shutdown") && !streq(tool_prog, "qvm-remove")))
+                        c = '?';
+                switch (c) {
+                case 'c': a->uri = optarg; break;
+                case 'k': a->cfg.kernel = optarg; break;
+                case 'i': a->cfg.initrd = optarg; break;
+                case 'o': a->cfg.kernelopts = optarg; break;
+                case 'm': ok = parse_uint(optarg, 1u << 30, &a->cfg.memory_mib); break;
+                case 'n': ok = parse_uint(optarg, 4096, &a->cfg.vcpus); break;
+                case 't':
+                        a->cfg.virt_type = optarg;
+                        ok = streq(optarg, "kvm") || streq(optarg, "qemu") || streq(optarg, "xen");
+                        break;
+                case 'w': a->wait = true; break;
+                case 'f': a->force = true; break;
+                case 'T': ok = parse_uint(optarg, 86400, &a->timeout); break;
+                case 'h': usage(prog, stdout); return -2;
+                default:
+                        tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
+                        return -1;
+                }
+                if (!ok) {
+                        const char *name = "";
+                        for (size_t i = 0; options[i].name; i++)
+                                if (options[i].val == c)
+                                        name = options[i].name;
+                        tool_error("invalid value '%s' for --%s: %s", optarg, name,
+                                   c == 't' ? "use kvm, qemu or xen" : "a whole number, at least 1, is expected");
+                        return -1;
+                }
+        }
+        if (create) {
+                if (optind + 1 != argc) {
+                        tool_error("%s takes one VM name; see '%s --help'", prog, prog);
+                        return -1;
+                }
+                if (a->cfg.kernel && access(a->cfg.kernel, R_OK) < 0) {
+                        tool_error("cannot read the kernel '%s': %s", a->cfg.kernel, strerror(errno));
+                        return -1;
+                }
+                if (a->cfg.initrd && access(a->cfg.initrd, R_OK) < 0) {
+                        tool_error("cannot read the initrd '%s': %s", a->cfg.initrd, strerror(errno));
+                        return -1;
+                }
+                a->cfg.name = argv[optind];
+        } else if (optind == argc && !streq(tool_prog, "qvm-ls")) {
+                tool_error("%s takes one or more VM names; see '%s --help'", prog, prog);
+                return -1;
+        }
+        return optind;
+}
+
+static void devices_of(struct qpci_vm *vm, char *buf, size_t size) {
+        struct qpci_assignment *a = NULL;
+        size_t n = 0, len = 0;
+
+        buf[0] = '\0';
+        if (qpci_vm_get_assignments(vm, &a, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char ident[QPCI_IDENT_MAX];
+                len += snprintf(buf + len, len < size ? size - len : 0, "%sdom0:%s", i ? ", " : "",
+                                qpci_addr_format_ident(&a[i].addr, ident));
+        }
+        free(a);
+}
+
+static int ls(struct qpci_virt *v, int argc, char **argv) {
+        struct qpci_vm *const *vms;
+        size_t n, wname = 4;
+        int ret = 0;
+
+        if (qpci_virt_get_vms(v, &vms, &n) < 0)
+                return EXIT_FAIL;
+        for (int i = 0; i < argc; i++) {
+                struct qpci_vm *vm;
+                if (qpci_virt_find_vm(v, argv[i], &vm) < 0)
+                        return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (strlen(qpci_vm_get_name(vms[i])) > wname)
+                        wname = strlen(qpci_vm_get_name(vms[i]));
+        printf("%-*s  %-9s  %6s  %s\n", (int)wname, "NAME", "STATE", "MEMORY", "DEVICES");
+        for (size_t i = 0; i < n; i++) {
+                char devs[1024];
+                bool want = argc == 0;
+                for (int k = 0; k < argc; k++)
+                        want |= streq(argv[k], qpci_vm_get_name(vms[i]));
+                if (!want)
+                        continue;
+                devices_of(vms[i], devs, sizeof(devs));
+                printf("%-*s  %-9s  %6lu  %s\n", (int)wname, qpci_vm_get_name(vms[i]),
+                       qpci_vm_state_name(qpci_vm_get_state(vms[i])), qpci_vm_get_memory_mib(vms[i]), devs);
+        }
+        return ret;
+}
+
+int cmd_qvm_vm(const char *prog, int argc, char **argv) {
+        struct vm_args a = {0};
+        struct qpci_ctx *ctx = NULL;
+        struct qpci_virt *v = NULL;
+        struct qpci_inventory *inv = NULL;
+        int first = parse(prog, argc, argv, &a), ret = 0;
+
+        if (first < 0)
+                return first == -2 ? 0 : EXIT_USAGE;
+        if (tool_ctx_new(&ctx, false) < 0)
+                return EXIT_FAIL;
+        if (qpci_virt_open(ctx, a.uri, 0, &v) < 0) {
+                qpci_unref(ctx);
+                return EXIT_FAIL;
+        }
+        if (streq(tool_prog, "qvm-create")) {
+                int r = qpci_virt_create_vm(v, &a.cfg, NULL);
+                ret = r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        }
+        else if (streq(tool_prog, "qvm-ls"))
+                ret = ls(v, argc - first, argv + first);
+        else {
+                /* Each name is found first: a typo fails before anything changes. */
+                struct qpci_vm **vms = calloc(argc - first, sizeof(*vms));
+                for (int i = first; vms && i < argc; i++)
+                        if (qpci_virt_find_vm(v, argv[i], &vms[i - first]) < 0)
+                                ret = EXIT_USAGE;
+                if (!vms)
+                        ret = EXIT_FAIL;
+                if (!ret && streq(tool_prog, "qvm-start") && (qpci_host_recover(ctx) < 0 || qpci_inventory_new(ctx, &inv) < 0))
+                        ret = EXIT_FAIL;
+                for (int i = 0; !ret && i < argc - first; i++) {
+                        int r;
+                        if (streq(tool_prog, "qvm-start"))
+                                r = qpci_vm_start(vms[i], inv);
+                        else if (streq(tool_prog, "qvm-shutdown"))
+                                r = qpci_vm_shutdown(vms[i], a.wait, a.force, a.timeout);
+                        else
+                                r = qpci_vm_remove(vms[i]);
+                        if (r < 0)
+                                ret = EXIT_FAIL;
+                }
+                free(vms);
+        }
+        qpci_inventory_unref(inv);
+        qpci_virt_unref(v);
+        qpci_unref(ctx);
+        return ret;
+}
