@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A domain's XML as qpci edits it: preferences, their defaults, and PCI assignments. No daemon. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+static struct qpci_vmxml *new_vm(const char *type, const char *kernelopts) {
+        struct qpci_vm_config c = {.name = "sys-usb", .kernel = "/boot/vmlinuz", .initrd = "/boot/initrd.img",
+                                   .memory_mib = 300, .vcpus = 2, .kernelopts = kernelopts};
+        _cleanup_free_ char *xml = qpci_vmxml_new_domain(&c, type);
+        struct qpci_vmxml *x = NULL;
+
+        assert_non_null(xml);
+        assert_int_equal(qpci_vmxml_parse(xml, &x), 0);
+        return x;
+}
+
+static void expect_pref(struct qpci_vmxml *x, const char *name, const char *value, bool dflt) {
+        _cleanup_free_ char *v = NULL;
+        bool d = !dflt;
+        assert_int_equal(qpci_vmxml_get_pref(x, name, &v, &d), 0);
+        assert_string_equal(v, value);
+        assert_int_equal(d, dflt);
+}
+
+static bool has(struct qpci_vmxml *x, const char *needle) {
+        _cleanup_free_ char *xml = qpci_vmxml_format(x);
+        return strstr(xml, needle) != NULL;
+}
+
+static const struct qpci_assignment usb = {
+        .addr = {.bus = 0, .dev = 0x1a, .fn = 0}, .bdf = "0000:00:1a.0", .vendor_id = 0x8086, .device_id = 0x2934,
+        .path = "0000:00:1a.0", .no_strict_reset = true, .persistent = true};
+
+static void test_new_and_prefs(void **state) {
+        (void)state;
+        struct qpci_vmxml *x = new_vm("qemu", NULL);
+        const char *why = NULL;
+
+        assert_true(qpci_vmxml_is_qpci(x));
+        assert_string_equal(qpci_vmxml_get_type(x), "qemu");
+        expect_pref(x, "kernel", "/boot/vmlinuz", false);
+        expect_pref(x, "kernelopts", "", true);
+        expect_pref(x, "memory", "300", false);
+        expect_pref(x, "maxmem", "300", true);
+        expect_pref(x, "vcpus", "2", false);
+        expect_pref(x, "pci_strictreset", "True", true);
+        assert_true(has(x, "<cmdline>console=ttyS0</cmdline>"));
+        assert_true(has(x, "machine=\"q35\""));
+        /* The seed page's DMA buffer goes after the console, which is not a preference. */
+        assert_int_equal(qpci_vmxml_set_pref(x, "kernelopts", "iommu=soft swiotlb=8192", &why), 0);
+        expect_pref(x, "kernelopts", "iommu=soft swiotlb=8192", false);
+        assert_true(has(x, "<cmdline>console=ttyS0 iommu=soft swiotlb=8192</cmdline>"));
+        /* Ballooning room without PCI devices. */
+        assert_int_equal(qpci_vmxml_set_pref(x, "maxmem", "1000", &why), 0);
+        assert_true(has(x, "<memory unit=\"KiB\">1024000</memory>"));
+        assert_int_equal(qpci_vmxml_set_pref(x, "memory", "0", &why), -EINVAL);
+        assert_non_null(why);
+        assert_int_equal(qpci_vmxml_set_pref(x, "vcpus", "2x", &why), -EINVAL);
+        assert_int_equal(qpci_vmxml_set_pref(x, "pci_strictreset", "maybe", &why), -EINVAL);
+        assert_int_equal(qpci_vmxml_set_pref(x, "kernel", "vmlinuz", &why), -EINVAL);
+        assert_int_equal(qpci_vmxml_set_pref(x, "colour", "red", &why), -ENOENT);
+        assert_int_equal(qpci_vmxml_set_pref(x, "pci_strictreset", "false", &why), 0);
+        expect_pref(x, "pci_strictreset", "False", false);
+        assert_false(qpci_vmxml_strict_reset(x));
+        assert_int_equal(qpci_vmxml_set_pref(x, "pci_strictreset", NULL, &why), 0);
+        assert_true(qpci_vmxml_strict_reset(x));
+        assert_int_equal(qpci_vmxml_set_pref(x, "kernelopts", NULL, &why), 0);
+        expect_pref(x, "kernelopts", "", true);
+        assert_true(has(x, "<cmdline>console=ttyS0</cmdline>"));
+        qpci_vmxml_free(x);
+}
+
+static void test_assignments(void **state) {
+        (void)state;
+        struct qpci_vmxml *x = new_vm("qemu", NULL);
+        struct qpci_assignment *a = NULL;
+        const char *why;
+        size_t n = 0;
+
+        assert_int_equal(qpci_vmxml_set_pref(x, "maxmem", "1000", &why), 0);
+        assert_int_equal(qpci_vmxml_add_assignment(x, &usb), 0);
+        assert_int_equal(qpci_vmxml_add_assignment(x, &usb), -EEXIST);
+        assert_true(qpci_vmxml_has_pci(x));
+        /* managed='no': the engine hides it and never gives it back by itself. */
+        assert_true(has(x, "<hostdev mode=\"subsystem\" type=\"pci\" managed=\"no\">"));
+        assert_true(has(x, "<address domain=\"0x0000\" bus=\"0x00\" slot=\"0x1a\" function=\"0x0\"/>"));
+        /* A VM with PCI devices: Qubes' kernelopts default, and no ballooning. */
+        expect_pref(x, "kernelopts", "iommu=soft swiotlb=2048", true);
+        assert_true(has(x, "<cmdline>console=ttyS0 iommu=soft swiotlb=2048</cmdline>"));
+        assert_true(has(x, "<memory unit=\"KiB\">307200</memory>"));
+        assert_int_equal(qpci_vmxml_get_assignments(x, false, &a, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(a[0].bdf, "0000:00:1a.0");
+        assert_int_equal(a[0].vendor_id, 0x8086);
+        assert_int_equal(a[0].device_id, 0x2934);
+        assert_string_equal(a[0].path, "0000:00:1a.0");
+        assert_true(a[0].no_strict_reset && a[0].persistent && !a[0].live && !a[0].permissive);
+        free(a);
+        /* Other options: the same address, updated in place. */
+        struct qpci_assignment perm = usb;
+        perm.no_strict_reset = false;
+        perm.permissive = true;
+        assert_int_equal(qpci_vmxml_add_assignment(x, &perm), 0);
+        assert_int_equal(qpci_vmxml_get_assignments(x, false, &a, &n), 0);
+        assert_int_equal(n, 1);
+        assert_true(!a[0].no_strict_reset && a[0].permissive);
+        free(a);
+        assert_int_equal(qpci_vmxml_remove_assignment(x, &usb.addr), 0);
+        assert_int_equal(qpci_vmxml_remove_assignment(x, &usb.addr), -ENOENT);
+        assert_false(has(x, "qpci:device"));
+        expect_pref(x, "kernelopts", "", true);
+        assert_true(has(x, "<memory unit=\"KiB\">1024000</memory>"));
+        qpci_vmxml_free(x);
+}
+
+static void test_xen(void **state) {
+        (void)state;
+        struct qpci_vmxml *x = new_vm("xen", "iommu=soft swiotlb=8192");
+        struct qpci_assignment perm = usb;
+
+        assert_true(has(x, "<type>linux</type>")); /* paravirtualized, with pcifront */
+        assert_true(has(x, "<cmdline>console=hvc0 iommu=soft swiotlb=8192</cmdline>"));
+        perm.permissive = true;
+        assert_int_equal(qpci_vmxml_add_assignment(x, &perm), 0);
+        /* libvirt's own word for pciback's permissive mode, as Qubes R4.2 uses it. */
+        assert_true(has(x, "<source writeFiltering=\"no\">"));
+        assert_false(has(x, "<driver name=\"vfio\"/>"));
+        qpci_vmxml_free(x);
+}
+
+/* A domain of virsh's: no metadata of qpci's, and its own cmdline is the preference. */
+static void test_foreign(void **state) {
+        (void)state;
+        static const char xml[] =
+                "<domain type='kvm'><name>win</name><memory unit='GiB'>4</memory><vcpu>4</vcpu>"
+                "<os><type>hvm</type><cmdline>quiet</cmdline></os><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source writeFiltering='no'>"
+                "<address domain='0x0001' bus='0x02' slot='0x00' function='0x1'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/></source></hostdev>"
+                "</devices></domain>";
+        struct qpci_vmxml *x = NULL;
+        struct qpci_assignment *a = NULL;
+        const char *why;
+        size_t n = 0;
+
+        assert_int_equal(qpci_vmxml_parse("<not-a-domain/>", &x), -EBADMSG);
+        assert_int_equal(qpci_vmxml_parse("<domain", &x), -EBADMSG);
+        assert_int_equal(qpci_vmxml_parse(xml, &x), 0);
+        assert_false(qpci_vmxml_is_qpci(x));
+        expect_pref(x, "kernelopts", "quiet", false);
+        expect_pref(x, "memory", "4096", false);
+        assert_int_equal(qpci_vmxml_get_assignments(x, true, &a, &n), 0);
+        assert_int_equal(n, 1); /* the USB hostdev is not a PCI device */
+        assert_string_equal(a[0].bdf, "0001:02:00.1");
+        assert_true(a[0].permissive && a[0].live && !a[0].persistent && a[0].vendor_id == 0);
+        free(a);
+        assert_int_equal(qpci_vmxml_set_pref(x, "kernelopts", "quiet splash", &why), 0);
+        assert_true(has(x, "<cmdline>quiet splash</cmdline>"));
+        assert_false(qpci_vmxml_is_qpci(x));
+        qpci_vmxml_free(x);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_new_and_prefs),
+                cmocka_unit_test(test_assignments),
+                cmocka_unit_test(test_xen),
+                cmocka_unit_test(test_foreign),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
