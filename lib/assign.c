@@ -194,6 +194,22 @@ static bool strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
         return !a->no_strict_reset && !(qpci_vm_def(vm, &x) == 0 && !qpci_vmxml_strict_reset(x));
 }
 
+/* A device used without a reliable reset may carry what the VM left in it (Qubes: "tainted"). */
+static void mark_tainted(struct qpci_vm *vm, const struct qpci_assignment *a) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        if (qpci_state_mark_tainted(ctx, a->bdf, a->vendor_id, a->device_id, vm->name) < 0)
+                log_warn(ctx, "could not record that %s used dom0:%s without a reliable reset", vm->name, a->bdf);
+}
+
+static void warn_if_tainted(struct qpci_vm *vm, struct qpci_dev *d) {
+        char by[256];
+        if (qpci_state_tainted_by(vm->virt->ctx, qpci_dev_get_bdf(d), qpci_dev_get_vendor_id(d),
+                                  qpci_dev_get_device_id(d), by, sizeof(by)) > 0 && !streq(by, vm->name))
+                log_warn(vm->virt->ctx, "dom0:%s was used by %s without a reliable reset (no-strict-reset): consider "
+                         "it tainted, since %s may have left it in a state that attacks %s", qpci_dev_get_ident(d), by,
+                         by, vm->name);
+}
+
 static int refuse_if_rooted(struct qpci_vm *vm) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         if (streq(qpci_get_root(ctx), "/"))
@@ -243,6 +259,9 @@ QPCI_EXPORT int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
         if (virDomainCreate(vm->dom) < 0)
                 return log_error_errno(ctx, -EIO, "libvirt could not start %s: %s%s", vm->name, qpci_virt_error(),
                                        n ? " (its devices stay hidden from the host)" : "");
+        for (size_t i = 0; i < n; i++)
+                if (!strict_for(vm, &a[i]))
+                        mark_tainted(vm, &a[i]);
         qpci_vm_refresh(vm);
         return 0;
 }
@@ -290,6 +309,7 @@ QPCI_EXPORT int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, s
         r = check_device(vm, inv, &a, set, n, strict_for(vm, &a), running);
         if (r < 0)
                 return r;
+        warn_if_tainted(vm, d);
         if (running && !in_set(set, n - 1, d)) {
                 /* Hot-plug: off the host first (all or nothing), then into the VM. */
                 if ((r = refuse_if_rooted(vm)) < 0 || (r = qpci_host_hide(inv, &d, 1, NULL)) < 0)
@@ -303,6 +323,8 @@ QPCI_EXPORT int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, s
                         return log_error_errno(ctx, -EIO, "libvirt could not attach dom0:%s to %s: %s (the device "
                                                "stays hidden from the host)", qpci_dev_get_ident(d), vm->name,
                                                qpci_virt_error());
+                if (!strict_for(vm, &a))
+                        mark_tainted(vm, &a);
         }
         if (!a.persistent)
                 return 0;

@@ -333,6 +333,21 @@ static void test_permissive(void **state) {
         assert_string_equal(text, "");
 }
 
+/* A device a VM used without a reliable reset stays recorded, for that very card only. */
+static void test_taint(void **state) {
+        struct host *h = *state;
+        char vm[64] = "";
+
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, vm, sizeof(vm)), 0);
+        assert_int_equal(qpci_state_mark_tainted(h->ctx, gpu[0], 0x10de, 0x1b80, "sys-gpu"), 0);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, vm, sizeof(vm)), 1);
+        assert_string_equal(vm, "sys-gpu");
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b81, vm, sizeof(vm)), 0);
+        assert_int_equal(qpci_state_mark_tainted(h->ctx, gpu[0], 0x10de, 0x1b80, "games"), 0);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, vm, sizeof(vm)), 1);
+        assert_string_equal(vm, "games");
+}
+
 static void test_group_rule(void **state) {
         struct host *h = *state;
 
@@ -416,6 +431,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_rule, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
         };

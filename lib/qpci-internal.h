@@ -244,6 +244,11 @@ int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 /* 1 and the driver qpci took this very device (same ids) from, 0 when there is no record. */
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
                            size_t size);
+/* A VM used the device without a reliable reset: it may have left it in any state (takes the lock). */
+int qpci_state_mark_tainted(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, const char *vm);
+/* 1 and the VM that last used this very device without a reliable reset, 0 when none (read-only). */
+int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *vm,
+                          size_t size);
 /* Whether an interrupted command left moves in the journal (read-only, no lock). */
 bool qpci_state_journal_pending(struct qpci_ctx *ctx);
 /* Sets hidden_from on the inventory's devices that qpci hid. */

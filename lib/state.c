@@ -22,7 +22,7 @@
 #include "qpci-internal.h"
 
 #define STATE_DIR "var/lib/qpci"
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 #define BUSY_MS 30000 /* how long a reader or writer waits for the other side of the database */
@@ -68,7 +68,14 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS permissive ("
         "  bdf TEXT PRIMARY KEY,"
         "  vendor INTEGER NOT NULL,"
-        "  device INTEGER NOT NULL);";
+        "  device INTEGER NOT NULL);"
+        /* Version 3: devices a VM used without a reliable reset, and which VM (the last one). */
+        "CREATE TABLE IF NOT EXISTS tainted ("
+        "  bdf TEXT PRIMARY KEY,"
+        "  vendor INTEGER NOT NULL,"
+        "  device INTEGER NOT NULL,"
+        "  vm TEXT NOT NULL,"
+        "  since INTEGER NOT NULL);";
 
 static int mkdirs_rooted(struct qpci_ctx *ctx, const char *path) {
         char buf[256];
@@ -282,6 +289,51 @@ int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendo
                 r = 1;
         }
         sqlite3_finalize(st);
+        return r;
+}
+
+int qpci_state_mark_tainted(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, const char *vm) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        if ((r = qpci_state_open(ctx)) < 0)
+                return r;
+        if (sqlite3_prepare_v2(ctx->db, "INSERT OR REPLACE INTO tainted (bdf, vendor, device, vm, since) VALUES (?,?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK)
+                r = sql_error(ctx, "tainted");
+        else {
+                sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 2, vendor);
+                sqlite3_bind_int(st, 3, device);
+                sqlite3_bind_text(st, 4, vm, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+                if (sqlite3_step(st) != SQLITE_DONE)
+                        r = sql_error(ctx, "tainted");
+        }
+        sqlite3_finalize(st);
+        qpci_state_close(ctx);
+        return r;
+}
+
+int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *vm,
+                          size_t size) {
+        sqlite3 *db = open_readonly(ctx);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        /* A database from before version 3 has no such table: nothing was tainted then. */
+        if (db && sqlite3_prepare_v2(db, "SELECT vm FROM tainted WHERE bdf = ? AND vendor = ? AND device = ?", -1, &st,
+                                     NULL) == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, bdf, -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 2, vendor);
+                sqlite3_bind_int(st, 3, device);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                        snprintf(vm, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                        r = 1;
+                }
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
         return r;
 }
 
