@@ -23,7 +23,7 @@ static int append(struct qpci_assignment **a, size_t *n, const struct qpci_assig
         return 0;
 }
 
-QPCI_EXPORT int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n) {
+int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n) {
         struct qpci_assignment *def = NULL, *live = NULL;
         size_t n_def = 0, n_live = 0;
         struct qpci_vmxml *x;
@@ -218,7 +218,7 @@ static int refuse_if_rooted(struct qpci_vm *vm) {
                                "this host's real devices: not giving PCI devices to %s", qpci_get_root(ctx), vm->name);
 }
 
-QPCI_EXPORT int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
+int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
         struct qpci_assignment *a = NULL;
         size_t n = 0;
         int r = qpci_vm_get_assignments(vm, &a, &n);
@@ -230,7 +230,7 @@ QPCI_EXPORT int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
         return r;
 }
 
-QPCI_EXPORT int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
+int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *a = NULL;
         _cleanup_free_ struct qpci_dev **devs = NULL;
@@ -280,7 +280,7 @@ static int assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o
         return 0;
 }
 
-QPCI_EXPORT int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *d,
+int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *d,
                                const struct qpci_attach_options *o) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *set = NULL;
@@ -355,7 +355,7 @@ static int wait_unplugged(struct qpci_vm *vm, const struct qpci_addr *addr) {
         return -ETIMEDOUT;
 }
 
-QPCI_EXPORT int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr) {
+int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *a = NULL;
         struct qpci_vmxml *x;

@@ -279,7 +279,7 @@ struct qpci_virt; /* a connection to libvirt */
 struct qpci_vm;   /* a domain; owned by its connection */
 
 enum {
-        QPCI_VIRT_OPTIONAL = 1 << 0, /* the caller goes on without VMs: a failure is logged as a warning */
+        QPCI_VIRT_OPTIONAL = 1 << 0, /* the caller goes on without VMs: a failure is only info */
 };
 /* Connects to uri, or NULL for LIBVIRT_DEFAULT_URI, else xen:///system on a Xen dom0 and
  * qemu:///system elsewhere. The reason is logged when no daemon answers. */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "qpci-internal.h"
+#include "virt-module.h"
 #include "virt.h"
 
 /* libvirt prints every error to stderr unless told otherwise; qpci reports them itself. */
@@ -24,7 +25,7 @@ const char *qpci_virt_error(void) {
         return m ? m : "unknown libvirt error";
 }
 
-QPCI_EXPORT int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct qpci_virt **ret) {
+int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct qpci_virt **ret) {
         struct qpci_virt *v;
         const char *want = uri ? uri : getenv("LIBVIRT_DEFAULT_URI");
 
@@ -38,7 +39,7 @@ QPCI_EXPORT int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned f
         v->ctx = qpci_ref(ctx);
         v->conn = virConnectOpen(want);
         if (!v->conn) {
-                qpci_log(ctx, flags & QPCI_VIRT_OPTIONAL ? QPCI_LOG_WARNING : QPCI_LOG_ERR,
+                qpci_log(ctx, flags & QPCI_VIRT_OPTIONAL ? QPCI_LOG_INFO : QPCI_LOG_ERR,
                          "cannot reach libvirt at %s: %s; start its daemon (systemctl start libvirtd, or "
                          "virtqemud/virtxend), or choose another with -c URI", want, qpci_virt_error());
                 qpci_virt_unref(v);
@@ -71,7 +72,7 @@ static void drop_vms(struct qpci_virt *v) {
         v->listed = false;
 }
 
-QPCI_EXPORT struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
+struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
         if (!v || --v->refcount > 0)
                 return NULL;
         drop_vms(v);
@@ -83,7 +84,7 @@ QPCI_EXPORT struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
         return NULL;
 }
 
-QPCI_EXPORT const char *qpci_virt_get_uri(const struct qpci_virt *v) {
+const char *qpci_virt_get_uri(const struct qpci_virt *v) {
         return v->uri;
 }
 
@@ -151,7 +152,7 @@ static int list_vms(struct qpci_virt *v) {
         return 0;
 }
 
-QPCI_EXPORT int qpci_virt_get_vms(struct qpci_virt *v, struct qpci_vm *const **vms, size_t *n) {
+int qpci_virt_get_vms(struct qpci_virt *v, struct qpci_vm *const **vms, size_t *n) {
         int r = list_vms(v);
         if (r < 0)
                 return r;
@@ -160,7 +161,7 @@ QPCI_EXPORT int qpci_virt_get_vms(struct qpci_virt *v, struct qpci_vm *const **v
         return 0;
 }
 
-QPCI_EXPORT int qpci_virt_find_vm(struct qpci_virt *v, const char *name, struct qpci_vm **ret) {
+int qpci_virt_find_vm(struct qpci_virt *v, const char *name, struct qpci_vm **ret) {
         int r = list_vms(v);
 
         if (r < 0)
@@ -194,7 +195,7 @@ static bool valid_name(const char *s) {
         return true;
 }
 
-QPCI_EXPORT int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, struct qpci_vm **ret) {
+int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, struct qpci_vm **ret) {
         struct qpci_vm *vm = NULL;
         _cleanup_free_ char *xml = NULL;
         struct qpci_vm **nv;
@@ -233,17 +234,12 @@ QPCI_EXPORT int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_co
         return 0;
 }
 
-QPCI_EXPORT const char *qpci_vm_get_name(const struct qpci_vm *vm) {
+const char *qpci_vm_get_name(const struct qpci_vm *vm) {
         return vm->name;
 }
 
-QPCI_EXPORT enum qpci_vm_state qpci_vm_get_state(const struct qpci_vm *vm) {
+enum qpci_vm_state qpci_vm_get_state(const struct qpci_vm *vm) {
         return vm->state;
-}
-
-QPCI_EXPORT const char *qpci_vm_state_name(enum qpci_vm_state s) {
-        static const char *const names[] = {"Halted", "Running", "Paused", "Transient"};
-        return (size_t)s < ELEMENTSOF(names) ? names[s] : "Transient";
 }
 
 void qpci_vm_refresh(struct qpci_vm *vm) {
@@ -308,12 +304,12 @@ int qpci_vm_define(struct qpci_vm *vm, struct qpci_vmxml *x) {
         return 0;
 }
 
-QPCI_EXPORT unsigned long qpci_vm_get_memory_mib(struct qpci_vm *vm) {
+unsigned long qpci_vm_get_memory_mib(struct qpci_vm *vm) {
         _cleanup_free_ char *v = NULL;
         return qpci_vm_get_pref(vm, "memory", &v, NULL) == 0 ? strtoul(v, NULL, 10) : 0;
 }
 
-QPCI_EXPORT int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **value, bool *is_default) {
+int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **value, bool *is_default) {
         struct qpci_vmxml *x;
         int r = qpci_vm_def(vm, &x);
 
@@ -325,7 +321,7 @@ QPCI_EXPORT int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **va
         return r;
 }
 
-QPCI_EXPORT int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
+int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         const char *why = NULL;
         struct qpci_vmxml *x;
@@ -343,7 +339,7 @@ QPCI_EXPORT int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const cha
         return qpci_vm_define(vm, x);
 }
 
-QPCI_EXPORT int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s) {
+int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s) {
         struct qpci_ctx *ctx = vm->virt->ctx;
 
         vm->state = state_of(vm->dom);
@@ -366,7 +362,7 @@ QPCI_EXPORT int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsi
         return 0;
 }
 
-QPCI_EXPORT int qpci_vm_remove(struct qpci_vm *vm) {
+int qpci_vm_remove(struct qpci_vm *vm) {
         struct qpci_ctx *ctx = vm->virt->ctx;
 
         if (state_of(vm->dom) != QPCI_VM_HALTED)
@@ -379,3 +375,27 @@ QPCI_EXPORT int qpci_vm_remove(struct qpci_vm *vm) {
         vm->state = QPCI_VM_HALTED;
         return 0;
 }
+
+/* The module's one export: what virt-load.c forwards the public API to. */
+QPCI_EXPORT const struct qpci_virt_module qpci_virt_module = {
+        .abi = QPCI_VIRT_MODULE_ABI,
+        .virt_open = qpci_virt_open,
+        .virt_unref = qpci_virt_unref,
+        .virt_get_uri = qpci_virt_get_uri,
+        .virt_get_vms = qpci_virt_get_vms,
+        .virt_find_vm = qpci_virt_find_vm,
+        .virt_create_vm = qpci_virt_create_vm,
+        .vm_get_name = qpci_vm_get_name,
+        .vm_get_state = qpci_vm_get_state,
+        .vm_get_memory_mib = qpci_vm_get_memory_mib,
+        .vm_pref_names = qpci_vm_pref_names,
+        .vm_get_pref = qpci_vm_get_pref,
+        .vm_set_pref = qpci_vm_set_pref,
+        .vm_get_assignments = qpci_vm_get_assignments,
+        .vm_attach = qpci_vm_attach,
+        .vm_detach = qpci_vm_detach,
+        .vm_start = qpci_vm_start,
+        .vm_check = qpci_vm_check,
+        .vm_shutdown = qpci_vm_shutdown,
+        .vm_remove = qpci_vm_remove,
+};

@@ -407,6 +407,10 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
         devices = xmlNewChild(x.domain, NULL, BAD_CAST "devices", NULL);
         if (!xen) {
                 /* Room to hot-plug: q35's root complex takes no hot-plugged endpoints itself. */
+                n = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
+                xmlSetProp(n, BAD_CAST "type", BAD_CAST "pci");
+                xmlSetProp(n, BAD_CAST "index", BAD_CAST "0");
+                xmlSetProp(n, BAD_CAST "model", BAD_CAST "pcie-root");
                 for (int i = 0; i < 4; i++) {
                         n = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
                         xmlSetProp(n, BAD_CAST "type", BAD_CAST "pci");
