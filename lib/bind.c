@@ -75,8 +75,16 @@ static int write_driver_attr(struct qpci_ctx *ctx, const char *driver, const cha
 int qpci_unbind(struct qpci_ctx *ctx, const char *bdf, const char *driver) {
         int r = write_driver_attr(ctx, driver, "unbind", bdf);
         if (r < 0)
-                log_err(ctx, "%s: unbinding from %s failed: %s", bdf, driver, strerror(-r));
-        return r;
+                return log_error_errno(ctx, r, "%s: unbinding from %s failed: %s", bdf, driver, strerror(-r));
+        /* pciback keeps every device it ever took in its slot list (pcistub_probe adds a bound
+         * device there) and seizes it again at any later probe, driver_override or not: forget it,
+         * or a device without a host driver goes straight back to pciback. */
+        if (streq(driver, "pciback")) {
+                int k = write_driver_attr(ctx, driver, "remove_slot", bdf);
+                if (k < 0)
+                        log_dbg(ctx, "%s: pciback's remove_slot: %s", bdf, strerror(-k));
+        }
+        return 0;
 }
 
 int qpci_bind(struct qpci_ctx *ctx, const char *bdf, const char *driver) {

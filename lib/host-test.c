@@ -140,6 +140,8 @@ static int model_write(void *data, int dirfd, const char *name, const char *valu
                         link_driver(m, value, drv); /* success even when nothing binds, like the kernel */
                 return 0;
         }
+        if (streq(name, "remove_slot")) /* pciback forgets the device: nothing to model */
+                return 0;
         if (streq(name, "permissive")) { /* pciback lists each device it was told of */
                 FILE *f;
                 snprintf(p, sizeof(p), "%s/permissive", dir);

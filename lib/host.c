@@ -415,6 +415,9 @@ static int give_back(struct qpci_ctx *ctx, struct move *m) {
                 log_info(ctx, "%s: back on the host with no driver, as before it was hidden", d->bdf);
                 return 0;
         }
+        /* A stub is no host driver: unhide did not happen, whatever drivers_probe said. */
+        if (qpci_driver_is_stub(cur))
+                return log_error_errno(ctx, -EBUSY, "%s: %s took it again instead of a host driver", d->bdf, cur);
         if (!cur[0])
                 return log_error_errno(ctx, -ENODEV, "%s: no host driver takes it (modalias %s, module %s)", d->bdf,
                                        qpci_dev_get_modalias(d), module ? module : "none found");
