@@ -418,6 +418,13 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
                 }
                 n = xmlNewChild(devices, NULL, BAD_CAST "serial", NULL);
                 xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");
+                /* What the guest printed stays readable after it stopped, as Qubes keeps
+                 * /var/log/xen/console/guest-NAME.log. */
+                char log[256];
+                snprintf(log, sizeof(log), "/var/log/libvirt/qemu/%s-console.log", c->name);
+                n = xmlNewChild(n, NULL, BAD_CAST "log", NULL);
+                xmlSetProp(n, BAD_CAST "file", BAD_CAST log);
+                xmlSetProp(n, BAD_CAST "append", BAD_CAST "on");
         }
         n = xmlNewChild(devices, NULL, BAD_CAST "console", NULL);
         xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");

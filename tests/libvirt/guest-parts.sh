@@ -1,0 +1,53 @@
+# Sourced by the tests under tests/libvirt: what a small VM of theirs boots. Needs $work (a
+# temporary folder) and bail() from the caller.
+
+# guest_kernel: prints Debian's kernel as tests/kernel/run-guest caches it (the vmlinux ELF, which
+# QEMU boots through its PVH entry, seconds faster under TCG than the bzImage), else downloads the
+# package once. QPCI_LIBVIRT_KERNEL=FILE takes that one.
+guest_kernel() {
+        local cache=${QPCI_KERNEL_CACHE:-/var/tmp/qpci-kernel} d pkg kdir
+        if [ -n "${QPCI_LIBVIRT_KERNEL:-}" ]; then echo "$QPCI_LIBVIRT_KERNEL"; return; fi
+        for d in $(ls -dt "$cache"/linux-image-*/ 2>/dev/null); do
+                d=${d%/}
+                if [ -f "$d/vmlinux" ]; then echo "$d/vmlinux"; return; fi
+                if [ -f "$d/vmlinuz" ]; then echo "$d/vmlinuz"; return; fi
+        done
+        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1)
+        [ -n "$pkg" ] || bail "no cached kernel in $cache and apt-cache does not know linux-image-amd64 (apt-get update)"
+        kdir="$cache/libvirt-smoke/$pkg"
+        if [ ! -f "$kdir/vmlinuz" ]; then
+                echo "# downloading $pkg (about 70 MB, once) into $kdir" >&2
+                mkdir -p "$kdir" && (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) ||
+                        bail "apt-get download $pkg failed"
+                dpkg -x "$work"/*.deb "$work/k" || bail "cannot unpack $pkg"
+                cp "$(ls "$work"/k/boot/vmlinuz-* | head -n 1)" "$kdir/vmlinuz.new" && mv "$kdir/vmlinuz.new" "$kdir/vmlinuz" ||
+                        bail "no kernel in $pkg"
+                rm -rf "$work"/*.deb "$work/k"
+        fi
+        echo "$kdir/vmlinuz"
+}
+
+# guest_initrd FILE LINE: writes an initramfs of static busybox whose /init mounts /dev and /proc,
+# prints LINE on the console (shell words expanded there: "$(cat /proc/cmdline)"), then idles.
+guest_initrd() {
+        local out=$1 line=$2 busybox root=$work/initramfs
+        busybox=$(command -v busybox) || bail "no busybox (Debian package busybox-static)"
+        ldd "$busybox" >/dev/null 2>&1 && bail "$busybox is not static (Debian package busybox-static)"
+        command -v cpio >/dev/null || bail "no cpio"
+        rm -rf "$root"
+        mkdir -p "$root"/{bin,dev,proc,sys}
+        cp "$busybox" "$root/bin/busybox"
+        ln -s busybox "$root/bin/sh"
+        cat >"$root/init" <<EOF
+#!/bin/sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox mount -t proc proc /proc
+exec </dev/console >/dev/console 2>&1
+export PATH=/bin
+/bin/busybox --install -s /bin
+echo "$line"
+while :; do sleep 3600; done
+EOF
+        chmod 755 "$root/init"
+        (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out" || bail "cpio failed"
+}

@@ -1,0 +1,125 @@
+#!/bin/bash
+# qpci's VM tools against a real libvirt daemon (the private one of tests/libvirt/with-libvirtd):
+# qvm-create, qvm-prefs (R4 and R3.2 forms), qvm-start of a VM that really boots and sees its
+# kernelopts, qvm-shutdown, persistent assignments of a fixture host's devices and everything
+# across a daemon restart, qvm-remove. No device of this machine is ever assigned: assignments
+# name a fixture tree's devices (QPCI_ROOT), and qpci refuses to start a VM with them. TAP.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${QPCI_LIBVIRTD_DIR:-}" ]; then
+        exec "$here/with-libvirtd" "$here/vms.sh" "$@"
+fi
+bin=${QPCI_BIN:-$here/../../build/bin}
+export PATH="$bin:$PATH"
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # description, command...
+        local desc=$1 out
+        shift
+        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
+}
+expect_fail() { # description, expected stderr text, command...: fails, saying that
+        local desc=$1 want=$2 out
+        shift 2
+        if out=$("$@" 2>&1); then
+                not_ok "$desc (it succeeded)"
+        elif [[ $out == *"$want"* ]]; then
+                ok "$desc"
+        else
+                not_ok "$desc"
+                printf 'got: %s\nwant: %s\n' "$out" "$want" | sed 's/^/#   /'
+        fi
+}
+bail() { echo "Bail out! $*"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/qpci-libvirt-vms.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# shellcheck source=guest-parts.sh
+. "$here/guest-parts.sh"
+kernel=$(guest_kernel) || exit 1
+guest_initrd "$work/initrd" 'QPCI-VM-CMDLINE: $(cat /proc/cmdline)'
+
+fixture=$work/fixture
+python3 "$here/../fixture/mkfixture.py" "$here/../topologies/seed-laptop.topo" "$fixture" >/dev/null ||
+        bail "cannot build the fixture"
+fx() { QPCI_ROOT=$fixture QPCI_PCI_IDS=$here/../data/pci.ids QPCI_HWDB=0 "$@"; }
+xml() { virsh dumpxml --inactive "$1"; }
+console_log() { echo "$QPCI_LIBVIRTD_DIR/log/qemu/$1-console.log"; }
+wait_console() { # vm, text, seconds
+        local i
+        for ((i = 0; i < $3 * 10; i++)); do
+                grep -aq "$2" "$(console_log "$1")" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+vm=sys-usb
+check "qvm-create $vm" qvm-create --type qemu --kernel "$kernel" --initrd "$work/initrd" --memory 256 "$vm"
+check "virsh sees it" virsh dominfo "$vm"
+check "qvm-ls shows it halted with 256 MiB" bash -c "qvm-ls | grep -Eq '^$vm +Halted +256 *\$'"
+expect_fail "qvm-create refuses a second $vm" "a VM named '$vm' exists already" \
+        qvm-create --type qemu --kernel "$kernel" "$vm"
+check "kernelopts default to nothing" test "$(qvm-prefs "$vm" kernelopts)" = ""
+check "qvm-prefs sets the seed page's DMA buffer" qvm-prefs "$vm" kernelopts "iommu=soft swiotlb=8192"
+check "libvirt's cmdline has it after the console" \
+        bash -c "virsh dumpxml --inactive $vm | grep -q '<cmdline>console=ttyS0 iommu=soft swiotlb=8192</cmdline>'"
+check "R3.2: qvm-prefs -s VM vcpus 2" qvm-prefs -s "$vm" vcpus 2
+check "R3.2: qvm-prefs -g VM vcpus says 2" test "$(qvm-prefs -g "$vm" vcpus)" = 2
+check "R3.2: qvm-prefs VM -s pci_strictreset false" qvm-prefs "$vm" -s pci_strictreset false
+check "the listing shows it and its defaults" bash -c "qvm-prefs $vm | grep -qx 'pci_strictreset  : False' &&
+        qvm-prefs $vm | grep -qx 'maxmem           : 256 (default)'"
+expect_fail "an unknown property is refused" "no such property: 'colour'" qvm-prefs "$vm" colour red
+expect_fail "a bad memory size is refused" "invalid value 'lots' for memory" qvm-prefs "$vm" memory lots
+
+# Assignments of the fixture's devices: definitions change, no device moves.
+expect_fail "attach to a halted VM without -p: Qubes' message" \
+        "VM not running, can only attach device with persistent flag" fx qvm-pci attach "$vm" dom0:00_1a.0
+for f in 0 1 2; do
+        check "qvm-pci attach -p $vm dom0:00_1a.$f" fx qvm-pci attach -p "$vm" "dom0:00_1a.$f"
+done
+check "the definition has three unmanaged hostdevs" test "$(xml "$vm" | grep -c "<hostdev mode='subsystem' type='pci' managed='no'>")" = 3
+check "and qpci's metadata with the card's identity" \
+        bash -c "virsh dumpxml --inactive $vm | grep -q 'addr=\"0000:00:1a.1\" vendor=\"0x8086\" device=\"0x3a37\"'"
+check "a VM with PCI devices gets no ballooning" \
+        bash -c "virsh dumpxml --inactive $vm | grep -q \"<memory unit='KiB'>262144</memory>\""
+check "R3.2: qvm-pci -a VM BB:DD.F (persistent)" fx qvm-pci -a "$vm" 00:1b.0
+check "R3.2: qvm-pci -l VM lists four" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2', '00:1b.0']"
+check "R3.2: qvm-pci -d VM BB:DD.F" fx qvm-pci -d "$vm" 00:1b.0
+check "qvm-pci shows $vm under USED BY" bash -c "QPCI_ROOT=$fixture qvm-pci | grep -E '^dom0:00_1a.1 .*  $vm\$'"
+
+t=$(date +%s)
+check "daemon restart" "$here/with-libvirtd" --restart
+check "the assignments persist across it" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2']"
+check "the preferences too" test "$(qvm-prefs "$vm" kernelopts)" = "iommu=soft swiotlb=8192"
+expect_fail "qvm-start refuses to give a fixture's devices to a VM" "qpci reads a fixture tree" fx qvm-start "$vm"
+check "and the VM stays halted" test "$(virsh domstate "$vm")" = "shut off"
+check "qvm-pci detach $vm (all)" fx qvm-pci detach "$vm"
+check "no hostdev is left" test "$(xml "$vm" | grep -c '<hostdev')" = 0
+
+# A VM that really runs: TCG, the console logged where libvirt keeps its logs.
+t=$(date +%s.%N)
+check "qvm-start $vm" qvm-start "$vm"
+check "qvm-ls shows it running" bash -c "qvm-ls | grep -Eq '^$vm +Running'"
+if wait_console "$vm" QPCI-VM-CMDLINE 90; then
+        ok "the guest booted; its console log says so"
+        echo "# qvm-start to the guest's first line: $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+else
+        not_ok "the guest booted; its console log says so"
+        tail -n 20 "$(console_log "$vm")" 2>/dev/null | sed 's/^/#   /'
+fi
+check "the guest's /proc/cmdline has the kernelopts" grep -aq "QPCI-VM-CMDLINE: console=ttyS0 iommu=soft swiotlb=8192" "$(console_log "$vm")"
+expect_fail "qvm-start of a running VM" "$vm is running already" qvm-start "$vm"
+expect_fail "qvm-remove of a running VM" "shut it down first" qvm-remove "$vm"
+check "qvm-shutdown --force" qvm-shutdown --force "$vm"
+check "halted" test "$(virsh domstate "$vm")" = "shut off"
+expect_fail "qvm-shutdown of a halted VM" "$vm is not running" qvm-shutdown "$vm"
+check "qvm-remove" qvm-remove "$vm"
+check "gone" test -z "$(virsh list --all --name)"
+expect_fail "no such VM" "no such VM: '$vm'" qvm-prefs "$vm"
+echo "1..$n"
+[ "$failed" = 0 ]
