@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One PCI function's facts, and the names and module looked up for it on first use. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "qpci-internal.h"
@@ -37,6 +39,39 @@ QPCI_EXPORT const char *qpci_dev_get_hidden_from(const struct qpci_dev *d) {
                 qpci_state_mark_hidden(d->inv);
         }
         return d->hidden_from;
+}
+
+/* A whole pciback list ("0000:00:1a.0\n..."), or NULL. */
+static char *read_list(int fd, const char *name) {
+        char *buf = malloc(65536);
+        if (buf && qpci_read_attr(fd, name, buf, 65536) < 0) {
+                free(buf);
+                buf = NULL;
+        }
+        return buf;
+}
+
+static bool listed(const char *list, const char *bdf) {
+        size_t len = strlen(bdf);
+        for (const char *p = list; p && (p = strstr(p, bdf)); p += len)
+                if ((p == list || p[-1] == '\n') && (p[len] == '\n' || p[len] == '\0'))
+                        return true;
+        return false;
+}
+
+QPCI_EXPORT unsigned qpci_dev_get_pciback(const struct qpci_dev *d) {
+        struct qpci_inventory *inv = d->inv;
+
+        if (!inv->pciback_loaded) {
+                _cleanup_close_ int fd = qpci_open_root(inv->ctx, "/sys/bus/pci/drivers/pciback", O_PATH | O_DIRECTORY);
+                inv->pciback_loaded = true;
+                if (fd >= 0) {
+                        inv->pciback_slots = read_list(fd, "slots");
+                        inv->pciback_permissive = read_list(fd, "permissive");
+                }
+        }
+        return (listed(inv->pciback_slots, d->bdf) ? QPCI_PCIBACK_SLOT : 0) |
+               (listed(inv->pciback_permissive, d->bdf) ? QPCI_PCIBACK_PERMISSIVE : 0);
 }
 
 QPCI_EXPORT enum qpci_dev_state qpci_dev_get_state(const struct qpci_dev *d) {

@@ -328,6 +328,20 @@ static void test_permissive(void **state) {
                                      "RUN+=\"/bin/sh -c 'echo 0000:03:00.0 > /sys/bus/pci/drivers/pciback/permissive'\"\n"));
         assert_null(strstr(text, "0000:03:00.1"));
         assert_null(strstr(text, "driver_override")); /* hidden for now only: no hide rule */
+        /* The inventory reads pciback's lists: permissive, and in its slots (pcistub's list). */
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback/slots%s%s", "", "");
+        f = fopen(p, "w");
+        assert_non_null(f);
+        fprintf(f, "0000:03:00.0\n0000:03:00.1\n");
+        fclose(f);
+        struct qpci_inventory *inv;
+        struct qpci_dev *d;
+        assert_int_equal(qpci_inventory_new(h->ctx, &inv), 0);
+        assert_int_equal(qpci_inventory_lookup(inv, gpu[0], &d, NULL), 0);
+        assert_int_equal(qpci_dev_get_pciback(d), QPCI_PCIBACK_SLOT | QPCI_PCIBACK_PERMISSIVE);
+        assert_int_equal(qpci_inventory_lookup(inv, "0000:04:00.0", &d, NULL), 0);
+        assert_int_equal(qpci_dev_get_pciback(d), 0);
+        qpci_inventory_unref(inv);
         /* Given back: the rule goes with it. */
         assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
         expect(h, on_host, "(null)");

@@ -332,6 +332,8 @@ QPCI_EXPORT struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *i
                 dev_done(&inv->devs[i]);
         free(inv->devs);
         free(inv->by_group);
+        free(inv->pciback_slots);
+        free(inv->pciback_permissive);
         qpci_unref(inv->ctx);
         free(inv);
         return NULL;

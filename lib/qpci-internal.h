@@ -196,6 +196,8 @@ struct qpci_inventory {
         struct qpci_dev **by_group;     /* devices with an IOMMU group, sorted by group then address */
         size_t n_grouped;
         bool hidden_loaded;             /* state.c has marked what qpci hid (on first use) */
+        bool pciback_loaded;            /* pciback's lists below were read (on first use) */
+        char *pciback_slots, *pciback_permissive; /* its "slots" and "permissive" files, NULL: none */
 };
 
 /* Appends a warning to the device and logs it. */

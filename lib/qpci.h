@@ -196,6 +196,14 @@ const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d);
  * does not log these as warnings: the front end decides where they go. */
 const char *qpci_dev_get_warnings(const struct qpci_dev *d);
 
+/* What xen-pciback says of a device: it is in its slots (pciback seizes it at any probe, whatever
+ * driver it is on now), and in its permissive list. 0 where pciback is not loaded. */
+enum {
+        QPCI_PCIBACK_SLOT = 1 << 0,
+        QPCI_PCIBACK_PERMISSIVE = 1 << 1,
+};
+unsigned qpci_dev_get_pciback(const struct qpci_dev *d);
+
 /* ---- the host engine: taking devices from the host and giving them back ---- */
 
 struct qpci_hide_options {

@@ -103,6 +103,8 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, 
         static const char *const states[] = {"host", "hidden", "free"};
         json_string(j, "state", states[qpci_dev_get_state(d)]);
         json_string(j, "hidden_from", qpci_dev_get_hidden_from(d));
+        json_bool(j, "pciback_slot", qpci_dev_get_pciback(d) & QPCI_PCIBACK_SLOT);
+        json_bool(j, "pciback_permissive", qpci_dev_get_pciback(d) & QPCI_PCIBACK_PERMISSIVE);
         json_string(j, "modalias", qpci_dev_get_modalias(d));
         json_string(j, "module", qpci_dev_get_module(d, &module) == 0 ? module : NULL);
         if (qpci_dev_get_iommu_group(d) >= 0)
@@ -181,22 +183,29 @@ struct row {
 /* "host: e1000e", "hidden: vfio-pci (by qpci, from e1000e)", "hidden: pciback", "free". */
 static const char *state_text(const struct qpci_dev *d, char *buf, size_t size) {
         const char *from = qpci_dev_get_hidden_from(d);
+        unsigned pciback = qpci_dev_get_pciback(d);
+        int n = 0;
 
         switch (qpci_dev_get_state(d)) {
         case QPCI_STATE_HOST:
-                snprintf(buf, size, "host: %s", qpci_dev_get_driver(d));
+                n = snprintf(buf, size, "host: %s", qpci_dev_get_driver(d));
                 break;
         case QPCI_STATE_HIDDEN:
                 if (from)
-                        snprintf(buf, size, "hidden: %s (by qpci, from %s)", qpci_dev_get_driver(d),
-                                 from[0] ? from : "no driver");
+                        n = snprintf(buf, size, "hidden: %s (by qpci, from %s)", qpci_dev_get_driver(d),
+                                     from[0] ? from : "no driver");
                 else
-                        snprintf(buf, size, "hidden: %s", qpci_dev_get_driver(d));
+                        n = snprintf(buf, size, "hidden: %s", qpci_dev_get_driver(d));
                 break;
         case QPCI_STATE_FREE:
-                snprintf(buf, size, "free");
+                n = snprintf(buf, size, "free");
                 break;
         }
+        /* pciback's own lists: a device in its slots is seized by it at the next probe. */
+        if ((pciback & QPCI_PCIBACK_SLOT) && !streq(qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "", "pciback"))
+                n += snprintf(buf + n, (size_t)n < size ? size - n : 0, ", in pciback's slots");
+        if (pciback & QPCI_PCIBACK_PERMISSIVE)
+                snprintf(buf + n, (size_t)n < size ? size - n : 0, ", permissive");
         return buf;
 }
 

@@ -82,6 +82,8 @@ check "permissive $UHCI1" sh -c "qvm-pci permissive $UHCI1 >/tmp/out 2>&1"
 check "...says so, with the warning" sh -c "grep -q 'is permissive' /tmp/out && grep -q 'weakens' /tmp/out"
 check "pciback's permissive lists it" is_permissive "$UHCI1"
 check "...and only it" sh -c "! grep -qx $UHCI2 $PB/permissive && ! grep -qx $EHCI $PB/permissive"
+check "list -v: UHCI 1 hidden on pciback, permissive" sh -c "qvm-pci list -v | grep -q '^dom0:00_1a.0 .*hidden: pciback (by qpci, from uhci_hcd), permissive'"
+check "list --json: pciback_slot and pciback_permissive" sh -c "qvm-pci info --json $UHCI1 | grep -q '\"pciback_slot\": true' && qvm-pci info --json $UHCI1 | grep -q '\"pciback_permissive\": true'"
 check "permissive of a device on its host driver is refused" sh -c "! qvm-pci permissive $E1000E 2>/tmp/err && grep -q 'not on pciback' /tmp/err"
 
 # --- unhide: back to the host drivers ----------------------------------------------------------------
