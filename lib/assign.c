@@ -77,6 +77,16 @@ static struct qpci_vm *running_user(struct qpci_virt *v, const struct qpci_addr 
         return NULL;
 }
 
+/* After taking the VM lock: what other commands started meanwhile is seen. */
+static void refresh_all(struct qpci_virt *v) {
+        struct qpci_vm *const *vms;
+        size_t n;
+
+        if (qpci_virt_get_vms(v, &vms, &n) == 0)
+                for (size_t i = 0; i < n; i++)
+                        qpci_vm_refresh(vms[i]);
+}
+
 /* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, which a BDF shift changes. */
 static void dev_path(struct qpci_dev *d, char *buf, size_t size) {
         struct qpci_dev *chain[32];
@@ -234,10 +244,16 @@ int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *a = NULL;
         _cleanup_free_ struct qpci_dev **devs = NULL;
+        _cleanup_close_ int lock = -1;
         size_t n = 0, k = 0;
         int r;
 
-        qpci_vm_refresh(vm);
+        if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+                return r;
+        if (n > 0 && (lock = qpci_state_lock_vms(ctx)) < 0)
+                return lock;
+        free(TAKE_PTR(a));
+        refresh_all(vm->virt);
         if (vm->state != QPCI_VM_HALTED)
                 return log_error_errno(ctx, -EALREADY, "%s is running already", vm->name);
         r = qpci_vm_check(vm, inv);
@@ -285,13 +301,16 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *set = NULL;
         _cleanup_free_ char *hd = NULL;
+        _cleanup_close_ int lock = -1;
         struct qpci_assignment a;
         struct qpci_vmxml *x;
         size_t n = 0;
         bool running;
         int r;
 
-        qpci_vm_refresh(vm);
+        if ((lock = qpci_state_lock_vms(ctx)) < 0)
+                return lock;
+        refresh_all(vm->virt);
         running = vm->state != QPCI_VM_HALTED;
         if (!running && !(o && o->persistent))
                 return log_error_errno(ctx, -EINVAL, "VM not running, can only attach device with persistent flag");

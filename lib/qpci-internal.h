@@ -224,6 +224,9 @@ int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
 /* Takes the state lock (waiting for other qpci processes) and opens the database. */
 int qpci_state_open(struct qpci_ctx *ctx);
 void qpci_state_close(struct qpci_ctx *ctx);
+/* Serializes what gives devices to VMs (a start, a hot-plug), from the rules to the hypervisor's
+ * answer, so two starts of VMs sharing a device cannot both pass the rules: a descriptor to close. */
+int qpci_state_lock_vms(struct qpci_ctx *ctx);
 int qpci_state_begin(struct qpci_ctx *ctx);
 int qpci_state_commit(struct qpci_ctx *ctx);
 void qpci_state_rollback(struct qpci_ctx *ctx);

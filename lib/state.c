@@ -147,6 +147,23 @@ int qpci_state_open(struct qpci_ctx *ctx) {
         return r < 0 ? r : exec(ctx, "PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION));
 }
 
+int qpci_state_lock_vms(struct qpci_ctx *ctx) {
+        int fd, r = mkdirs_rooted(ctx, STATE_DIR);
+
+        if (r < 0)
+                return log_error_errno(ctx, r, "cannot create %s/%s: %s", qpci_root_prefix(ctx), STATE_DIR,
+                                       strerror(-r));
+        fd = openat(ctx->root_fd, STATE_DIR "/vms.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return log_error_errno(ctx, -errno, "cannot open the qpci VM lock: %s", strerror(errno));
+        if (flock(fd, LOCK_EX) < 0) {
+                r = -errno;
+                close(fd);
+                return log_error_errno(ctx, r, "cannot take the qpci VM lock: %s", strerror(-r));
+        }
+        return fd;
+}
+
 void qpci_state_close(struct qpci_ctx *ctx) {
         if (ctx->db)
                 sqlite3_close(ctx->db);
