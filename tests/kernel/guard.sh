@@ -16,7 +16,7 @@ echo "# virtio-blk $BLK ($DISK), e1000e $E ($IF)"
 [ -n "$BLK" ] && [ -n "$E" ] || { echo "not ok 1 - the topology has a virtio disk and an e1000e"; exit 1; }
 modprobe ext4
 
-mke2fs -q "$DISK" && mkdir -p /mnt/d && mount -t ext2 "$DISK" /mnt/d
+mke2fs -q "$DISK" >/dev/null && mkdir -p /mnt/d && mount -t ext2 "$DISK" /mnt/d
 check "a filesystem is mounted from the virtio disk" grep -q "^$DISK /mnt/d" /proc/mounts
 check "hiding its controller is refused" sh -c "! qvm-pci hide $BLK 2>/tmp/err"
 check "...naming the mount" grep -q "backs the filesystem mounted on /mnt/d (ext2 $DISK)" /tmp/err

@@ -6,7 +6,7 @@ modprobe ext4
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
 mkdir -p /persist
-mount -t ext2 /dev/vda /persist 2>/dev/null || { mke2fs -q /dev/vda && mount -t ext2 /dev/vda /persist; }
+mount -t ext2 /dev/vda /persist 2>/dev/null || { mke2fs -q /dev/vda >/dev/null && mount -t ext2 /dev/vda /persist; }
 mkdir -p /persist/rules /persist/qpci /etc/udev /var/lib
 rm -rf /etc/udev/rules.d
 ln -s /persist/rules /etc/udev/rules.d
