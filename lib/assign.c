@@ -240,44 +240,54 @@ int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
         return r;
 }
 
+int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_devices) {
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        _cleanup_free_ struct qpci_dev **devs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = qpci_vm_check(vm, inv);
+        if (r < 0 || (r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+                return r;
+        *n_devices = n;
+        if (n == 0)
+                return 0;
+        if ((r = refuse_if_rooted(vm)) < 0)
+                return r;
+        devs = calloc(n, sizeof(*devs));
+        if (!devs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                devs[i] = qpci_inventory_find(inv, &a[i].addr);
+        r = qpci_host_hide(inv, devs, n, NULL);
+        if (r < 0)
+                return log_error_errno(vm->virt->ctx, r, "%s not started: its devices could not be hidden from the "
+                                       "host", vm->name);
+        for (size_t i = 0; i < n; i++)
+                if (!strict_for(vm, &a[i]))
+                        mark_tainted(vm, &a[i]);
+        return 0;
+}
+
 int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *a = NULL;
-        _cleanup_free_ struct qpci_dev **devs = NULL;
         _cleanup_close_ int lock = -1;
-        size_t n = 0, k = 0;
+        size_t n = 0;
         int r;
 
         if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
                 return r;
         if (n > 0 && (lock = qpci_state_lock_vms(ctx)) < 0)
                 return lock;
-        free(TAKE_PTR(a));
         refresh_all(vm->virt);
         if (vm->state != QPCI_VM_HALTED)
                 return log_error_errno(ctx, -EALREADY, "%s is running already", vm->name);
-        r = qpci_vm_check(vm, inv);
-        if (r < 0 || (r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+        if ((r = qpci_vm_prepare(vm, inv, &n)) < 0)
                 return r;
-        if (n > 0) {
-                if ((r = refuse_if_rooted(vm)) < 0)
-                        return r;
-                devs = calloc(n, sizeof(*devs));
-                if (!devs)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n; i++)
-                        devs[k++] = qpci_inventory_find(inv, &a[i].addr);
-                r = qpci_host_hide(inv, devs, k, NULL);
-                if (r < 0)
-                        return log_error_errno(ctx, r, "%s not started: its devices could not be hidden from the host",
-                                               vm->name);
-        }
         if (virDomainCreate(vm->dom) < 0)
                 return log_error_errno(ctx, -EIO, "libvirt could not start %s: %s%s", vm->name, qpci_virt_error(),
                                        n ? " (its devices stay hidden from the host)" : "");
-        for (size_t i = 0; i < n; i++)
-                if (!strict_for(vm, &a[i]))
-                        mark_tainted(vm, &a[i]);
         qpci_vm_refresh(vm);
         return 0;
 }

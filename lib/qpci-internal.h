@@ -276,6 +276,7 @@ struct qpci_vmxml;
 int qpci_vmxml_parse(const char *xml, struct qpci_vmxml **ret);
 void qpci_vmxml_free(struct qpci_vmxml *x);
 char *qpci_vmxml_format(struct qpci_vmxml *x);
+const char *qpci_vmxml_get_name(struct qpci_vmxml *x);
 /* The domain type: "kvm", "qemu", "xen"... */
 const char *qpci_vmxml_get_type(struct qpci_vmxml *x);
 /* Whether qpci created it (its metadata is there). */

@@ -362,6 +362,11 @@ int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout
 /* Undefines a halted VM. */
 int qpci_vm_remove(struct qpci_vm *vm);
 
+/* libvirt's hook for driver ("qemu", "libxl"), with the arguments and the domain XML libvirt
+ * gives it: at "prepare begin" the VM's devices pass the rules and are hidden (what qvm-start
+ * does), so VMs started from virsh or virt-manager are held to them too; other operations: 0. */
+int qpci_virt_hook(struct qpci_ctx *ctx, const char *driver, const char *op, const char *subop, const char *xml);
+
 #ifdef __cplusplus
 }
 #endif

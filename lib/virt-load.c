@@ -68,6 +68,12 @@ QPCI_EXPORT int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned f
         return r < 0 ? r : mod->virt_open(ctx, uri, flags, ret);
 }
 
+QPCI_EXPORT int qpci_virt_hook(struct qpci_ctx *ctx, const char *driver, const char *op, const char *subop,
+                               const char *xml) {
+        int r = load(ctx, QPCI_LOG_ERR);
+        return r < 0 ? r : mod->virt_hook(ctx, driver, op, subop, xml);
+}
+
 QPCI_EXPORT struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
         return v ? mod->virt_unref(v) : NULL;
 }

@@ -10,7 +10,7 @@
 #include "qpci.h"
 
 /* Bumped when the table changes: a module of another build is refused, never half-used. */
-#define QPCI_VIRT_MODULE_ABI 1
+#define QPCI_VIRT_MODULE_ABI 2
 
 struct qpci_virt_module {
         unsigned abi;
@@ -34,6 +34,7 @@ struct qpci_virt_module {
         int (*vm_check)(struct qpci_vm *vm, struct qpci_inventory *inv);
         int (*vm_shutdown)(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s);
         int (*vm_remove)(struct qpci_vm *vm);
+        int (*virt_hook)(struct qpci_ctx *ctx, const char *driver, const char *op, const char *subop, const char *xml);
 };
 
 #define QPCI_VIRT_MODULE_SYMBOL "qpci_virt_module"

@@ -57,8 +57,9 @@ static void vm_free(struct qpci_vm *vm) {
                 return;
         if (vm->dom)
                 virDomainFree(vm->dom);
+        if (vm->live != vm->def)
+                qpci_vmxml_free(vm->live);
         qpci_vmxml_free(vm->def);
-        qpci_vmxml_free(vm->live);
         free(vm->name);
         free(vm);
 }
@@ -119,6 +120,44 @@ static int vm_new(struct qpci_virt *v, virDomainPtr dom, struct qpci_vm **ret) {
         vm->dom = dom;
         vm->state = state_of(dom);
         *ret = vm;
+        return 0;
+}
+
+/* A VM known from its XML alone (the libvirt hook may not call libvirt back), added to v, which
+ * owns it, as the VM owns x. */
+int qpci_vm_new_offline(struct qpci_virt *v, struct qpci_vmxml *x, enum qpci_vm_state state, struct qpci_vm **ret) {
+        struct qpci_vm *vm = calloc(1, sizeof(*vm));
+        struct qpci_vm **nv = reallocarray(v->vms, v->n_vms + 1, sizeof(*nv));
+
+        if (nv)
+                v->vms = nv;
+        if (!vm || !nv || !(vm->name = strdup(qpci_vmxml_get_name(x)))) {
+                free(vm);
+                qpci_vmxml_free(x);
+                return -ENOMEM;
+        }
+        vm->virt = v;
+        vm->state = state;
+        vm->def = x;
+        if (state != QPCI_VM_HALTED)
+                vm->live = x; /* a status file holds the running definition only */
+        v->vms[v->n_vms++] = vm;
+        if (ret)
+                *ret = vm;
+        return 0;
+}
+
+int qpci_virt_new_offline(struct qpci_ctx *ctx, struct qpci_virt **ret) {
+        struct qpci_virt *v = calloc(1, sizeof(*v));
+
+        if (!v || !(v->uri = strdup("(libvirt's status files)"))) {
+                free(v);
+                return -ENOMEM;
+        }
+        v->refcount = 1;
+        v->ctx = qpci_ref(ctx);
+        v->listed = true;
+        *ret = v;
         return 0;
 }
 
@@ -243,6 +282,8 @@ enum qpci_vm_state qpci_vm_get_state(const struct qpci_vm *vm) {
 }
 
 void qpci_vm_refresh(struct qpci_vm *vm) {
+        if (!vm->dom)
+                return; /* known from its XML only: nothing to read again */
         vm->state = state_of(vm->dom);
         qpci_vmxml_free(vm->def);
         qpci_vmxml_free(vm->live);
@@ -254,7 +295,7 @@ int qpci_vm_def(struct qpci_vm *vm, struct qpci_vmxml **ret) {
         _cleanup_free_ char *xml = NULL;
         int r;
 
-        if (!vm->def) {
+        if (!vm->def && vm->dom) {
                 xml = virDomainGetXMLDesc(vm->dom, VIR_DOMAIN_XML_INACTIVE);
                 if (!xml)
                         return log_error_errno(vm->virt->ctx, -EIO, "cannot read the definition of %s: %s", vm->name,
@@ -275,7 +316,7 @@ int qpci_vm_live(struct qpci_vm *vm, struct qpci_vmxml **ret) {
         *ret = NULL;
         if (vm->state == QPCI_VM_HALTED)
                 return 0;
-        if (!vm->live) {
+        if (!vm->live && vm->dom) {
                 xml = virDomainGetXMLDesc(vm->dom, 0);
                 if (!xml)
                         return log_error_errno(vm->virt->ctx, -EIO, "cannot read the state of %s: %s", vm->name,
@@ -398,4 +439,5 @@ QPCI_EXPORT const struct qpci_virt_module qpci_virt_module = {
         .vm_check = qpci_vm_check,
         .vm_shutdown = qpci_vm_shutdown,
         .vm_remove = qpci_vm_remove,
+        .virt_hook = qpci_virt_hook,
 };

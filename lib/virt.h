@@ -32,3 +32,11 @@ int qpci_vm_live(struct qpci_vm *vm, struct qpci_vmxml **ret);
 int qpci_vm_define(struct qpci_vm *vm, struct qpci_vmxml *x);
 /* Reads the state again and forgets the parsed XML. */
 void qpci_vm_refresh(struct qpci_vm *vm);
+
+/* Without a connection (the libvirt hook): VMs known from their XML. */
+int qpci_virt_new_offline(struct qpci_ctx *ctx, struct qpci_virt **ret);
+/* Added to v, which owns it; it owns x, even on failure. */
+int qpci_vm_new_offline(struct qpci_virt *v, struct qpci_vmxml *x, enum qpci_vm_state state, struct qpci_vm **ret);
+/* Checks the rules for every device of the VM and hides them (all or nothing): what a start
+ * needs before the hypervisor gets the VM. */
+int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_devices);

@@ -70,6 +70,9 @@ int qpci_vmxml_parse(const char *xml, struct qpci_vmxml **ret) {
         x->doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
                                XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         x->domain = x->doc ? xmlDocGetRootElement(x->doc) : NULL;
+        /* A running domain's status file (/run/libvirt/DRIVER/NAME.xml) wraps it. */
+        if (is(x->domain, "domstatus"))
+                x->domain = child(x->domain, "domain");
         if (!is(x->domain, "domain")) {
                 qpci_vmxml_free(x);
                 return -EBADMSG;
@@ -94,6 +97,11 @@ char *qpci_vmxml_format(struct qpci_vmxml *x) {
         s = buf ? strndup((const char *)buf, (size_t)len) : NULL;
         xmlFree(buf);
         return s;
+}
+
+const char *qpci_vmxml_get_name(struct qpci_vmxml *x) {
+        const char *t = text(child(x->domain, "name"));
+        return t ? t : "";
 }
 
 const char *qpci_vmxml_get_type(struct qpci_vmxml *x) {

@@ -21,6 +21,7 @@ static const struct tool_cmd commands[] = {
         {"qvm-start", cmd_qvm_vm, "start VMs, after checking the rules for their PCI devices"},
         {"qvm-shutdown", cmd_qvm_vm, "shut VMs down (their devices stay hidden from the host)"},
         {"qvm-remove", cmd_qvm_vm, "remove halted VMs"},
+        {"qpci-hook", cmd_qpci_hook, "libvirt's hooks: VMs started from virsh pass qpci's rules too"},
 };
 
 /* "qpci pci ..." is "qvm-pci ...". */
@@ -30,6 +31,7 @@ static const struct {
 } groups[] = {
         {"pci", "qvm-pci"},     {"prefs", "qvm-prefs"}, {"create", "qvm-create"}, {"ls", "qvm-ls"},
         {"start", "qvm-start"}, {"shutdown", "qvm-shutdown"}, {"remove", "qvm-remove"},
+        {"hook", "qpci-hook"},
 };
 
 static void log_stderr(void *data, int priority, const char *fmt, va_list args) {

@@ -27,3 +27,4 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv);
 int cmd_qvm_prefs(const char *prog, int argc, char **argv);
 /* qvm-create, qvm-ls, qvm-start, qvm-shutdown, qvm-remove: tool_prog says which. */
 int cmd_qvm_vm(const char *prog, int argc, char **argv);
+int cmd_qpci_hook(const char *prog, int argc, char **argv);

@@ -101,9 +101,34 @@ check "and the VM stays halted" test "$(virsh domstate "$vm")" = "shut off"
 check "qvm-pci detach $vm (all)" fx qvm-pci detach "$vm"
 check "no hostdev is left" test "$(xml "$vm" | grep -c '<hostdev')" = 0
 
+# libvirt's hook: a start from virsh passes the same rules. Installed for the fixture (the hook
+# then keeps QPCI_ROOT, so it never touches this machine's devices) and copied where the private
+# daemon looks; libvirtd reads hooks when it starts.
+check "qpci hook install (for the fixture)" fx qpci hook install
+check "the hook keeps the fixture root" grep -q "^export QPCI_ROOT='$fixture'" "$fixture/etc/libvirt/hooks/qemu"
+mkdir -p /etc/libvirt/hooks && cp "$fixture"/etc/libvirt/hooks/* /etc/libvirt/hooks/
+check "daemon restart (it reads hooks when it starts)" "$here/with-libvirtd" --restart
+check "qvm-create mei (the MEI controller: no reliable reset)" \
+        qvm-create --type qemu --kernel "$kernel" --initrd "$work/initrd" --memory 128 mei
+expect_fail "attaching it without no-strict-reset is refused" "has no reliable reset" \
+        fx qvm-pci attach -p mei dom0:00_16.0
+check "attach it with -o no-strict-reset=True" fx qvm-pci attach -p -o no-strict-reset=True mei dom0:00_16.0
+expect_fail "virsh start: the hook refuses the fixture's device with qpci's reason" \
+        "qpci reads a fixture tree" virsh start mei
+check "and mei stays halted" test "$(virsh domstate mei)" = "shut off"
+check "qvm-pci detach mei" fx qvm-pci detach mei
+check "no hostdev is left in mei" test "$(xml mei | grep -c '<hostdev')" = 0
+xml_1a0=$(mktemp); virsh dumpxml --inactive mei >"$xml_1a0"
+sed -i "s|</devices>|<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x00' slot='0x1a' function='0x0'/></source></hostdev></devices>|" "$xml_1a0"
+check "a hostdev added by virsh define, as virt-manager would" virsh define "$xml_1a0"
+expect_fail "virsh start: the hook applies the multi-function rule" \
+        "is a function of a multi-function device whose dom0:00_1a.1 is on the host" virsh start mei
+rm -f "$xml_1a0"
+check "qvm-remove mei" qvm-remove mei
+
 # A VM that really runs: TCG, the console logged where libvirt keeps its logs.
 t=$(date +%s.%N)
-check "qvm-start $vm" qvm-start "$vm"
+check "qvm-start $vm (the hook runs too, and lets a VM without devices through)" qvm-start "$vm"
 check "qvm-ls shows it running" bash -c "qvm-ls | grep -Eq '^$vm +Running'"
 if wait_console "$vm" QPCI-VM-CMDLINE 90; then
         ok "the guest booted; its console log says so"
