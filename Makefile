@@ -24,6 +24,7 @@ fuzz: deps
 bench: deps all
 	sh bench/run
 	sh bench/run-guest-bench
+	bash bench/vms.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
