@@ -290,43 +290,34 @@ void qpci_vm_refresh(struct qpci_vm *vm) {
         vm->def = vm->live = NULL;
 }
 
-/* The definition (the persistent XML), parsed once. */
-int qpci_vm_def(struct qpci_vm *vm, struct qpci_vmxml **ret) {
+/* One of the domain's XMLs, fetched and parsed on first use into *slot. */
+static int load_xml(struct qpci_vm *vm, unsigned flags, struct qpci_vmxml **slot, struct qpci_vmxml **ret) {
         _cleanup_free_ char *xml = NULL;
         int r;
 
-        if (!vm->def && vm->dom) {
-                xml = virDomainGetXMLDesc(vm->dom, VIR_DOMAIN_XML_INACTIVE);
+        if (!*slot && vm->dom) {
+                xml = virDomainGetXMLDesc(vm->dom, flags);
                 if (!xml)
-                        return log_error_errno(vm->virt->ctx, -EIO, "cannot read the definition of %s: %s", vm->name,
+                        return log_error_errno(vm->virt->ctx, -EIO, "cannot read the %s of %s: %s",
+                                               flags & VIR_DOMAIN_XML_INACTIVE ? "definition" : "state", vm->name,
                                                qpci_virt_error());
-                r = qpci_vmxml_parse(xml, &vm->def);
+                r = qpci_vmxml_parse(xml, slot);
                 if (r < 0)
                         return log_error_errno(vm->virt->ctx, r, "libvirt gave no domain XML for %s", vm->name);
         }
-        *ret = vm->def;
+        *ret = *slot;
         return 0;
+}
+
+/* The definition (the persistent XML). */
+int qpci_vm_def(struct qpci_vm *vm, struct qpci_vmxml **ret) {
+        return load_xml(vm, VIR_DOMAIN_XML_INACTIVE, &vm->def, ret);
 }
 
 /* The running domain's XML; NULL (and 0) when it does not run. */
 int qpci_vm_live(struct qpci_vm *vm, struct qpci_vmxml **ret) {
-        _cleanup_free_ char *xml = NULL;
-        int r;
-
         *ret = NULL;
-        if (vm->state == QPCI_VM_HALTED)
-                return 0;
-        if (!vm->live && vm->dom) {
-                xml = virDomainGetXMLDesc(vm->dom, 0);
-                if (!xml)
-                        return log_error_errno(vm->virt->ctx, -EIO, "cannot read the state of %s: %s", vm->name,
-                                               qpci_virt_error());
-                r = qpci_vmxml_parse(xml, &vm->live);
-                if (r < 0)
-                        return log_error_errno(vm->virt->ctx, r, "libvirt gave no domain XML for %s", vm->name);
-        }
-        *ret = vm->live;
-        return 0;
+        return vm->state == QPCI_VM_HALTED ? 0 : load_xml(vm, 0, &vm->live, ret);
 }
 
 /* Saves an edited definition; the VM object then reads it again. */
