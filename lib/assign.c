@@ -339,6 +339,9 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
         if (r < 0)
                 return r;
         warn_if_tainted(vm, d);
+        if (a.permissive && (r = qpci_vm_def(vm, &x)) == 0 && !streq(qpci_vmxml_get_type(x), "xen"))
+                log_warn(ctx, "permissive is xen-pciback's mode: on %s (%s) QEMU filters the device's config space "
+                         "itself, and the option changes nothing", vm->name, qpci_vmxml_get_type(x));
         if (running && !in_set(set, n - 1, d)) {
                 /* Hot-plug: off the host first (all or nothing), then into the VM. */
                 if ((r = refuse_if_rooted(vm)) < 0 || (r = qpci_host_hide(inv, &d, 1, NULL)) < 0)
