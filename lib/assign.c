@@ -263,6 +263,11 @@ int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_de
         if (r < 0)
                 return log_error_errno(vm->virt->ctx, r, "%s not started: its devices could not be hidden from the "
                                        "host", vm->name);
+        /* pciback keeps permissive mode from an earlier VM: one not asking for it must not inherit it. */
+        for (size_t i = 0; i < n; i++)
+                if (!a[i].permissive && (r = qpci_host_clear_permissive(devs[i])) < 0)
+                        return log_error_errno(vm->virt->ctx, r, "%s not started: dom0:%s is still permissive from "
+                                               "an earlier VM", vm->name, qpci_dev_get_ident(devs[i]));
         for (size_t i = 0; i < n; i++)
                 if (!strict_for(vm, &a[i]))
                         mark_tainted(vm, &a[i]);
@@ -395,7 +400,6 @@ int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct 
         bool redefine = false;
         int r;
 
-        (void)inv;
         qpci_vm_refresh(vm);
         if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0 || (r = qpci_vm_def(vm, &x)) < 0)
                 return r;
@@ -427,6 +431,14 @@ int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct 
                 return log_error_errno(ctx, -ENOENT, "device dom0:%s of class pci not attached to %s",
                                        qpci_addr_format_ident(addr, ident), vm->name);
         }
-        /* The devices stay hidden: a device a VM had is never given back to the host by itself. */
-        return redefine ? qpci_vm_define(vm, x) : 0;
+        if (redefine && (r = qpci_vm_define(vm, x)) < 0)
+                return r;
+        /* The devices stay hidden: a device a VM had is never given back to the host by itself. On
+         * pciback they would keep their permissive mode for the next VM, though. */
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_dev *d = a[i].permissive ? qpci_inventory_find(inv, &a[i].addr) : NULL;
+                if (d && (!addr || qpci_addr_cmp(addr, &a[i].addr) == 0) && (r = qpci_host_clear_permissive(d)) < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -86,6 +86,22 @@ static const char *native_driver(const char *bdf) {
         return NULL;
 }
 
+static void drop_line(struct model *m, const char *file, const char *line) {
+        char p[PATH_MAX], text[4096] = "", *l, *save = NULL;
+        FILE *f;
+
+        path_of(m, p, sizeof(p), "%s%s", file, "");
+        if (!(f = fopen(p, "r")))
+                return;
+        text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+        fclose(f);
+        assert_non_null(f = fopen(p, "w"));
+        for (l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (!streq(l, line))
+                        fprintf(f, "%s\n", l);
+        fclose(f);
+}
+
 /* The driver core's rules, as Documentation/ABI/testing/sysfs-bus-pci gives them. */
 static int model_write(void *data, int dirfd, const char *name, const char *value) {
         struct model *m = data;
@@ -119,6 +135,8 @@ static int model_write(void *data, int dirfd, const char *name, const char *valu
                                 return -ENODEV;
                         path_of(m, p, sizeof(p), "sys/bus/pci/drivers/%s/%s", drv, value);
                         unlink(p);
+                        if (streq(drv, "pciback")) /* pciback frees the device's state: permissive too */
+                                drop_line(m, "sys/bus/pci/drivers/pciback/permissive", value);
                         path_of(m, p, sizeof(p), "sys/bus/pci/devices/%s/driver%s", value, "");
                         unlink(p);
                         return 0;
@@ -342,6 +360,20 @@ static void test_permissive(void **state) {
         assert_int_equal(qpci_inventory_lookup(inv, "0000:04:00.0", &d, NULL), 0);
         assert_int_equal(qpci_dev_get_pciback(d), 0);
         qpci_inventory_unref(inv);
+        /* pciback cannot switch permissive off: qpci unbinds and binds it again, journaled. */
+        h->m.writes = 0;
+        assert_int_equal(qpci_host_clear_permissive(h->devs[0]), 0);
+        expect(h, on_pciback, "pciback");
+        assert_int_equal(journal_rows(h), 0);
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback/permissive%s%s", "", "");
+        assert_non_null(f = fopen(p, "r"));
+        text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+        fclose(f);
+        assert_string_equal(text, "0000:03:00.1\n");
+        assert_int_equal(h->m.writes, 4); /* override, unbind, remove_slot, probe */
+        h->m.writes = 0;
+        assert_int_equal(qpci_host_clear_permissive(h->devs[0]), 0); /* not permissive: nothing to do */
+        assert_int_equal(h->m.writes, 0);
         /* Given back: the rule goes with it. */
         assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
         expect(h, on_host, "(null)");

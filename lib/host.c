@@ -384,6 +384,51 @@ out:
         return r;
 }
 
+/* What pciback says now (not the inventory's snapshot). */
+static bool pciback_permissive(struct qpci_ctx *ctx, const char *bdf) {
+        _cleanup_close_ int fd = qpci_open_root(ctx, "/sys/bus/pci/drivers/pciback", O_PATH | O_DIRECTORY);
+        char list[8192] = "";
+
+        return fd >= 0 && qpci_read_attr(fd, "permissive", list, sizeof(list)) >= 0 && strstr(list, bdf);
+}
+
+/*
+ * pciback keeps a device's permissive mode for as long as it has the device and has no way to turn
+ * it off, so the next VM would inherit it. Unbinding it (which forgets its slot) and probing it
+ * again under driver_override=pciback gives pciback fresh state for it. Journaled like any move.
+ */
+QPCI_EXPORT int qpci_host_clear_permissive(struct qpci_dev *d) {
+        struct qpci_ctx *ctx = d->inv->ctx;
+        struct move m = {.dev = d, .class_code = d->class_code};
+        _cleanup_close_ int devfd = -1;
+        char cur[NAME_MAX + 1] = "";
+        int r;
+
+        snprintf(m.bdf, sizeof(m.bdf), "%s", d->bdf);
+        if (!pciback_permissive(ctx, m.bdf))
+                return 0;
+        if ((r = begin_command(ctx)) < 0 || (r = journal_intent(ctx, "clear-permissive", &m, 1)) < 0)
+                goto out;
+        if (!streq(m.from, "pciback"))
+                r = log_error_errno(ctx, -EINVAL, "%s is not on pciback (it is on %s): it has no permissive mode",
+                                    m.bdf, m.from[0] ? m.from : "no driver");
+        if (r >= 0)
+                r = detach(ctx, &m, "pciback", "");
+        if (r >= 0) {
+                qpci_drivers_probe(ctx, m.bdf);
+                devfd = qpci_dev_open_sysfs(ctx, m.bdf);
+                if (devfd < 0 || qpci_current_driver(devfd, cur, sizeof(cur)) < 0 || !streq(cur, "pciback"))
+                        r = log_error_errno(ctx, -EIO, "%s: pciback did not take it back (%s)", m.bdf,
+                                            cur[0] ? cur : "no driver bound");
+        }
+        r = conclude(ctx, r, true, "pciback", false, &m, 1);
+        if (r >= 0 && pciback_permissive(ctx, m.bdf))
+                r = log_error_errno(ctx, -EIO, "%s: pciback still lists it as permissive", m.bdf);
+out:
+        qpci_state_close(ctx);
+        return r;
+}
+
 /* Phase 2 of an unhide: the core's own match first, then the modalias's module, then the record. */
 static int give_back(struct qpci_ctx *ctx, struct move *m) {
         struct qpci_dev *d = m->dev;
