@@ -265,7 +265,7 @@ int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_de
                                        "host", vm->name);
         /* pciback keeps permissive mode from an earlier VM: one not asking for it must not inherit it. */
         for (size_t i = 0; i < n; i++)
-                if (!a[i].permissive && (r = qpci_host_clear_permissive(devs[i])) < 0)
+                if (!a[i].permissive && (r = qpci_host_clear_permissive(devs[i], false)) < 0)
                         return log_error_errno(vm->virt->ctx, r, "%s not started: dom0:%s is still permissive from "
                                                "an earlier VM", vm->name, qpci_dev_get_ident(devs[i]));
         for (size_t i = 0; i < n; i++)
@@ -437,7 +437,7 @@ int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct 
          * pciback they would keep their permissive mode for the next VM, though. */
         for (size_t i = 0; i < n; i++) {
                 struct qpci_dev *d = a[i].permissive ? qpci_inventory_find(inv, &a[i].addr) : NULL;
-                if (d && (!addr || qpci_addr_cmp(addr, &a[i].addr) == 0) && (r = qpci_host_clear_permissive(d)) < 0)
+                if (d && (!addr || qpci_addr_cmp(addr, &a[i].addr) == 0) && (r = qpci_host_clear_permissive(d, false)) < 0)
                         return r;
         }
         return 0;

@@ -362,7 +362,7 @@ static void test_permissive(void **state) {
         qpci_inventory_unref(inv);
         /* pciback cannot switch permissive off: qpci unbinds and binds it again, journaled. */
         h->m.writes = 0;
-        assert_int_equal(qpci_host_clear_permissive(h->devs[0]), 0);
+        assert_int_equal(qpci_host_clear_permissive(h->devs[0], false), 0);
         expect(h, on_pciback, "pciback");
         assert_int_equal(journal_rows(h), 0);
         path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback/permissive%s%s", "", "");
@@ -372,7 +372,7 @@ static void test_permissive(void **state) {
         assert_string_equal(text, "0000:03:00.1\n");
         assert_int_equal(h->m.writes, 4); /* override, unbind, remove_slot, probe */
         h->m.writes = 0;
-        assert_int_equal(qpci_host_clear_permissive(h->devs[0]), 0); /* not permissive: nothing to do */
+        assert_int_equal(qpci_host_clear_permissive(h->devs[0], false), 0); /* not permissive: nothing to do */
         assert_int_equal(h->m.writes, 0);
         /* Given back: the rule goes with it. */
         assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);

@@ -397,7 +397,7 @@ static bool pciback_permissive(struct qpci_ctx *ctx, const char *bdf) {
  * it off, so the next VM would inherit it. Unbinding it (which forgets its slot) and probing it
  * again under driver_override=pciback gives pciback fresh state for it. Journaled like any move.
  */
-QPCI_EXPORT int qpci_host_clear_permissive(struct qpci_dev *d) {
+QPCI_EXPORT int qpci_host_clear_permissive(struct qpci_dev *d, bool persistent) {
         struct qpci_ctx *ctx = d->inv->ctx;
         struct move m = {.dev = d, .class_code = d->class_code};
         _cleanup_close_ int devfd = -1;
@@ -405,6 +405,21 @@ QPCI_EXPORT int qpci_host_clear_permissive(struct qpci_dev *d) {
         int r;
 
         snprintf(m.bdf, sizeof(m.bdf), "%s", d->bdf);
+        /* Not at the next boot either: the rule that would write it again goes first. */
+        if (persistent) {
+                if ((r = qpci_state_open(ctx)) >= 0 && (r = qpci_state_begin(ctx)) >= 0) {
+                        r = qpci_state_forget_permissive(ctx, m.bdf);
+                        if (r >= 0)
+                                r = qpci_state_commit(ctx);
+                        else
+                                qpci_state_rollback(ctx);
+                }
+                if (r >= 0)
+                        r = qpci_state_write_rules(ctx);
+                qpci_state_close(ctx);
+                if (r < 0)
+                        return r;
+        }
         if (!pciback_permissive(ctx, m.bdf))
                 return 0;
         if ((r = begin_command(ctx)) < 0 || (r = journal_intent(ctx, "clear-permissive", &m, 1)) < 0)

@@ -242,6 +242,7 @@ int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t ven
                              const char *host_driver, const char *stub, bool bound_by_qpci, bool persistent);
 /* Keeps a device's pciback permissive mode at every boot (in the rules, once rewritten). */
 int qpci_state_keep_permissive(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device);
+int qpci_state_forget_permissive(struct qpci_ctx *ctx, const char *bdf);
 /* Rewrites the udev rule file of persistently hidden and permissive devices; returns how many
  * rules it holds. */
 int qpci_state_write_rules(struct qpci_ctx *ctx);

@@ -233,8 +233,9 @@ int qpci_host_reset(struct qpci_dev *d, unsigned *used);
  * persistent, again whenever pciback takes it at a later boot (until it is unhidden). */
 int qpci_host_set_permissive(struct qpci_dev *d, bool persistent);
 /* Ends pciback's permissive mode for a device on pciback (it has no switch for that: the device
- * is unbound and bound again), so that the next VM does not inherit it. */
-int qpci_host_clear_permissive(struct qpci_dev *d);
+ * is unbound and bound again), so that the next VM does not inherit it; with persistent, at later
+ * boots too. */
+int qpci_host_clear_permissive(struct qpci_dev *d, bool persistent);
 /* Puts back what an interrupted command left half-moved, if anything (then under the lock);
  * front ends call it before they read the host. */
 int qpci_host_recover(struct qpci_ctx *ctx);

@@ -280,7 +280,11 @@ static int device_row(struct qpci_ctx *ctx, const char *sql, const char *bdf, ui
 /* A device given back keeps nothing of qpci's: neither its record nor a boot-time permissive mode. */
 int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
         int r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1", bdf, 0, 0);
-        return r < 0 ? r : device_row(ctx, "DELETE FROM permissive WHERE bdf = ?1", bdf, 0, 0);
+        return r < 0 ? r : qpci_state_forget_permissive(ctx, bdf);
+}
+
+int qpci_state_forget_permissive(struct qpci_ctx *ctx, const char *bdf) {
+        return device_row(ctx, "DELETE FROM permissive WHERE bdf = ?1", bdf, 0, 0);
 }
 
 int qpci_state_keep_permissive(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device) {

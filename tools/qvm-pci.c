@@ -20,7 +20,7 @@ static void help(const char *prog, FILE *f) {
                 "       %s hide [--driver D] [--with-group] [--force] [-p] ID...  take devices from the host\n"
                 "       %s unhide ID...                give hidden devices back to host drivers\n"
                 "       %s reset ID                    reset through the kernel, and say with which method\n"
-                "       %s permissive [-p] ID          pciback's permissive mode (Xen)\n"
+                "       %s permissive [-p] [--off] ID  pciback's permissive mode (Xen)\n"
                 "\n"
                 "       %s -l VM | -a VM BB:DD.F | -d VM BB:DD.F   (Qubes R3.2: list, attach, detach)\n"
                 "\n"
@@ -42,6 +42,8 @@ static void help(const char *prog, FILE *f) {
                 "                  hide: keep them hidden across reboots (a udev rule in\n"
                 "                  /etc/udev/rules.d/40-qpci-hide.rules sets driver_override at boot);\n"
                 "                  permissive: set it again whenever pciback takes the device at boot\n"
+                "      --off       permissive: end it, now and at boot (pciback has no switch: qpci\n"
+                "                  unbinds the device and binds it again)\n"
                 "  -h, --help      this text\n",
                 prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
@@ -380,7 +382,13 @@ static int do_reset(struct qpci_dev *d) {
         return 0;
 }
 
-static int do_permissive(struct qpci_dev *d, bool persistent) {
+static int do_permissive(struct qpci_dev *d, bool persistent, bool off) {
+        if (off) {
+                if (qpci_host_clear_permissive(d, true) < 0)
+                        return EXIT_FAIL;
+                printf("dom0:%s is not permissive, now or at boot\n", qpci_dev_get_ident(d));
+                return 0;
+        }
         if (qpci_host_set_permissive(d, persistent) < 0)
                 return EXIT_FAIL;
         printf("dom0:%s is permissive: a VM may write most of its config space\n", qpci_dev_get_ident(d));
@@ -466,9 +474,10 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 {"persistent", no_argument, NULL, 'p'},
                 {"option", required_argument, NULL, 'o'},
                 {"connect", required_argument, NULL, 'c'},
+                {"off", no_argument, NULL, 'O'},
                 {},
         };
-        bool verbose = false, quiet = false, as_json = false;
+        bool verbose = false, quiet = false, as_json = false, permissive_off = false;
         struct qpci_hide_options hide = {0};
         struct qpci_attach_options attach = {0};
         struct qpci_ctx *ctx = NULL;
@@ -493,6 +502,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                                 return EXIT_USAGE;
                         break;
                 case 'c': uri = optarg; break;
+                case 'O': permissive_off = true; break;
                 /* R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F; every assignment was persistent. */
                 case 'l': case 'a': case 'd':
                         if (sub) {
@@ -607,7 +617,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 } else if (streq(sub, "reset"))
                         ret = do_reset(d);
                 else if (streq(sub, "permissive"))
-                        ret = do_permissive(d, hide.persistent);
+                        ret = do_permissive(d, hide.persistent, permissive_off);
                 else
                         ret = do_info(d, used_by_dev(&used, inv, d), &used, as_json);
         }

@@ -84,6 +84,9 @@ check "pciback's permissive lists it" is_permissive "$UHCI1"
 check "...and only it" sh -c "! grep -qx $UHCI2 $PB/permissive && ! grep -qx $EHCI $PB/permissive"
 check "list -v: UHCI 1 hidden on pciback, permissive" sh -c "qvm-pci list -v | grep -q '^dom0:00_1a.0 .*hidden: pciback (by qpci, from uhci_hcd), permissive'"
 check "list --json: pciback_slot and pciback_permissive" sh -c "qvm-pci info --json $UHCI1 | grep -q '\"pciback_slot\": true' && qvm-pci info --json $UHCI1 | grep -q '\"pciback_permissive\": true'"
+check "permissive --off: pciback no longer lists it" sh -c "qvm-pci permissive --off $UHCI1 >/dev/null && ! grep -qx $UHCI1 $PB/permissive"
+check "...and it is still on pciback" is_on "$UHCI1" pciback
+check "permissive again" sh -c "qvm-pci permissive $UHCI1 >/dev/null 2>&1 && grep -qx $UHCI1 $PB/permissive"
 check "permissive of a device on its host driver is refused" sh -c "! qvm-pci permissive $E1000E 2>/tmp/err && grep -q 'not on pciback' /tmp/err"
 
 # --- unhide: back to the host drivers ----------------------------------------------------------------
