@@ -15,22 +15,13 @@ t_all=$(date +%s.%N)
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # description, command...: ok when the command succeeds; its output as comments if not
-        local desc=$1 out
-        shift
-        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
-}
-bail() { echo "Bail out! $*"; exit 1; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/qpci-libvirt-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dom=qpci-smoke
 
-# shellcheck source=guest-parts.sh
-. "$here/guest-parts.sh"
 kernel=$(guest_kernel) || exit 1
 [ -r "$kernel" ] || bail "cannot read the kernel $kernel"
 echo "# kernel: $kernel"

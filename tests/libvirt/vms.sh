@@ -13,33 +13,12 @@ fi
 bin=${QPCI_BIN:-$here/../../build/bin}
 export PATH="$bin:$PATH"
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # description, command...
-        local desc=$1 out
-        shift
-        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
-}
-expect_fail() { # description, expected stderr text, command...: fails, saying that
-        local desc=$1 want=$2 out
-        shift 2
-        if out=$("$@" 2>&1); then
-                not_ok "$desc (it succeeded)"
-        elif [[ $out == *"$want"* ]]; then
-                ok "$desc"
-        else
-                not_ok "$desc"
-                printf 'got: %s\nwant: %s\n' "$out" "$want" | sed 's/^/#   /'
-        fi
-}
-bail() { echo "Bail out! $*"; exit 1; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/qpci-libvirt-vms.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# shellcheck source=guest-parts.sh
-. "$here/guest-parts.sh"
 kernel=$(guest_kernel) || exit 1
 guest_initrd "$work/initrd" 'QPCI-VM-CMDLINE: $(cat /proc/cmdline)'
 

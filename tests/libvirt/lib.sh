@@ -1,5 +1,27 @@
-# Sourced by the tests under tests/libvirt: what a small VM of theirs boots. Needs $work (a
-# temporary folder) and bail() from the caller.
+# Sourced by the tests under tests/libvirt (bash): TAP, and what a small VM of theirs boots (the
+# latter needs $work, a temporary folder).
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # description, command...: ok when the command succeeds; its output as comments if not
+        local desc=$1 out
+        shift
+        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
+}
+expect_fail() { # description, expected text, command...: ok when the command fails, saying that
+        local desc=$1 want=$2 out
+        shift 2
+        if out=$("$@" 2>&1); then
+                not_ok "$desc (it succeeded)"
+        elif [[ $out == *"$want"* ]]; then
+                ok "$desc"
+        else
+                not_ok "$desc"
+                printf 'got: %s\nwant: %s\n' "$out" "$want" | sed 's/^/#   /'
+        fi
+}
+bail() { echo "Bail out! $*"; exit 1; }
 
 # guest_kernel: prints Debian's kernel as tests/kernel/run-guest caches it (the vmlinux ELF, which
 # QEMU boots through its PVH entry, seconds faster under TCG than the bzImage), else downloads the
