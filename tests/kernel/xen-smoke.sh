@@ -181,6 +181,16 @@ for delay in 0 20000 80000 160000 320000 640000; do
         i=$((i + 1))
 done
 echo "# $recovered of $i kills landed mid-move and were recovered"
+# One that surely lands mid-move: killed as soon as qpci's first write (the EHCI's override) shows.
+qvm-pci hide --with-group "$UHCI1" >/dev/null 2>&1 &
+pid=$!
+while [ "$(override_of "$EHCI")" != pciback ] && kill -0 $pid 2>/dev/null; do :; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+check "killed right after its first write, the hide is put back by the next command" \
+        sh -c "qvm-pci list 2>&1 >/dev/null | grep -q 'interrupted: putting 3 device(s) back'"
+check "...all three on their host drivers, no override left" sh -c "is_on() { [ \"\$(basename \"\$(readlink /sys/bus/pci/devices/\$1/driver)\")\" = \$2 ]; };
+        is_on $UHCI1 uhci_hcd && is_on $UHCI2 uhci_hcd && is_on $EHCI ehci-pci && [ \"\$(cat /sys/bus/pci/devices/$EHCI/driver_override)\" = '(null)' ]"
 check "no device is left recorded as hidden by qpci" sh -c "! qvm-pci list -v | grep -q 'by qpci'"
 
 echo "1..$n"
