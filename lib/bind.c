@@ -113,3 +113,10 @@ int qpci_read_override(int devfd, char *buf, size_t size) {
                 buf[0] = '\0';
         return 0;
 }
+
+bool qpci_pciback_is_permissive(struct qpci_ctx *ctx, const char *bdf) {
+        _cleanup_close_ int fd = qpci_open_root(ctx, "/sys/bus/pci/drivers/pciback", O_PATH | O_DIRECTORY);
+        char list[8192] = "";
+
+        return fd >= 0 && qpci_read_attr(fd, "permissive", list, sizeof(list)) >= 0 && strstr(list, bdf);
+}

@@ -59,7 +59,7 @@ QPCI_EXPORT int qpci_host_reset(struct qpci_dev *d, unsigned *used) {
 QPCI_EXPORT int qpci_host_set_permissive(struct qpci_dev *d, bool persistent) {
         struct qpci_ctx *ctx = d->inv->ctx;
         _cleanup_close_ int fd = -1;
-        char cur[64], list[4096];
+        char cur[64];
         int r;
 
         r = qpci_host_current_driver(ctx, d->bdf, cur, sizeof(cur));
@@ -79,21 +79,8 @@ QPCI_EXPORT int qpci_host_set_permissive(struct qpci_dev *d, bool persistent) {
         if (r < 0)
                 return log_error_errno(ctx, r, "%s: pciback refused permissive mode: %s", d->bdf, strerror(-r));
         /* Read back: pciback lists the devices it lets write freely. */
-        if (qpci_read_attr(fd, "permissive", list, sizeof(list)) < 0 || !strstr(list, d->bdf))
+        if (!qpci_pciback_is_permissive(ctx, d->bdf))
                 return log_error_errno(ctx, -EIO, "%s: pciback accepted permissive mode but does not list it",
                                        d->bdf);
-        if (!persistent)
-                return 0;
-        r = qpci_state_open(ctx);
-        if (r >= 0 && (r = qpci_state_begin(ctx)) >= 0) {
-                r = qpci_state_keep_permissive(ctx, d->bdf, d->vendor_id, d->device_id);
-                if (r >= 0)
-                        r = qpci_state_commit(ctx);
-                else
-                        qpci_state_rollback(ctx);
-        }
-        if (r >= 0)
-                r = qpci_state_write_rules(ctx);
-        qpci_state_close(ctx);
-        return r < 0 ? r : 0;
+        return persistent ? qpci_state_permissive_at_boot(ctx, d->bdf, d->vendor_id, d->device_id, true) : 0;
 }

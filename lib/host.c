@@ -384,14 +384,6 @@ out:
         return r;
 }
 
-/* What pciback says now (not the inventory's snapshot). */
-static bool pciback_permissive(struct qpci_ctx *ctx, const char *bdf) {
-        _cleanup_close_ int fd = qpci_open_root(ctx, "/sys/bus/pci/drivers/pciback", O_PATH | O_DIRECTORY);
-        char list[8192] = "";
-
-        return fd >= 0 && qpci_read_attr(fd, "permissive", list, sizeof(list)) >= 0 && strstr(list, bdf);
-}
-
 /*
  * pciback keeps a device's permissive mode for as long as it has the device and has no way to turn
  * it off, so the next VM would inherit it. Unbinding it (which forgets its slot) and probing it
@@ -406,21 +398,9 @@ QPCI_EXPORT int qpci_host_clear_permissive(struct qpci_dev *d, bool persistent) 
 
         snprintf(m.bdf, sizeof(m.bdf), "%s", d->bdf);
         /* Not at the next boot either: the rule that would write it again goes first. */
-        if (persistent) {
-                if ((r = qpci_state_open(ctx)) >= 0 && (r = qpci_state_begin(ctx)) >= 0) {
-                        r = qpci_state_forget_permissive(ctx, m.bdf);
-                        if (r >= 0)
-                                r = qpci_state_commit(ctx);
-                        else
-                                qpci_state_rollback(ctx);
-                }
-                if (r >= 0)
-                        r = qpci_state_write_rules(ctx);
-                qpci_state_close(ctx);
-                if (r < 0)
-                        return r;
-        }
-        if (!pciback_permissive(ctx, m.bdf))
+        if (persistent && (r = qpci_state_permissive_at_boot(ctx, m.bdf, d->vendor_id, d->device_id, false)) < 0)
+                return r;
+        if (!qpci_pciback_is_permissive(ctx, m.bdf))
                 return 0;
         if ((r = begin_command(ctx)) < 0 || (r = journal_intent(ctx, "clear-permissive", &m, 1)) < 0)
                 goto out;
@@ -437,7 +417,7 @@ QPCI_EXPORT int qpci_host_clear_permissive(struct qpci_dev *d, bool persistent) 
                                             cur[0] ? cur : "no driver bound");
         }
         r = conclude(ctx, r, true, "pciback", false, &m, 1);
-        if (r >= 0 && pciback_permissive(ctx, m.bdf))
+        if (r >= 0 && qpci_pciback_is_permissive(ctx, m.bdf))
                 r = log_error_errno(ctx, -EIO, "%s: pciback still lists it as permissive", m.bdf);
 out:
         qpci_state_close(ctx);

@@ -205,6 +205,9 @@ _printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);
 
 /* ---- bind.c: one function between drivers ---- */
 
+/* Whether pciback lists the device as permissive now (not the inventory's snapshot). */
+bool qpci_pciback_is_permissive(struct qpci_ctx *ctx, const char *bdf);
+
 /* The drivers that hold a device away from the host for a VM. */
 bool qpci_driver_is_stub(const char *driver);
 int qpci_write_attr(struct qpci_ctx *ctx, int dirfd, const char *name, const char *value);
@@ -240,9 +243,9 @@ int qpci_journal_foreach(struct qpci_ctx *ctx,
                          void *data);
 int qpci_state_record_hidden(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
                              const char *host_driver, const char *stub, bool bound_by_qpci, bool persistent);
-/* Keeps a device's pciback permissive mode at every boot (in the rules, once rewritten). */
-int qpci_state_keep_permissive(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device);
-int qpci_state_forget_permissive(struct qpci_ctx *ctx, const char *bdf);
+/* Keeps (keep) or forgets a device's pciback permissive mode at every boot: the record and the
+ * rule file, under the lock, opened and closed here. */
+int qpci_state_permissive_at_boot(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, bool keep);
 /* Rewrites the udev rule file of persistently hidden and permissive devices; returns how many
  * rules it holds. */
 int qpci_state_write_rules(struct qpci_ctx *ctx);

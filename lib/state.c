@@ -277,19 +277,32 @@ static int device_row(struct qpci_ctx *ctx, const char *sql, const char *bdf, ui
         return r;
 }
 
-/* A device given back keeps nothing of qpci's: neither its record nor a boot-time permissive mode. */
-int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
-        int r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1", bdf, 0, 0);
-        return r < 0 ? r : qpci_state_forget_permissive(ctx, bdf);
-}
-
-int qpci_state_forget_permissive(struct qpci_ctx *ctx, const char *bdf) {
+static int forget_permissive(struct qpci_ctx *ctx, const char *bdf) {
         return device_row(ctx, "DELETE FROM permissive WHERE bdf = ?1", bdf, 0, 0);
 }
 
-int qpci_state_keep_permissive(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device) {
-        return device_row(ctx, "INSERT OR REPLACE INTO permissive (bdf, vendor, device) VALUES (?1, ?2, ?3)", bdf,
-                          vendor, device);
+/* A device given back keeps nothing of qpci's: neither its record nor a boot-time permissive mode. */
+int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
+        int r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1", bdf, 0, 0);
+        return r < 0 ? r : forget_permissive(ctx, bdf);
+}
+
+int qpci_state_permissive_at_boot(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, bool keep) {
+        int r = qpci_state_open(ctx);
+
+        if (r >= 0 && (r = qpci_state_begin(ctx)) >= 0) {
+                r = keep ? device_row(ctx, "INSERT OR REPLACE INTO permissive (bdf, vendor, device) VALUES (?1, ?2, ?3)",
+                                      bdf, vendor, device)
+                         : forget_permissive(ctx, bdf);
+                if (r >= 0)
+                        r = qpci_state_commit(ctx);
+                else
+                        qpci_state_rollback(ctx);
+        }
+        if (r >= 0)
+                r = qpci_state_write_rules(ctx);
+        qpci_state_close(ctx);
+        return r < 0 ? r : 0;
 }
 
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
