@@ -68,6 +68,8 @@ static int ours(const char *path) {
 
 static int install(struct qpci_ctx *ctx, bool remove) {
         const char *root = qpci_get_root(ctx);
+        /* A fixture root (QPCI_ROOT) gets the hooks below it, and keeps them pointing at it. */
+        const char *prefix = root && !streq(root, "/") ? root : "";
         char dir[PATH_MAX], exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         int ret = 0;
@@ -77,9 +79,9 @@ static int install(struct qpci_ctx *ctx, bool remove) {
                 return EXIT_FAIL;
         }
         exe[n] = '\0';
-        snprintf(dir, sizeof(dir), "%s/etc/libvirt/hooks", streq(root, "/") ? "" : root);
+        snprintf(dir, sizeof(dir), "%s/etc/libvirt/hooks", prefix);
         /* /etc, /etc/libvirt and its hooks, each as needed (a fixture root may have none). */
-        for (char *p = dir + (streq(root, "/") ? 1 : strlen(root) + 1); !remove; p++) {
+        for (char *p = dir + strlen(prefix) + 1; !remove; p++) {
                 char c = *p;
                 if (c != '/' && c != '\0')
                         continue;
@@ -122,8 +124,8 @@ static int install(struct qpci_ctx *ctx, bool remove) {
                                      "hides them.\n%s%s%sexec '%s' hook %s \"$@\"\n",
                                   drivers[i],
                                   /* A fixture root stays one: the hook then never touches the host's devices. */
-                                  streq(root, "/") ? "" : "export QPCI_ROOT='", streq(root, "/") ? "" : root,
-                                  streq(root, "/") ? "" : "'\n", exe, drivers[i]) < 0 ||
+                                  *prefix ? "export QPCI_ROOT='" : "", prefix, *prefix ? "'\n" : "", exe,
+                                  drivers[i]) < 0 ||
                     fchmod(fileno(f), 0755) < 0 || fflush(f) != 0 || rename(tmp, path) < 0) {
                         tool_error("cannot write %s: %s", path, strerror(errno));
                         unlink(tmp);
