@@ -3,29 +3,7 @@
 # IOMMU group), an e1000e behind the root port 1c.0, a qemu-xhci, QEMU's edu (no host driver) and
 # an e1000 on the root bus. Prints TAP; exits non-zero when a check failed.
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # description, command...
-        d=$1
-        shift
-        if "$@" >/tmp/check.out 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' /tmp/check.out; fi
-}
-
-# Devices by vendor:device: QEMU may number slots differently from one version to the next.
-find_dev() {
-        for d in /sys/bus/pci/devices/*; do
-                if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ]; then
-                        basename "$d"
-                        return 0
-                fi
-        done
-        return 1
-}
-driver_of() { [ -e "/sys/bus/pci/devices/$1/driver" ] && basename "$(readlink "/sys/bus/pci/devices/$1/driver")"; }
-override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
-is_on() { [ "$(driver_of "$1")" = "$2" ]; }
+. ./guest-lib.sh
 group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
 
 E1000E=$(find_dev 0x8086:0x10d3)

@@ -3,11 +3,7 @@
 # sh, as root, in the default topology). Every fact qvm-pci reports is checked against the guest's own
 # sysfs; nothing is bound or unbound. Prints TAP; exits non-zero when a check failed.
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/#   /'; }
+. ./guest-lib.sh
 # is DESCRIPTION EXPECTED GOT: one test comparing two strings, showing both when they differ.
 is() {
         if [ "$2" = "$3" ]; then
@@ -17,12 +13,6 @@ is() {
                 echo "#   expected: '$2'"
                 echo "#        got: '$3'"
         fi
-}
-# check DESCRIPTION COMMAND...: one test passing when the command does; its output when it fails.
-check() {
-        d=$1
-        shift
-        if "$@" >/tmp/check.out 2>&1; then ok "$d"; else not_ok "$d"; diag </tmp/check.out; fi
 }
 
 # JSON to one line per value, in busybox awk (no jq, no python here): /0/bdf="0000:00:00.0",

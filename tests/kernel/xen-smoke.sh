@@ -5,29 +5,7 @@
 # there are no IOMMU groups: only the USB companion rule ties functions together. Prints TAP;
 # exits non-zero when a check failed.
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # description, command...
-        d=$1
-        shift
-        if "$@" >/tmp/check.out 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' /tmp/check.out; fi
-}
-
-find_dev() {
-        for d in /sys/bus/pci/devices/*; do
-                if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ]; then
-                        basename "$d"
-                        return 0
-                fi
-        done
-        return 1
-}
-driver_of() { [ -e "/sys/bus/pci/devices/$1/driver" ] && basename "$(readlink "/sys/bus/pci/devices/$1/driver")"; }
-override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
-is_on() { [ "$(driver_of "$1")" = "$2" ]; }
-has_no_driver() { [ ! -e "/sys/bus/pci/devices/$1/driver" ]; }
+. ./guest-lib.sh
 PB=/sys/bus/pci/drivers/pciback
 in_slots() { grep -qx "$1" $PB/slots; }
 not_in_slots() { ! grep -qx "$1" $PB/slots; }
