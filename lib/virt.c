@@ -6,10 +6,13 @@
  */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qpci-internal.h"
 #include "virt-module.h"
@@ -371,8 +374,32 @@ int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
         return qpci_vm_define(vm, x);
 }
 
+/* Whether Xen still has backends (pci, vif, vbd) of domain domid: /sys/bus/xen-backend/devices/
+ * holds TYPE-DOMID-N for each. libvirt's libxl driver calls a domain shut off before
+ * libxl_domain_destroy() has torn them down (10 s for a PCI backend here), and until then the
+ * devices are still the domain's: pciback warns "removing device ... while still in-use". */
+static bool xen_backends_of(struct qpci_ctx *ctx, unsigned domid) {
+        _cleanup_closedir_ DIR *dir = NULL;
+        char mid[24];
+        struct dirent *de;
+        int fd = qpci_open_root(ctx, "/sys/bus/xen-backend/devices", O_RDONLY | O_DIRECTORY);
+
+        if (fd < 0 || !(dir = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return false;
+        }
+        snprintf(mid, sizeof(mid), "-%u-", domid);
+        while ((de = readdir(dir)))
+                if (strstr(de->d_name, mid))
+                        return true;
+        return false;
+}
+
 int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s) {
         struct qpci_ctx *ctx = vm->virt->ctx;
+        unsigned domid = virDomainGetID(vm->dom); /* (unsigned)-1 when it does not run */
+        bool xen = strncmp(vm->virt->uri, "xen", 3) == 0 && domid != (unsigned)-1 && domid > 0;
 
         vm->state = state_of(vm->dom);
         if (vm->state == QPCI_VM_HALTED)
@@ -382,7 +409,9 @@ int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout
                         return log_error_errno(ctx, -EIO, "cannot power %s off: %s", vm->name, qpci_virt_error());
         } else if (virDomainShutdown(vm->dom) < 0)
                 return log_error_errno(ctx, -EIO, "cannot shut %s down: %s", vm->name, qpci_virt_error());
-        for (unsigned ms = 0; (wait || force) && state_of(vm->dom) != QPCI_VM_HALTED; ms += 100) {
+        for (unsigned ms = 0; (wait || force) && (state_of(vm->dom) != QPCI_VM_HALTED ||
+                                                 (xen && xen_backends_of(ctx, domid)));
+             ms += 100) {
                 if (ms >= (timeout_s ? timeout_s : 60) * 1000)
                         return log_error_errno(ctx, -ETIMEDOUT, "%s did not shut down within %u s; "
                                                "qvm-shutdown --force powers it off", vm->name,

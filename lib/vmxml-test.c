@@ -125,6 +125,7 @@ static void test_xen(void **state) {
         struct qpci_assignment perm = usb;
 
         assert_true(has(x, "<type>linux</type>")); /* paravirtualized, with pcifront */
+        assert_true(has(x, "<passthrough state=\"on\"/>")); /* hot-plug works without devices at start */
         assert_true(has(x, "<cmdline>console=hvc0 iommu=soft swiotlb=8192</cmdline>"));
         perm.permissive = true;
         assert_int_equal(qpci_vmxml_add_assignment(x, &perm), 0);

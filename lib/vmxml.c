@@ -373,6 +373,15 @@ int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *valu
         return 0;
 }
 
+/* libxl turns passthrough on for a domain only when it is created with PCI devices; a device
+ * hot-plugged into one started without any then fails ("xc_assign_device failed: Operation not
+ * supported"). Asked for, it is on from the start. */
+static void xen_passthrough(struct qpci_vmxml *x) {
+        xmlNode *xen = child_or_new(child_or_new(x->domain, "features"), "xen");
+        xmlNode *pt = child_or_new(xen, "passthrough");
+        xmlSetProp(pt, BAD_CAST "state", BAD_CAST "on");
+}
+
 /* ---- a new VM ---- */
 
 char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type) {
@@ -408,7 +417,8 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
                 n = xmlNewChild(x.domain, NULL, BAD_CAST "features", NULL);
                 xmlNewChild(n, NULL, BAD_CAST "acpi", NULL);
                 xmlNewChild(n, NULL, BAD_CAST "apic", NULL);
-        }
+        } else
+                xen_passthrough(&x);
         xmlNewTextChild(x.domain, NULL, BAD_CAST "on_poweroff", BAD_CAST "destroy");
         xmlNewTextChild(x.domain, NULL, BAD_CAST "on_reboot", BAD_CAST "restart");
         xmlNewTextChild(x.domain, NULL, BAD_CAST "on_crash", BAD_CAST "destroy");
@@ -588,6 +598,8 @@ int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment
         if (!hd || !xmlAddChild(devices, hd))
                 return -ENOMEM;
         write_device_meta(x, a);
+        if (streq(qpci_vmxml_get_type(x), "xen"))
+                xen_passthrough(x);
         /* Defaults that depend on having PCI devices follow. */
         render_cmdline(x);
         render_memory(x);
