@@ -89,31 +89,7 @@ check "unhide after it" qvm-pci unhide "$E1000E"
 check "(and it went back)" is_on "$E1000E" e1000e
 
 # --- killed at many points: the next command puts everything back ---------------------------------
-i=0
-recovered=0
-for delay in 0 2000 5000 10000 20000 40000 80000 160000 240000 320000 480000 640000 960000 1280000; do
-        qvm-pci hide --with-group "$UHCI1" >/dev/null 2>&1 &
-        pid=$!
-        usleep $delay
-        kill -9 $pid 2>/dev/null
-        wait $pid 2>/dev/null
-        qvm-pci list >/dev/null 2>/tmp/recovery
-        how="it had not begun moving"
-        if grep -q "interrupted: putting 3 device(s) back" /tmp/recovery; then
-                how="the next command put them back"
-                recovered=$((recovered + 1))
-        fi
-        a=$(driver_of "$UHCI1") b=$(driver_of "$UHCI2") c=$(driver_of "$EHCI")
-        if [ "$a$b$c" = vfio-pcivfio-pcivfio-pci ]; then
-                ok "killed after ${delay}us: the hide had finished, all three hidden"
-                qvm-pci unhide "$UHCI1" "$UHCI2" "$EHCI" >/dev/null || not_ok "unhide after the kill"
-        elif [ "$a/$b/$c" = uhci_hcd/uhci_hcd/ehci-pci ] && [ "$(override_of "$UHCI1")" = "(null)" ]; then
-                ok "killed after ${delay}us: all three on their host drivers ($how)"
-        else
-                not_ok "killed after ${delay}us: half-moved ($a/$b/$c)"
-        fi
-        i=$((i + 1))
-done
+kill_hides vfio-pci 0 2000 5000 10000 20000 40000 80000 160000 240000 320000 480000 640000 960000 1280000
 check "some kills landed mid-move and were recovered ($recovered of $i)" [ $recovered -gt 0 ]
 
 # --- concurrent commands serialize --------------------------------------------------------------------

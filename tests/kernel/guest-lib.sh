@@ -28,3 +28,38 @@ driver_of() { [ -e "/sys/bus/pci/devices/$1/driver" ] && basename "$(readlink "/
 override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
 is_on() { [ "$(driver_of "$1")" = "$2" ]; }
 has_no_driver() { [ ! -e "/sys/bus/pci/devices/$1/driver" ]; }
+
+# kill_hides STUB DELAY...: the USB trio's hide (UHCI1, UHCI2, EHCI) killed with SIGKILL after each
+# delay (microseconds); after each, the next command must leave all three hidden on STUB, or all
+# three on their host drivers with no override. Sets $i (kills) and $recovered (those that landed
+# mid-move, put back by the next command).
+kill_hides() {
+        stub=$1
+        shift
+        i=0
+        recovered=0
+        for delay in "$@"; do
+                qvm-pci hide --with-group "$UHCI1" >/dev/null 2>&1 &
+                pid=$!
+                usleep "$delay"
+                kill -9 $pid 2>/dev/null
+                wait $pid 2>/dev/null
+                qvm-pci list >/dev/null 2>/tmp/recovery
+                how="it had not begun moving"
+                if grep -q "interrupted: putting 3 device(s) back" /tmp/recovery; then
+                        how="the next command put them back"
+                        recovered=$((recovered + 1))
+                fi
+                a=$(driver_of "$UHCI1") b=$(driver_of "$UHCI2") c=$(driver_of "$EHCI")
+                if [ "$a/$b/$c" = "$stub/$stub/$stub" ]; then
+                        ok "killed after ${delay}us: the hide had finished, all three on $stub"
+                        qvm-pci unhide "$UHCI1" "$UHCI2" "$EHCI" >/dev/null || not_ok "unhide after the kill"
+                elif [ "$a/$b/$c" = uhci_hcd/uhci_hcd/ehci-pci ] && [ "$(override_of "$UHCI1")" = "(null)" ]; then
+                        ok "killed after ${delay}us: all three on their host drivers ($how)"
+                else
+                        not_ok "killed after ${delay}us: half-moved ($a/$b/$c)"
+                        diag </tmp/recovery
+                fi
+                i=$((i + 1))
+        done
+}
