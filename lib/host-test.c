@@ -264,7 +264,8 @@ static void test_round_trip(void **state) {
         fclose(f);
         assert_non_null(strstr(text, "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:03:00.0\", ATTR{vendor}==\"0x10de\", "
                                      "ATTR{device}==\"0x1b80\", ATTR{driver_override}=\"vfio-pci\", "
-                                     "RUN{builtin}+=\"kmod load vfio-pci\"\n"));
+                                     "RUN{builtin}+=\"kmod load vfio-pci\", "
+                                     "RUN+=\"/bin/sh -c 'echo $kernel > /sys/bus/pci/drivers_probe'\"\n"));
         assert_non_null(strstr(text, "KERNEL==\"0000:03:00.1\", ATTR{vendor}==\"0x10de\", ATTR{device}==\"0x10f0\""));
         assert_int_equal(qpci_state_open(h->ctx), 0);
         assert_int_equal(qpci_state_host_driver(h->ctx, gpu[0], 0x10de, 0x1b80, drv, sizeof(drv)), 1);

@@ -438,8 +438,11 @@ static int print_rules(struct qpci_ctx *ctx, FILE *f, const char *sql, bool hide
                         hide ? "add" : "add|bind", bdf, sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
                 if (hide) {
                         const char *stub = (const char *)sqlite3_column_text(st, 3);
-                        fprintf(f, "ATTR{driver_override}=\"%s\", RUN{builtin}+=\"kmod load %s\"\n", stub,
-                                streq(stub, "pciback") ? "xen-pciback" : stub);
+                        /* Then probe it: when an earlier device's rule loaded the stub already,
+                         * nothing else would (the host driver's probe skips it: the override). */
+                        fprintf(f, "ATTR{driver_override}=\"%s\", RUN{builtin}+=\"kmod load %s\", "
+                                   "RUN+=\"/bin/sh -c 'echo $kernel > /sys/bus/pci/drivers_probe'\"\n",
+                                stub, streq(stub, "pciback") ? "xen-pciback" : stub);
                 } else
                         fprintf(f, "DRIVER==\"pciback\", RUN+=\"/bin/sh -c 'echo %s > "
                                    "/sys/bus/pci/drivers/pciback/permissive'\"\n", bdf);

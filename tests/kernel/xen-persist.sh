@@ -42,7 +42,7 @@ case $boot in
         check "boot 1: permissive --persistent the e1000e" sh -c "qvm-pci permissive --persistent $E >/tmp/h 2>&1; cat /tmp/h; grep -q 'kept permissive whenever pciback takes it at boot' /tmp/h"
         check "boot 1: pciback's permissive lists it" grep -qx $E $PB/permissive
         check "boot 1: the rule sets driver_override=pciback for the e1000e and loads xen-pciback" \
-                grep -q "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"$E\", ATTR{vendor}==\"0x8086\", ATTR{device}==\"0x10d3\", ATTR{driver_override}=\"pciback\", RUN{builtin}+=\"kmod load xen-pciback\"" $RULES
+                grep -q "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"$E\", ATTR{vendor}==\"0x8086\", ATTR{device}==\"0x10d3\", ATTR{driver_override}=\"pciback\", RUN{builtin}+=\"kmod load xen-pciback\", RUN+=\"/bin/sh -c 'echo \$kernel > /sys/bus/pci/drivers_probe'\"" $RULES
         check "boot 1: ...and for each USB function" sh -c "grep -q 'KERNEL==\"$U1\".*driver_override}=\"pciback\"' $RULES && grep -q 'KERNEL==\"$U2\".*driver_override}=\"pciback\"' $RULES && grep -q 'KERNEL==\"$EH\".*driver_override}=\"pciback\"' $RULES"
         check "boot 1: ...and writes the e1000e's permissive when pciback has it" \
                 grep -q "ACTION==\"add|bind\", SUBSYSTEM==\"pci\", KERNEL==\"$E\", .*DRIVER==\"pciback\", RUN+=\"/bin/sh -c 'echo $E > /sys/bus/pci/drivers/pciback/permissive'\"" $RULES
