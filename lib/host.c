@@ -483,6 +483,10 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
                 if (!qpci_driver_is_stub(m[i].from))
                         r = log_error_errno(ctx, -EINVAL, "%s is not hidden: it is on %s", m[i].bdf,
                                             m[i].from[0] ? m[i].from : "no driver");
+        /* Out of Xen's quarantine first, or dom0's driver binds to a device it cannot use. */
+        for (size_t i = 0; r >= 0 && i < nm; i++)
+                if (streq(m[i].from, "pciback") && streq(ctx->root, "/") && qpci_host_is_xen_dom0(ctx))
+                        qpci_xen_dequarantine(ctx, &m[i].dev->addr);
         for (size_t i = 0; r >= 0 && i < nm; i++)
                 r = detach(ctx, &m[i], "", "");
         for (size_t i = 0; r >= 0 && i < nm; i++)

@@ -296,3 +296,9 @@ char *qpci_vmxml_hostdev(const struct qpci_assignment *a, const char *virt_type)
 int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment *a);
 void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a);
 int qpci_vmxml_remove_assignment(struct qpci_vmxml *x, const struct qpci_addr *addr);
+
+/* ---- xen.c ---- */
+
+/* Takes a device a Xen domain let go out of Xen's quarantine: 1 when it was there, 0 when not,
+ * -ENOPKG without Xen's libxenctrl. */
+int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a);
