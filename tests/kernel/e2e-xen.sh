@@ -166,6 +166,15 @@ else
         sed 's/^/#   /' /tmp/out
 fi
 
+# A device assigned to two VMs, used by one running VM at a time (the seed page).
+check "qvm-create sys-net2" qvm-create sys-net2 --kernel "$QPCI_DOMU_KERNEL" --initrd "$QPCI_DOMU_INITRD" --memory 160
+check "qvm-pci attach --persistent sys-net2 $NIC: a device may be assigned to several VMs" \
+        qvm-pci attach --persistent sys-net2 "$NIC"
+check "...USED BY names both" sh -c "qvm-pci | grep -q '^$NIC .* sys-net, sys-net2\$'"
+check "qvm-start sys-net2 while sys-net runs is refused, naming sys-net" \
+        sh -c "! qvm-start sys-net2 2>/tmp/err && grep -q 'in use by the running VM sys-net' /tmp/err"
+check "...and sys-net2 stays halted" is_state sys-net2 Halted
+
 check "qvm-shutdown --wait sys-net" qvm-shutdown --wait sys-net
 down=$(now)
 check "...sys-net is halted" is_state sys-net Halted
@@ -177,6 +186,23 @@ check "...the e1000e stays on pciback (never handed back by itself)" on_driver "
 i=0
 while [ $i -lt 60 ] && xl list | grep -q "^sys-net "; do usleep 500000; i=$((i + 1)); done
 note "Xen destroyed sys-net $(since "$down") s after qvm-shutdown --wait returned"
+# Both halted, both started at once: qpci's VM lock lets exactly one have the device.
+qvm-start sys-net >/tmp/start1 2>&1 &
+p1=$!
+qvm-start sys-net2 >/tmp/start2 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+s1=$(state_of sys-net) s2=$(state_of sys-net2)
+check "two qvm-start at once of VMs sharing the e1000e: exactly one runs ($s1, $s2)" \
+        sh -c "[ \"$s1/$s2\" = Running/Halted ] || [ \"$s1/$s2\" = Halted/Running ]"
+check "...the other was refused by qpci, naming it" \
+        sh -c "[ $r1 = 0 ] && grep -q 'in use by the running VM sys-net' /tmp/start2 ||
+               { [ $r2 = 0 ] && grep -q 'in use by the running VM sys-net2' /tmp/start1; }"
+winner=sys-net
+[ "$s2" = Running ] && winner=sys-net2
+check "qvm-shutdown --wait $winner" qvm-shutdown --wait "$winner"
+check "qvm-remove sys-net2" sh -c "qvm-pci detach sys-net2 && qvm-remove sys-net2"
 check "qvm-pci unhide $NIC" qvm-pci unhide "$NIC"
 check "...the e1000e is back on e1000e" on_driver "$E1000E" e1000e
 check "...and works in dom0: it pings 10.0.2.2" dom0_ping "$E1000E"
