@@ -6,13 +6,7 @@
 . ./guest-lib.sh
 group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
 
-E1000E=$(find_dev 0x8086:0x10d3)
-UHCI1=$(find_dev 0x8086:0x2934)
-UHCI2=$(find_dev 0x8086:0x2935)
-EHCI=$(find_dev 0x8086:0x293a)
-EDU=$(find_dev 0x1234:0x11e8)
-echo "# e1000e $E1000E, uhci $UHCI1 $UHCI2, ehci $EHCI, edu $EDU"
-[ -n "$E1000E" ] && [ -n "$UHCI1" ] && [ -n "$EHCI" ] && [ -n "$EDU" ] || { echo "not ok 1 - default topology"; exit 1; }
+default_topology
 
 # --- a single device, alone in its IOMMU group -------------------------------------------------
 check "e1000e starts on e1000e" is_on "$E1000E" e1000e

@@ -29,6 +29,19 @@ override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
 is_on() { [ "$(driver_of "$1")" = "$2" ]; }
 has_no_driver() { [ ! -e "/sys/bus/pci/devices/$1/driver" ]; }
 
+# default_topology: E1000E, UHCI1, UHCI2, EHCI, EDU from run-guest's default devices; a script
+# without all of them stops at once, failing.
+default_topology() {
+        E1000E=$(find_dev 0x8086:0x10d3)
+        UHCI1=$(find_dev 0x8086:0x2934)
+        UHCI2=$(find_dev 0x8086:0x2935)
+        EHCI=$(find_dev 0x8086:0x293a)
+        EDU=$(find_dev 0x1234:0x11e8)
+        echo "# e1000e $E1000E, uhci $UHCI1 $UHCI2, ehci $EHCI, edu $EDU"
+        [ -n "$E1000E" ] && [ -n "$UHCI1" ] && [ -n "$UHCI2" ] && [ -n "$EHCI" ] && [ -n "$EDU" ] ||
+                { echo "not ok 1 - default topology"; echo "1..1"; exit 1; }
+}
+
 # kill_hides STUB DELAY...: the USB trio's hide (UHCI1, UHCI2, EHCI) killed with SIGKILL after each
 # delay (microseconds); after each, the next command must leave all three hidden on STUB, or all
 # three on their host drivers with no override. Sets $i (kills) and $recovered (those that landed

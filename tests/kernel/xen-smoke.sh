@@ -16,14 +16,7 @@ state_is() { # bdf, the STATE column qvm-pci list -v should show for it
         grep "^$id " /tmp/list.out | grep -q "$2" || { grep "^$id " /tmp/list.out; return 1; }
 }
 
-E1000E=$(find_dev 0x8086:0x10d3)
-UHCI1=$(find_dev 0x8086:0x2934)
-UHCI2=$(find_dev 0x8086:0x2935)
-EHCI=$(find_dev 0x8086:0x293a)
-EDU=$(find_dev 0x1234:0x11e8)
-echo "# e1000e $E1000E, uhci $UHCI1 $UHCI2, ehci $EHCI, edu $EDU"
-[ -n "$E1000E" ] && [ -n "$UHCI1" ] && [ -n "$UHCI2" ] && [ -n "$EHCI" ] && [ -n "$EDU" ] ||
-        { echo "not ok 1 - default topology"; echo "1..1"; exit 1; }
+default_topology
 
 # --- the dom0 ----------------------------------------------------------------------------------
 check "/proc/xen/capabilities says control_d" grep -qx control_d /proc/xen/capabilities
