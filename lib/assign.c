@@ -40,7 +40,7 @@ int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, si
                 while (j < n_def && qpci_addr_cmp(&def[j].addr, &live[i].addr) != 0)
                         j++;
                 if (j < n_def)
-                        def[j].live = true;
+                        def[j].live = true, def[j].via_libxl = live[i].via_libxl;
                 else
                         r = append(&def, &n_def, &live[i]);
         }
@@ -204,6 +204,13 @@ static bool strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
         return !a->no_strict_reset && !(qpci_vm_def(vm, &x) == 0 && !qpci_vmxml_strict_reset(x));
 }
 
+/* On Xen, libvirt resets every device it gives and refuses one it cannot reset: what the user lets
+ * go without a reliable reset goes through libxl instead (via-libxl.c). */
+static bool via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a) {
+        struct qpci_vmxml *x;
+        return !strict_for(vm, a) && qpci_vm_def(vm, &x) == 0 && streq(qpci_vmxml_get_type(x), "xen");
+}
+
 /* A device used without a reliable reset may carry what the VM left in it (Qubes: "tainted"). */
 static void mark_tainted(struct qpci_vm *vm, const struct qpci_assignment *a) {
         struct qpci_ctx *ctx = vm->virt->ctx;
@@ -290,6 +297,20 @@ int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
                 return log_error_errno(ctx, -EALREADY, "%s is running already", vm->name);
         if ((r = qpci_vm_prepare(vm, inv, &n)) < 0)
                 return r;
+        if (n > 0) {
+                bool libxl = false;
+                free(a);
+                a = NULL;
+                if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        libxl |= via_libxl(vm, &a[i]);
+                /* All or none (via-libxl.c says why). */
+                for (size_t i = 0; libxl && i < n; i++)
+                        a[i].via_libxl = true;
+                if (libxl)
+                        return qpci_vm_create_via_libxl(vm, a, n);
+        }
         if (virDomainCreate(vm->dom) < 0)
                 return log_error_errno(ctx, -EIO, "libvirt could not start %s: %s%s", vm->name, qpci_virt_error(),
                                        n ? " (its devices stay hidden from the host)" : "");
@@ -353,10 +374,13 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
                         return r;
                 if ((r = qpci_vm_def(vm, &x)) < 0)
                         return r;
-                hd = qpci_vmxml_hostdev(&a, qpci_vmxml_get_type(x));
-                if (!hd)
+                if (via_libxl(vm, &a)) {
+                        if ((r = qpci_vm_attach_via_libxl(vm, &a)) < 0)
+                                return log_error_errno(ctx, r, "dom0:%s not attached to %s (it stays hidden from the "
+                                                       "host)", qpci_dev_get_ident(d), vm->name);
+                } else if (!(hd = qpci_vmxml_hostdev(&a, qpci_vmxml_get_type(x))))
                         return -ENOMEM;
-                if (virDomainAttachDeviceFlags(vm->dom, hd, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                else if (virDomainAttachDeviceFlags(vm->dom, hd, VIR_DOMAIN_AFFECT_LIVE) < 0)
                         return log_error_errno(ctx, -EIO, "libvirt could not attach dom0:%s to %s: %s (the device "
                                                "stays hidden from the host)", qpci_dev_get_ident(d), vm->name,
                                                qpci_virt_error());
@@ -409,7 +433,12 @@ int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct 
                         continue;
                 done++;
                 qpci_addr_format_ident(&a[i].addr, ident);
-                if (a[i].live) {
+                if (a[i].live && a[i].via_libxl) {
+                        if ((r = qpci_vm_detach_via_libxl(vm, &a[i])) < 0)
+                                return r;
+                        if ((r = qpci_vm_def(vm, &x)) < 0)
+                                return r;
+                } else if (a[i].live) {
                         _cleanup_free_ char *hd = qpci_vmxml_hostdev(&a[i], qpci_vmxml_get_type(x));
                         if (!hd)
                                 return -ENOMEM;

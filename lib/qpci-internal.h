@@ -296,9 +296,17 @@ char *qpci_vmxml_hostdev(const struct qpci_assignment *a, const char *virt_type)
 int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment *a);
 void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a);
 int qpci_vmxml_remove_assignment(struct qpci_vmxml *x, const struct qpci_addr *addr);
+void qpci_vmxml_set_via_libxl(struct qpci_vmxml *x, const struct qpci_assignment *a, bool on);
+char *qpci_vmxml_format_meta(struct qpci_vmxml *x);
 
 /* ---- xen.c ---- */
 
 /* Takes a device a Xen domain let go out of Xen's quarantine: 1 when it was there, 0 when not,
  * -ENOPKG without Xen's libxenctrl. */
 int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a);
+/* Gives a device on pciback to the running domain domid, or takes it back, through libxl: what
+ * `xl pci-attach` and `pci-detach` do, without the reset libvirt insists on. -ENOPKG without libxl. */
+int qpci_xen_pci_add(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a, bool permissive);
+int qpci_xen_pci_remove(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a);
+/* Until the domain's PCI frontend has connected (it takes more devices only then). */
+int qpci_xen_wait_pcifront(struct qpci_ctx *ctx, unsigned domid, unsigned timeout_s);

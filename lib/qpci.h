@@ -342,6 +342,8 @@ struct qpci_assignment {
         bool permissive;
         bool persistent; /* in the definition: the VM gets it at every start */
         bool live;       /* attached to the running VM now */
+        bool via_libxl;  /* given to the running Xen domain by libxl, not libvirt (which would refuse a
+                            device it cannot reset) */
 };
 /* The persistent assignments and the live ones, merged by address. *ret is the caller's. */
 int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n);

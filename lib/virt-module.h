@@ -10,7 +10,7 @@
 #include "qpci.h"
 
 /* Bumped when the table changes: a module of another build is refused, never half-used. */
-#define QPCI_VIRT_MODULE_ABI 2
+#define QPCI_VIRT_MODULE_ABI 3
 
 struct qpci_virt_module {
         unsigned abi;

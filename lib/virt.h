@@ -40,3 +40,9 @@ int qpci_vm_new_offline(struct qpci_virt *v, struct qpci_vmxml *x, enum qpci_vm_
 /* Checks the rules for every device of the VM and hides them (all or nothing): what a start
  * needs before the hypervisor gets the VM. */
 int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_devices);
+
+/* via-libxl.c: a Xen domain's devices that libvirt would refuse (no reset it accepts), given
+ * through libxl; a[i].via_libxl marks them. */
+int qpci_vm_create_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a, size_t n);
+int qpci_vm_attach_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a);
+int qpci_vm_detach_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a);

@@ -52,6 +52,8 @@ static void test_new_and_prefs(void **state) {
         expect_pref(x, "pci_strictreset", "True", true);
         assert_true(has(x, "<cmdline>console=ttyS0</cmdline>"));
         assert_true(has(x, "machine=\"q35\""));
+        /* No emulated USB controller beside the one a VM may be given. */
+        assert_true(has(x, "<controller type=\"usb\" model=\"none\"/>"));
         /* The seed page's DMA buffer goes after the console, which is not a preference. */
         assert_int_equal(qpci_vmxml_set_pref(x, "kernelopts", "iommu=soft swiotlb=8192", &why), 0);
         expect_pref(x, "kernelopts", "iommu=soft swiotlb=8192", false);
@@ -125,6 +127,7 @@ static void test_xen(void **state) {
         struct qpci_assignment perm = usb;
 
         assert_true(has(x, "<type>linux</type>")); /* paravirtualized, with pcifront */
+        assert_false(has(x, "<controller type=\"usb\""));
         assert_true(has(x, "<passthrough state=\"on\"/>")); /* hot-plug works without devices at start */
         assert_true(has(x, "<cmdline>console=hvc0 iommu=soft swiotlb=8192</cmdline>"));
         perm.permissive = true;
@@ -132,6 +135,54 @@ static void test_xen(void **state) {
         /* libvirt's own word for pciback's permissive mode, as Qubes R4.2 uses it. */
         assert_true(has(x, "<source writeFiltering=\"no\">"));
         assert_false(has(x, "<driver name=\"vfio\"/>"));
+        qpci_vmxml_free(x);
+}
+
+/* A running Xen domain that got a device through libxl (libvirt would refuse one it cannot reset):
+ * no <hostdev>, only qpci's metadata says it is there. */
+static void test_via_libxl(void **state) {
+        (void)state;
+        struct qpci_vmxml *x = new_vm("xen", NULL), *back = NULL;
+        struct qpci_assignment *a = NULL;
+        _cleanup_free_ char *md = NULL;
+        size_t n = 0;
+
+        assert_int_equal(qpci_vmxml_add_assignment(x, &usb), 0);
+        qpci_vmxml_set_via_libxl(x, &usb, true);
+        assert_false(qpci_vmxml_has_pci(x));
+        /* What depended on having a device stays as it was rendered. */
+        assert_true(has(x, "<cmdline>console=hvc0 iommu=soft swiotlb=2048</cmdline>"));
+        assert_int_equal(qpci_vmxml_get_assignments(x, false, &a, &n), 0);
+        assert_int_equal(n, 0); /* a definition never holds one */
+        free(a);
+        assert_int_equal(qpci_vmxml_get_assignments(x, true, &a, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(a[0].bdf, "0000:00:1a.0");
+        assert_true(a[0].live && a[0].via_libxl && !a[0].persistent && a[0].no_strict_reset);
+        assert_int_equal(a[0].vendor_id, 0x8086);
+        assert_string_equal(a[0].path, "0000:00:1a.0");
+        free(a);
+        /* The element virDomainSetMetadata() takes, which reads back the same in a domain's XML. */
+        md = qpci_vmxml_format_meta(x);
+        assert_non_null(strstr(md, "via-libxl=\"True\""));
+        assert_null(strstr(md, "xmlns")); /* libvirt puts it in its place */
+        assert_true(strncmp(md, "<vm ", 4) == 0);
+        /* As libvirt gives it back. */
+        _cleanup_free_ char *dom = NULL, *in_ns = NULL;
+        assert_true(asprintf(&in_ns, "<qpci:vm xmlns:qpci='%s'%s", QPCI_XMLNS, md + 3) > 0);
+        in_ns[strlen(in_ns) - strlen("</vm>")] = '\0';
+        assert_true(asprintf(&dom, "<domain type='xen'><name>d</name><metadata>%s</qpci:vm></metadata></domain>", in_ns) > 0);
+        assert_int_equal(qpci_vmxml_parse(dom, &back), 0);
+        assert_int_equal(qpci_vmxml_get_assignments(back, true, &a, &n), 0);
+        assert_int_equal(n, 1);
+        assert_true(a[0].via_libxl && a[0].no_strict_reset && a[0].addr.dev == 0x1a);
+        free(a);
+        qpci_vmxml_free(back);
+        /* Detached: gone from the record. */
+        qpci_vmxml_set_via_libxl(x, &usb, false);
+        assert_int_equal(qpci_vmxml_get_assignments(x, true, &a, &n), 0);
+        assert_int_equal(n, 0);
+        free(a);
         qpci_vmxml_free(x);
 }
 
@@ -172,6 +223,7 @@ int main(void) {
                 cmocka_unit_test(test_new_and_prefs),
                 cmocka_unit_test(test_assignments),
                 cmocka_unit_test(test_xen),
+                cmocka_unit_test(test_via_libxl),
                 cmocka_unit_test(test_foreign),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -434,6 +434,12 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
                         xmlSetProp(n, BAD_CAST "type", BAD_CAST "pci");
                         xmlSetProp(n, BAD_CAST "model", BAD_CAST "pcie-root-port");
                 }
+                /* USB comes to these VMs only as a whole controller given to them (sys-usb): libvirt
+                 * would otherwise add an emulated xHCI, one more USB controller beside the real one
+                 * in the VM, for a headless VM that has no input devices to put on it. */
+                n = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
+                xmlSetProp(n, BAD_CAST "type", BAD_CAST "usb");
+                xmlSetProp(n, BAD_CAST "model", BAD_CAST "none");
                 n = xmlNewChild(devices, NULL, BAD_CAST "serial", NULL);
                 xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");
                 /* What the guest printed stays readable after it stopped, as Qubes keeps
@@ -479,6 +485,20 @@ static bool is_true(const char *s) {
         return s && parse_bool(s, &b) == 0 && b;
 }
 
+/* What qpci's metadata says of a device: its identity and options. */
+static void meta_assignment(xmlNode *md, struct qpci_assignment *a) {
+        const char *path = prop(md, "path");
+        unsigned long id;
+
+        if (md && prop(md, "vendor") && qpci_parse_hex(prop(md, "vendor"), 0xffff, &id) == 0)
+                a->vendor_id = (uint16_t)id;
+        if (md && prop(md, "device") && qpci_parse_hex(prop(md, "device"), 0xffff, &id) == 0)
+                a->device_id = (uint16_t)id;
+        snprintf(a->path, sizeof(a->path), "%s", path ? path : "");
+        a->no_strict_reset = is_true(prop(md, "no-strict-reset"));
+        a->permissive = is_true(prop(md, "permissive"));
+}
+
 int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assignment **ret, size_t *n) {
         xmlNode *devices = child(x->domain, "devices");
         struct qpci_assignment *a = NULL;
@@ -487,10 +507,7 @@ int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assi
         for (xmlNode *hd = devices ? devices->children : NULL; hd; hd = hd->next) {
                 struct qpci_addr addr;
                 struct qpci_assignment *na;
-                char bdf[QPCI_BDF_MAX];
-                xmlNode *md;
                 const char *wf;
-                unsigned long id;
 
                 if (!hostdev_addr(hd, &addr))
                         continue;
@@ -501,18 +518,29 @@ int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assi
                 }
                 a = na;
                 a[k] = (struct qpci_assignment){.addr = addr, .persistent = !live, .live = live};
-                qpci_addr_format_bdf(&addr, bdf);
-                snprintf(a[k].bdf, sizeof(a[k].bdf), "%s", bdf);
-                md = meta_child(x, "device", "addr", bdf, false);
-                if (md && prop(md, "vendor") && qpci_parse_hex(prop(md, "vendor"), 0xffff, &id) == 0)
-                        a[k].vendor_id = (uint16_t)id;
-                if (md && prop(md, "device") && qpci_parse_hex(prop(md, "device"), 0xffff, &id) == 0)
-                        a[k].device_id = (uint16_t)id;
-                const char *path = prop(md, "path");
-                snprintf(a[k].path, sizeof(a[k].path), "%s", path ? path : "");
-                a[k].no_strict_reset = is_true(prop(md, "no-strict-reset"));
+                qpci_addr_format_bdf(&addr, a[k].bdf);
+                meta_assignment(meta_child(x, "device", "addr", a[k].bdf, false), &a[k]);
                 wf = prop(child(hd, "source"), "writeFiltering");
-                a[k].permissive = is_true(prop(md, "permissive")) || (wf && streq(wf, "no"));
+                a[k].permissive |= wf && streq(wf, "no");
+                k++;
+        }
+        /* A running Xen domain's devices that qpci gave through libxl, which libvirt does not know:
+         * only qpci's metadata has them. */
+        for (xmlNode *md = live && meta(x, false) ? meta(x, false)->children : NULL; md; md = md->next) {
+                struct qpci_assignment *na;
+                if (!is(md, "device") || !is_true(prop(md, "via-libxl")) || !prop(md, "addr"))
+                        continue;
+                na = reallocarray(a, k + 1, sizeof(*a));
+                if (!na) {
+                        free(a);
+                        return -ENOMEM;
+                }
+                a = na;
+                a[k] = (struct qpci_assignment){.live = true, .via_libxl = true};
+                if (qpci_addr_parse_sysfs(prop(md, "addr"), &a[k].addr) < 0)
+                        continue;
+                qpci_addr_format_bdf(&a[k].addr, a[k].bdf);
+                meta_assignment(md, &a[k]);
                 k++;
         }
         *ret = a;
@@ -609,6 +637,47 @@ int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment
 /* Records options and identity only (a live attach keeps them in the running VM's metadata). */
 void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a) {
         write_device_meta(x, a);
+}
+
+/* In a running Xen domain's XML: the device is the domain's through libxl, not a <hostdev> (which
+ * libvirt would insist on resetting), so only qpci's metadata has it (on), or no longer (off). The
+ * preferences that depend on having devices stay as the definition rendered them. */
+void qpci_vmxml_set_via_libxl(struct qpci_vmxml *x, const struct qpci_assignment *a, bool on) {
+        if (!on) {
+                unlink_free(meta_child(x, "device", "addr", a->bdf, false));
+                return;
+        }
+        unlink_free(find_hostdev(x, &a->addr));
+        write_device_meta(x, a);
+        xmlSetProp(meta_child(x, "device", "addr", a->bdf, true), BAD_CAST "via-libxl", BAD_CAST "True");
+}
+
+static void strip_ns(xmlNode *n) {
+        for (; n; n = n->next) {
+                n->ns = NULL;
+                xmlFreeNsList(n->nsDef);
+                n->nsDef = NULL;
+                strip_ns(n->children);
+        }
+}
+
+/* qpci's metadata element alone, as virDomainSetMetadata() takes it: without its namespace, which
+ * libvirt declares itself (it fails when the element already has it: "failed to create a new XML
+ * namespace"). */
+char *qpci_vmxml_format_meta(struct qpci_vmxml *x) {
+        xmlNode *copy = xmlDocCopyNode(meta(x, true), x->doc, 1);
+        xmlBuffer *buf = xmlBufferCreate();
+        char *s = NULL;
+
+        if (copy && buf) {
+                copy->next = NULL;
+                strip_ns(copy);
+                if (xmlNodeDump(buf, x->doc, copy, 0, 0) >= 0)
+                        s = strdup((const char *)xmlBufferContent(buf));
+        }
+        xmlFreeNode(copy);
+        xmlBufferFree(buf);
+        return s;
 }
 
 int qpci_vmxml_remove_assignment(struct qpci_vmxml *x, const struct qpci_addr *addr) {
