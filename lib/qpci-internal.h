@@ -294,7 +294,6 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
 int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assignment **ret, size_t *n);
 char *qpci_vmxml_hostdev(const struct qpci_assignment *a, const char *virt_type);
 int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment *a);
-void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a);
 int qpci_vmxml_remove_assignment(struct qpci_vmxml *x, const struct qpci_addr *addr);
 void qpci_vmxml_set_via_libxl(struct qpci_vmxml *x, const struct qpci_assignment *a, bool on);
 char *qpci_vmxml_format_meta(struct qpci_vmxml *x);

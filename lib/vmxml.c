@@ -634,11 +634,6 @@ int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment
         return 0;
 }
 
-/* Records options and identity only (a live attach keeps them in the running VM's metadata). */
-void qpci_vmxml_set_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a) {
-        write_device_meta(x, a);
-}
-
 /* In a running Xen domain's XML: the device is the domain's through libxl, not a <hostdev> (which
  * libvirt would insist on resetting), so only qpci's metadata has it (on), or no longer (off). The
  * preferences that depend on having devices stay as the definition rendered them. */
