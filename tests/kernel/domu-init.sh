@@ -12,18 +12,22 @@
 #   PASS|FAIL net <if> <vendor:device> <driver> ping 10.0.2.2 ...  QEMU's user-network gateway
 #   INFO usb <idVendor>:<idProduct> <product>           each USB device but the root hubs
 #   DMESG <line>                                         the kernel's log, after a FAIL
+#   INFO gone <function, interface or USB device>       it went away (hot-unplug)
 #   DONE                                                 the round is over
 #   INFO poweroff asked                                  a shutdown asked from outside
-# Devices that arrive later (hot-plug) get a round of their own, ending in another DONE. The
+# Devices that arrive or go later (hot-plug) get a round of their own, ending in another DONE. The
 # console is the kernel's console= (hvc0 on Xen: xenconsoled --log=guest keeps it in
-# /var/log/xen/console/guest-NAME.log).
+# /var/log/xen/console/guest-NAME.log; ttyS0 under QEMU, which qpci's domains log to
+# /var/log/libvirt/qemu/NAME-console.log). Under QEMU inside the test guest every process this init
+# starts costs about half a second (TCG inside TCG): the rounds read sysfs with the shell's own read
+# rather than with cut, basename or grep.
 export PATH=/bin
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
-say() { echo "QPCI-DOMU [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+say() { read -r up _ </proc/uptime; echo "QPCI-DOMU [$up] $*"; }
 # A shutdown asked from outside (Xen's control/shutdown, ACPI) runs the kernel's poweroff_cmd,
 # /sbin/poweroff, which must power off by itself: this init is no init that busybox's poweroff
 # could signal.
@@ -39,26 +43,48 @@ done
 chmod 755 /sbin/poweroff /sbin/reboot
 
 say "INFO cmdline $(cat /proc/cmdline)"
+# Under QEMU a shutdown asked from outside (libvirt's virDomainShutdown) is the ACPI power button,
+# which the kernel only reports as a key: busybox's acpid runs /sbin/poweroff for it. (A Xen PV
+# domU has no ACPI: Xen's control/shutdown runs /sbin/poweroff itself.)
+if [ -d /sys/firmware/acpi/tables ]; then
+	mkdir -p /etc/acpi/PWRF
+	printf '#!/bin/sh\nexec /sbin/poweroff\n' >/etc/acpi/PWRF/00000080
+	chmod 755 /etc/acpi/PWRF/00000080
+	if modprobe -q button && modprobe -q evdev; then
+		acpid -c /etc/acpi -l /dev/null -p /tmp/acpid.pid
+	else
+		say "INFO no ACPI power button (modules button, evdev): a shutdown will not be heard"
+	fi
+fi
 # The kernel's warnings and errors only on the console, so that its lines do not cut into these;
 # after a FAIL the end of its log follows as "QPCI-DOMU [uptime] DMESG ..." lines.
 dmesg -n 4
-driver_of() { if [ -e "$1/driver" ]; then basename "$(readlink "$1/driver")"; else echo -; fi; }
+driver_of() { if [ -e "$1/driver" ]; then l=$(readlink "$1/driver"); echo "${l##*/}"; else echo -; fi; }
+# id_of DIR: "vendor:device" of a PCI function, without the 0x.
+id_of() { read -r v <"$1/vendor"; read -r p <"$1/device"; echo "${v#0x}:${p#0x}"; }
 mkdir -p /tmp
-touch /tmp/seen
-seen() { grep -qxF "$1" /tmp/seen; }
-mark() { echo "$1" >>/tmp/seen; }
+SEEN=" "
+seen() { case $SEEN in *" $1 "*) return 0 ;; esac; return 1; }
+mark() { SEEN="$SEEN$1 "; }
 
 # PCI: each new function gets its driver, as udev would load it (EHCI before its companions).
 pci_round() {
 	for d in /sys/bus/pci/devices/*; do
-		[ -e "$d/class" ] && [ "$(cat "$d/class")" = 0x0c0320 ] && ! seen "$d" &&
-			modprobe -q "$(cat "$d/modalias")" 2>/dev/null
+		[ -e "$d/class" ] && ! seen "$d" || continue
+		read -r c <"$d/class"
+		read -r m <"$d/modalias"
+		[ "$c" = 0x0c0320 ] && modprobe -q "$m" 2>/dev/null
 	done
 	for d in /sys/bus/pci/devices/*; do
 		[ -e "$d/vendor" ] && ! seen "$d" || continue
-		[ -e "$d/driver" ] || modprobe -q "$(cat "$d/modalias")" 2>/dev/null
+		read -r m <"$d/modalias"
+		# A module that matches (loaded already for a hot-plugged device) binds a moment later.
+		if [ ! -e "$d/driver" ] && modprobe -q "$m" 2>/dev/null; then
+			i=0
+			while [ ! -e "$d/driver" ] && [ $i -lt 30 ]; do usleep 100000; i=$((i + 1)); done
+		fi
 		mark "$d"
-		say "INFO pci $(cut -c3- "$d/vendor"):$(cut -c3- "$d/device") $(driver_of "$d")"
+		say "INFO pci $(id_of "$d") $(driver_of "$d")"
 	done
 }
 
@@ -79,11 +105,12 @@ net_round() {
 		mark "$n"
 		ifc=$(basename "$n")
 		pdev=$(readlink -f "$n/device")
-		what="$ifc $(cut -c3- "$pdev/vendor"):$(cut -c3- "$pdev/device") $(driver_of "$pdev")"
+		what="$ifc $(id_of "$pdev") $(driver_of "$pdev")"
 		ip link set "$ifc" up
 		i=0
-		while [ $i -lt 100 ] && [ "$(cat "$n/carrier" 2>/dev/null)" != 1 ]; do usleep 100000; i=$((i + 1)); done
-		if [ "$(cat "$n/carrier" 2>/dev/null)" = 1 ]; then say "PASS net $what link"; else say "FAIL net $what link"; fi
+		carrier() { c=0; read -r c <"$n/carrier" 2>/dev/null; [ "$c" = 1 ]; }
+		while [ $i -lt 100 ] && ! carrier; do usleep 100000; i=$((i + 1)); done
+		if carrier; then say "PASS net $what link"; else say "FAIL net $what link"; fi
 		rm -f /tmp/lease
 		if udhcpc -i "$ifc" -n -q -t 4 -T 2 -s /bin/dhcp-event >/tmp/udhcpc.log 2>&1 && [ -s /tmp/lease ]; then
 			say "PASS net $what dhcp $(cat /tmp/lease)"
@@ -112,19 +139,27 @@ usb_round() {
 		i=$((i + 1))
 	done
 	for m in /sys/bus/usb/devices/*/modalias /sys/bus/hid/devices/*/modalias; do
-		[ -r "$m" ] && modprobe -q "$(cat "$m")" 2>/dev/null
+		[ -r "$m" ] && read -r a <"$m" && modprobe -q "$a" 2>/dev/null
 	done
 	for u in /sys/bus/usb/devices/*; do
 		[ -e "$u/idVendor" ] && ! seen "$u" || continue
 		mark "$u"
 		case $(basename "$u") in usb*) continue ;; esac
-		say "INFO usb $(cat "$u/idVendor"):$(cat "$u/idProduct") $(cat "$u/product" 2>/dev/null)"
+		read -r v <"$u/idVendor"
+		read -r p <"$u/idProduct"
+		prod=""
+		[ -r "$u/product" ] && read -r prod <"$u/product"
+		say "INFO usb $v:$p $prod"
 	done
 }
 
 # The devices come through xen-pcifront on Xen (a module, not loaded by anyone else here), which
-# scans its bus when the backend connects; on other hypervisors the kernel finds them itself.
-if [ -d /sys/bus/xen ]; then
+# scans its bus when the backend connects; on other hypervisors the kernel finds them itself (and
+# /sys/bus/xen is there too: the kernel has Xen's guest support built in; /sys/hypervisor/type is
+# only under Xen).
+hv=""
+[ -r /sys/hypervisor/type ] && read -r hv </sys/hypervisor/type
+if [ "$hv" = xen ]; then
 	modprobe xen-pcifront 2>/dev/null || say "INFO cannot load xen-pcifront"
 	i=0
 	while [ $i -lt 50 ] && [ -e /sys/bus/xen/devices/pci-0 ] && [ -z "$(ls /sys/bus/pci/devices 2>/dev/null)" ]; do
@@ -132,24 +167,37 @@ if [ -d /sys/bus/xen ]; then
 		i=$((i + 1))
 	done
 fi
+# What went away (hot-unplug) is forgotten, so that it gets a round again if it comes back.
+gone_round() {
+	keep=" "
+	for p in $SEEN; do
+		if [ -e "$p" ]; then keep="$keep$p "; else say "INFO gone ${p##*/}"; fi
+	done
+	SEEN=$keep
+}
+# A round that found nothing new (what an earlier round itself brought: an interface, a USB
+# device) says nothing, not even DONE.
 round() {
-	pci_round >/tmp/round 2>&1
+	gone_round >/tmp/round 2>&1
+	pci_round >>/tmp/round 2>&1
 	net_round >>/tmp/round 2>&1
 	usb_round >>/tmp/round 2>&1
+	[ -s /tmp/round ] || return 0
 	cat /tmp/round
 	grep -q '^QPCI-DOMU \[[0-9.]*\] FAIL' /tmp/round && dmesg | tail -n 30 | while read -r l; do say "DMESG $l"; done
 	say DONE
 }
-round
 # Devices attached later (hot-plug): a new round whenever the set of PCI functions, interfaces or
-# USB devices changes.
+# USB devices changes. The set is taken before each round, so that what arrives during one (seen:
+# a second device given by Xen while the first round was pinging) brings another.
 state() { ls /sys/bus/pci/devices /sys/class/net /sys/bus/usb/devices 2>/dev/null; }
 last=$(state)
+round
 while :; do
 	sleep 1
 	now=$(state)
 	[ "$now" = "$last" ] && continue
 	sleep 1
-	round
 	last=$(state)
+	round
 done

@@ -76,3 +76,83 @@ kill_hides() {
                 i=$((i + 1))
         done
 }
+
+# --- the end-to-end scripts (e2e-*.sh): each check timed, VMs and their consoles ----------------
+# A script defines console_of VM (the file its VM's console is logged to) and, to time its checks,
+# check() { e2e_check "$@"; }.
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { echo "$1 $(now)" | awk '{ printf "%.1f", $2 - $1 }'; }
+result() { # ok|fail, description, start time
+        n=$((n + 1))
+        if [ "$1" = ok ]; then
+                echo "ok $n - $2 ($(since "$3") s)"
+        else
+                failed=$((failed + 1))
+                echo "not ok $n - $2 ($(since "$3") s)"
+        fi
+}
+# e2e_check DESCRIPTION COMMAND...: the command's output goes to /tmp/out, shown after a failure.
+e2e_check() {
+        d=$1 t=$(now)
+        shift
+        if "$@" >/tmp/out 2>&1; then result ok "$d" "$t"; else result fail "$d" "$t"; sed 's/^/#   /' /tmp/out; fi
+}
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+note() { echo "# $*"; }
+
+on_driver() { is_on "$1" "$2" || { echo "$1 is on '$(driver_of "$1")', not $2"; return 1; }; }
+ident() { echo "dom0:$(echo "$1" | sed 's/^0000://; s/:/_/')"; }
+has_not() { ! grep -E "$2" "$1"; }
+state_of() { qvm-ls | awk -v vm="$1" '$1 == vm { print $2 }'; }
+is_state() { [ "$(state_of "$1")" = "$2" ] || { qvm-ls; return 1; }; }
+# What a VM said (its console, without QEMU's carriage returns), since mark_console VM if that was
+# called: a domain's console file keeps every boot of it.
+mark_console() { echo $(($(cat "$(console_of "$1")" 2>/dev/null | wc -l))) >"/tmp/mark-$1"; }
+said() { tail -n +$(($(cat "/tmp/mark-$1" 2>/dev/null || echo 0) + 1)) "$(console_of "$1")" 2>/dev/null | tr -d '\r'; }
+show_said() { said "$1" | grep -a 'QPCI-DOMU' | sed 's/^/# /'; }
+# wait_domu VM N SECONDS: until the VM has said its Nth DONE (a round of checks over).
+wait_domu() {
+        i=0
+        while [ $i -lt $(($3 * 2)) ]; do
+                [ "$(said "$1" | grep -ac 'QPCI-DOMU .* DONE')" -ge "$2" ] && return 0
+                usleep 500000
+                i=$((i + 1))
+        done
+        echo "no DONE from $1 within $3 s; its console:"
+        said "$1"
+        return 1
+}
+# wait_for VM ERE SECONDS: until the VM says a line "QPCI-DOMU [uptime] ERE...".
+wait_for() {
+        i=0
+        while [ $i -lt $(($3 * 2)) ]; do
+                said "$1" | grep -aqE "^QPCI-DOMU \[[0-9.]*\] $2" && return 0
+                usleep 500000
+                i=$((i + 1))
+        done
+        echo "no /$2/ from $1 within $3 s; what it said:"
+        said "$1"
+        return 1
+}
+domu_has() { # VM, extended regular expression after "QPCI-DOMU [uptime] "
+        said "$1" | grep -aqE "^QPCI-DOMU \[[0-9.]*\] $2" && return 0
+        echo "no /$2/ from $1:"
+        said "$1" | grep -a 'QPCI-DOMU'
+        return 1
+}
+# dom0_ping BDF: the NIC's interface on the host (the guest, or Xen's dom0), up with QEMU's usual
+# address, pings its gateway.
+dom0_ping() {
+        ifc=$(ls "/sys/bus/pci/devices/$1/net" 2>/dev/null | head -n 1)
+        [ -n "$ifc" ] || { echo "$1 has no network interface on the host"; return 1; }
+        ip link set "$ifc" up || return 1
+        i=0
+        while [ $i -lt 100 ] && [ "$(cat "/sys/class/net/$ifc/carrier" 2>/dev/null)" != 1 ]; do usleep 100000; i=$((i + 1)); done
+        ip addr add 10.0.2.15/24 dev "$ifc" || return 1
+        ping -c 2 -W 3 -I "$ifc" 10.0.2.2
+        r=$?
+        [ $r = 0 ] || { grep -E "$1|eth" /proc/interrupts; dmesg | grep -E "$1|DMAR" | tail -n 12; }
+        ip addr flush dev "$ifc"
+        ip link set "$ifc" down
+        return $r
+}
