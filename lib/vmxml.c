@@ -499,6 +499,18 @@ static void meta_assignment(xmlNode *md, struct qpci_assignment *a) {
         a->permissive = is_true(prop(md, "permissive"));
 }
 
+/* Room for one more in *a (k long); on failure *a is freed. */
+static int grow(struct qpci_assignment **a, size_t k) {
+        struct qpci_assignment *na = reallocarray(*a, k + 1, sizeof(**a));
+        if (!na) {
+                free(*a);
+                *a = NULL;
+                return -ENOMEM;
+        }
+        *a = na;
+        return 0;
+}
+
 int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assignment **ret, size_t *n) {
         xmlNode *devices = child(x->domain, "devices");
         struct qpci_assignment *a = NULL;
@@ -506,17 +518,12 @@ int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assi
 
         for (xmlNode *hd = devices ? devices->children : NULL; hd; hd = hd->next) {
                 struct qpci_addr addr;
-                struct qpci_assignment *na;
                 const char *wf;
 
                 if (!hostdev_addr(hd, &addr))
                         continue;
-                na = reallocarray(a, k + 1, sizeof(*a));
-                if (!na) {
-                        free(a);
+                if (grow(&a, k) < 0)
                         return -ENOMEM;
-                }
-                a = na;
                 a[k] = (struct qpci_assignment){.addr = addr, .persistent = !live, .live = live};
                 qpci_addr_format_bdf(&addr, a[k].bdf);
                 meta_assignment(meta_child(x, "device", "addr", a[k].bdf, false), &a[k]);
@@ -527,15 +534,10 @@ int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assi
         /* A running Xen domain's devices that qpci gave through libxl, which libvirt does not know:
          * only qpci's metadata has them. */
         for (xmlNode *md = live && meta(x, false) ? meta(x, false)->children : NULL; md; md = md->next) {
-                struct qpci_assignment *na;
                 if (!is(md, "device") || !is_true(prop(md, "via-libxl")) || !prop(md, "addr"))
                         continue;
-                na = reallocarray(a, k + 1, sizeof(*a));
-                if (!na) {
-                        free(a);
+                if (grow(&a, k) < 0)
                         return -ENOMEM;
-                }
-                a = na;
                 a[k] = (struct qpci_assignment){.live = true, .via_libxl = true};
                 if (qpci_addr_parse_sysfs(prop(md, "addr"), &a[k].addr) < 0)
                         continue;
