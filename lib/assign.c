@@ -305,9 +305,6 @@ int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
                         return r;
                 for (size_t i = 0; i < n; i++)
                         libxl |= via_libxl(vm, &a[i]);
-                /* All or none (via-libxl.c says why). */
-                for (size_t i = 0; libxl && i < n; i++)
-                        a[i].via_libxl = true;
                 if (libxl)
                         return qpci_vm_create_via_libxl(vm, a, n);
         }

@@ -56,8 +56,7 @@ int qpci_vm_create_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a
         if (!(def_xml = qpci_vmxml_format(def)) || qpci_vmxml_parse(def_xml, &live) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                if (a[i].via_libxl)
-                        qpci_vmxml_set_via_libxl(live, &a[i], true);
+                qpci_vmxml_set_via_libxl(live, &a[i], true);
         live_xml = qpci_vmxml_format(live);
         qpci_vmxml_free(live);
         if (!live_xml)
@@ -69,10 +68,8 @@ int qpci_vm_create_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a
                 return log_error_errno(ctx, -EIO, "libvirt could not start %s: %s (its devices stay hidden from the "
                                        "host)", vm->name, qpci_virt_error());
         domid = domid_of(dom);
-        for (size_t i = 0, added = 0; i < n && r >= 0; i++) {
-                if (!a[i].via_libxl)
-                        continue;
-                if (added++ == 0) {
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (i == 0) {
                         r = qpci_xen_pci_add(ctx, domid, &a[i].addr, a[i].permissive);
                         if (r >= 0 && virDomainResume(dom) < 0)
                                 r = log_error_errno(ctx, -EIO, "libvirt could not resume %s: %s", vm->name,

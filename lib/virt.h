@@ -42,7 +42,7 @@ int qpci_vm_new_offline(struct qpci_virt *v, struct qpci_vmxml *x, enum qpci_vm_
 int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_devices);
 
 /* via-libxl.c: a Xen domain's devices that libvirt would refuse (no reset it accepts), given
- * through libxl; a[i].via_libxl marks them. */
+ * through libxl. A start gives all n of them so (via-libxl.c says why). */
 int qpci_vm_create_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a, size_t n);
 int qpci_vm_attach_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a);
 int qpci_vm_detach_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a);

@@ -187,9 +187,9 @@ int qpci_xen_pci_remove(struct qpci_ctx *ctx, unsigned domid, const struct qpci_
 }
 
 /* The domain's PCI frontend says Connected (XenbusStateConnected, 4) in xenstore once it has
- * scanned the devices it was given. A device added before that is lost: the frontend ignores a
- * reconfiguration until it is connected (seen: libxl said it gave an xHCI to a booting domU,
- * whose kernel never saw it). */
+ * scanned the devices it was given. Linux's pcifront takes a reconfiguration (a device added) only
+ * in that state, and libxl waits only 10 s for the backend to be connected before it gives up on
+ * adding, which a booting domain may not be yet. */
 int qpci_xen_wait_pcifront(struct qpci_ctx *ctx, unsigned domid, unsigned timeout_s) {
         void *h = dlopen("libxenstore.so.4", RTLD_NOW | RTLD_LOCAL);
         __typeof__(xs_open) *open_;
