@@ -1,5 +1,6 @@
 # A thin wrapper over Meson: `make` builds into build/ (tools in build/bin/), `make check` runs
 # every test: unit, golden CLI, the real /sys, the same again under ASan+UBSan, and short fuzzing.
+# Neither installs packages: `sh scripts/install-deps` (or `make deps`) does, once, as root.
 BUILD ?= build
 FUZZ_SECONDS ?= 20
 
@@ -14,17 +15,17 @@ $(BUILD)/build.ninja:
 deps:
 	sh scripts/install-deps
 
-check: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all
+check:
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all
 
 # Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600
-fuzz: deps
-	FUZZ_ONLY=1 FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all
+fuzz:
+	BUILD=$(BUILD) FUZZ_ONLY=1 FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all
 
-bench: deps all
+bench: all
 	sh bench/run
 	sh bench/run-guest-bench
 	bash bench/vms.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
