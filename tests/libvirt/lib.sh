@@ -25,9 +25,11 @@ bail() { echo "Bail out! $*"; exit 1; }
 
 # guest_kernel: prints Debian's kernel as tests/kernel/run-guest caches it (the vmlinux ELF, which
 # QEMU boots through its PVH entry, seconds faster under TCG than the bzImage), else downloads the
-# package once. QPCI_LIBVIRT_KERNEL=FILE takes that one.
+# package once. QPCI_LIBVIRT_KERNEL=FILE takes that one. The download needs the network, which the
+# namespaces of with-libvirtd do not have: a test calls this before it puts itself there
+# (fetch_then_enter), and inside them it finds the file it was handed, or a cached one.
 guest_kernel() {
-        local cache=${QPCI_KERNEL_CACHE:-/var/tmp/qpci-kernel} d pkg kdir
+        local cache=${QPCI_KERNEL_CACHE:-/var/tmp/qpci-kernel} d pkg kdir tmp
         if [ -n "${QPCI_LIBVIRT_KERNEL:-}" ]; then echo "$QPCI_LIBVIRT_KERNEL"; return; fi
         for d in $(ls -dt "$cache"/linux-image-*/ 2>/dev/null); do
                 d=${d%/}
@@ -38,15 +40,32 @@ guest_kernel() {
         [ -n "$pkg" ] || bail "no cached kernel in $cache and apt-cache does not know linux-image-amd64 (apt-get update)"
         kdir="$cache/libvirt-smoke/$pkg"
         if [ ! -f "$kdir/vmlinuz" ]; then
+                [ -z "${QPCI_LIBVIRTD_DIR:-}" ] ||
+                        bail "no guest kernel in $cache, and no network in here to download $pkg: run the test itself, which downloads it before it starts the private daemon, or set QPCI_LIBVIRT_KERNEL=FILE"
                 echo "# downloading $pkg (about 70 MB, once) into $kdir" >&2
-                mkdir -p "$kdir" && (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) ||
+                mkdir -p "$kdir" && tmp=$(mktemp -d "$kdir/tmp.XXXXXX") || bail "cannot create $kdir"
+                # shellcheck disable=SC2064 # $tmp is known now
+                trap "rm -rf '$tmp'" EXIT
+                (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) ||
                         bail "apt-get download $pkg failed"
-                dpkg -x "$work"/*.deb "$work/k" || bail "cannot unpack $pkg"
-                cp "$(ls "$work"/k/boot/vmlinuz-* | head -n 1)" "$kdir/vmlinuz.new" && mv "$kdir/vmlinuz.new" "$kdir/vmlinuz" ||
+                dpkg -x "$tmp"/*.deb "$tmp/k" || bail "cannot unpack $pkg"
+                cp "$(ls "$tmp"/k/boot/vmlinuz-* | head -n 1)" "$kdir/vmlinuz.new" && mv "$kdir/vmlinuz.new" "$kdir/vmlinuz" ||
                         bail "no kernel in $pkg"
-                rm -rf "$work"/*.deb "$work/k"
+                rm -rf "$tmp"
+                trap - EXIT
         fi
         echo "$kdir/vmlinuz"
+}
+
+# fetch_then_enter SCRIPT ARGS...: outside the namespaces, fetches what the test needs from the
+# network (the guest kernel), then runs SCRIPT under with-libvirtd with it; inside, returns.
+fetch_then_enter() {
+        local script=$1 k
+        shift
+        [ -z "${QPCI_LIBVIRTD_DIR:-}" ] || return 0
+        k=$(guest_kernel) || { echo "$k"; exit 1; }
+        export QPCI_LIBVIRT_KERNEL=$k
+        exec "$(dirname "${BASH_SOURCE[0]}")/with-libvirtd" "$script" "$@"
 }
 
 # guest_initrd FILE LINE: writes an initramfs of static busybox whose /init mounts /dev and /proc,

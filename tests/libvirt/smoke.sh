@@ -7,22 +7,20 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ -z "${QPCI_LIBVIRTD_DIR:-}" ]; then
-        exec "$here/with-libvirtd" "$here/smoke.sh" "$@"
-fi
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+# The guest kernel is downloaded here when not cached: the namespaces have no network.
+fetch_then_enter "$here/smoke.sh" "$@"
 
 t_all=$(date +%s.%N)
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
-# shellcheck source=lib.sh
-. "$here/lib.sh"
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/qpci-libvirt-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dom=qpci-smoke
 
-kernel=$(guest_kernel) || exit 1
+kernel=$(guest_kernel) || { echo "$kernel"; exit 1; }
 [ -r "$kernel" ] || bail "cannot read the kernel $kernel"
 echo "# kernel: $kernel"
 guest_initrd "$work/initrd" 'QPCI-LIBVIRT-SMOKE-UP $(uname -r)'

@@ -7,19 +7,17 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ -z "${QPCI_LIBVIRTD_DIR:-}" ]; then
-        exec "$here/with-libvirtd" "$here/vms.sh" "$@"
-fi
-bin=${QPCI_BIN:-$here/../../build/bin}
-export PATH="$bin:$PATH"
-
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+# The guest kernel is downloaded here when not cached: the namespaces have no network.
+fetch_then_enter "$here/vms.sh" "$@"
+bin=${QPCI_BIN:-$here/../../build/bin}
+export PATH="$bin:$PATH"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/qpci-libvirt-vms.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-kernel=$(guest_kernel) || exit 1
+kernel=$(guest_kernel) || { echo "$kernel"; exit 1; }
 guest_initrd "$work/initrd" 'QPCI-VM-CMDLINE: $(cat /proc/cmdline)'
 
 fixture=$work/fixture
