@@ -133,10 +133,12 @@ static void json_run(struct json *js, const struct qpci_usb *usb, size_t i, size
         json_end_object(js);
 }
 
-int qvm_pci_usb(const char *prog, int argc, char **argv, bool as_json, bool quiet) {
+int pci_cmd_usb(struct pci_run *run) {
+        int argc = run->n;
+        char **argv = run->args;
+        bool as_json = run->as_json;
         _cleanup_free_ char *text = NULL;
         struct qpci_usb_query query, *q = NULL;
-        struct qpci_ctx *ctx = NULL;
         struct qpci_inventory *inv = NULL;
         struct qpci_usb *usb = NULL;
         struct json js;
@@ -144,7 +146,6 @@ int qvm_pci_usb(const char *prog, int argc, char **argv, bool as_json, bool quie
         const char *why;
         int r, ret = EXIT_FAIL;
 
-        (void)prog;
         for (int i = 0; i < argc; i++)
                 len += strlen(argv[i]) + 1;
         if (argc > 0) {
@@ -163,13 +164,9 @@ int qvm_pci_usb(const char *prog, int argc, char **argv, bool as_json, bool quie
                 }
                 q = &query;
         }
-        if (tool_ctx_new(&ctx, false) < 0)
-                goto out;
-        if (quiet)
-                qpci_set_log_priority(ctx, QPCI_LOG_ERR);
-        r = qpci_inventory_new(ctx, &inv);
+        r = qpci_inventory_new(run->ctx, &inv);
         if (r >= 0)
-                r = qpci_usb_new(ctx, &usb);
+                r = qpci_usb_new(run->ctx, &usb);
         if (r < 0) {
                 tool_error("cannot read the host's devices: %s", strerror(-r));
                 goto out;
@@ -206,6 +203,5 @@ out:
                 qpci_usb_query_done(q);
         qpci_usb_unref(usb);
         qpci_inventory_unref(inv);
-        qpci_unref(ctx);
         return ret;
 }

@@ -139,11 +139,41 @@ int parse_attach_option(const char *kv, struct qpci_attach_options *o) {
         return 0;
 }
 
+/* attach / detach: the VM and the device are found before anything changes. */
+static int do_vm_op(struct pci_run *run, bool attach) {
+        struct qpci_dev *d = NULL;
+        struct qpci_vm *vm;
+        const char *why;
+        int r;
+
+        if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
+                return EXIT_USAGE;
+        if (run->n > 1 && (r = qpci_inventory_lookup(run->inv, run->args[1], &d, &why)) < 0) {
+                /* A device gone from the host can still be detached (Qubes #10791). */
+                struct qpci_addr a;
+                if (!attach && r == -ENODEV && qpci_addr_parse(run->args[1], &a, NULL) == 0)
+                        return qpci_vm_detach(vm, run->inv, &a) < 0 ? EXIT_FAIL : 0;
+                tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", run->args[1], why);
+                return EXIT_USAGE;
+        }
+        if (attach)
+                r = qpci_vm_attach(vm, run->inv, d, &run->attach);
+        else
+                r = qpci_vm_detach(vm, run->inv, d ? qpci_dev_get_addr(d) : NULL);
+        return r == 0 ? 0 : r == -EINVAL || r == -EEXIST || r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int pci_cmd_attach(struct pci_run *r) { return do_vm_op(r, true); }
+int pci_cmd_detach(struct pci_run *r) { return do_vm_op(r, false); }
+
 /* R3.2's `qvm-pci -l VM`: the VM's devices as the Python list it printed, "['00:1a.0']". */
-void print_r32_list(struct qpci_vm *vm) {
-        struct qpci_assignment *a = NULL;
+int pci_cmd_r32_list(struct pci_run *r) {
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        struct qpci_vm *vm;
         size_t n = 0;
 
+        if (qpci_virt_find_vm(r->virt, r->args[0], &vm) < 0)
+                return EXIT_USAGE;
         qpci_vm_get_assignments(vm, &a, &n);
         printf("[");
         for (size_t i = 0; i < n; i++) {
@@ -153,5 +183,5 @@ void print_r32_list(struct qpci_vm *vm) {
                 printf("%s'%s'", i ? ", " : "", a[i].addr.segment ? bdf : bdf + 5);
         }
         printf("]\n");
-        free(a);
+        return 0;
 }

@@ -1,26 +1,92 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* qvm-pci: Qubes' syntax and output over libqpci. list (ls, l), info (i), usb. */
+/*
+ * qvm-pci: Qubes' syntax over libqpci. One table says, for each command, its names, its arguments,
+ * the options it takes and what it needs; the command line is checked against it before anything
+ * is read or moved, and the commands themselves live one group to a file.
+ */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "json.h"
 #include "qvm-pci.h"
 #include "tool.h"
 
+#define OPT_COMMON (PCI_OPT_VERBOSE | PCI_OPT_QUIET)
+
+static const struct pci_cmd commands[] = {
+        {"list", {"ls", "l"}, "[list] [-v] [--json] [VM...]", "the host's PCI devices (those of the VMs)",
+         0, -1, NULL, OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_VIRT_WITH_ARGS | PCI_NEED_INVENTORY | PCI_NEED_USED_BY,
+         pci_cmd_list},
+        {"attach", {"at", "a"}, "attach [-p] [-o OPT=True]... VM ID", "give a device to a VM",
+         2, 2, "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0",
+         OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OPTION | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_attach},
+        {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) back from the VM",
+         1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach},
+        {"info", {"i"}, "info ID [--json]", "all qpci knows of one device",
+         1, 1, "info takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info},
+        {"usb", {NULL}, "usb [QUERY] [--json]", "the PCI controller behind USB devices",
+         0, -1, NULL, OPT_COMMON | PCI_OPT_JSON, 0, pci_cmd_usb},
+        /* hide and unhide recover by themselves, under the lock they take anyway. */
+        {"hide", {NULL}, "hide [--driver D] [--with-group] [--force] [-p] ID...", "take devices from the host",
+         1, -1, "hide takes one or more device ids, like dom0:00_1a.0",
+         OPT_COMMON | PCI_OPT_DRIVER | PCI_OPT_WITH_GROUP | PCI_OPT_FORCE | PCI_OPT_PERSISTENT,
+         PCI_NEED_INVENTORY, pci_cmd_hide},
+        {"unhide", {NULL}, "unhide ID...", "give hidden devices back to host drivers",
+         1, -1, "unhide takes one or more device ids, like dom0:00_1a.0", OPT_COMMON, PCI_NEED_INVENTORY,
+         pci_cmd_unhide},
+        {"reset", {NULL}, "reset ID", "reset through the kernel, and say with which method",
+         1, 1, "reset takes one device id, like dom0:00_1a.0", OPT_COMMON, PCI_NEED_RECOVER | PCI_NEED_INVENTORY,
+         pci_cmd_reset},
+        {"permissive", {NULL}, "permissive [-p] [--off] ID", "pciback's permissive mode (Xen)",
+         1, 1, "permissive takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OFF,
+         PCI_NEED_RECOVER | PCI_NEED_INVENTORY, pci_cmd_permissive},
+        /* Qubes R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F, options rather than words. */
+        {"-l", {NULL}, NULL, NULL, 1, 1, "-l takes a VM", OPT_COMMON | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT, pci_cmd_r32_list},
+};
+
+static const struct option options[] = {
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {"driver", required_argument, NULL, 'D'},
+        {"with-group", no_argument, NULL, 'G'},
+        {"force", no_argument, NULL, 'F'},
+        {"persistent", no_argument, NULL, 'p'},
+        {"option", required_argument, NULL, 'o'},
+        {"connect", required_argument, NULL, 'c'},
+        {"off", no_argument, NULL, 'O'},
+        {},
+};
+
+static unsigned option_bit(int c) {
+        switch (c) {
+        case 'v': return PCI_OPT_VERBOSE;
+        case 'q': return PCI_OPT_QUIET;
+        case 'J': return PCI_OPT_JSON;
+        case 'D': return PCI_OPT_DRIVER;
+        case 'G': return PCI_OPT_WITH_GROUP;
+        case 'F': return PCI_OPT_FORCE;
+        case 'p': return PCI_OPT_PERSISTENT;
+        case 'o': return PCI_OPT_OPTION;
+        case 'c': return PCI_OPT_CONNECT;
+        case 'O': return PCI_OPT_OFF;
+        }
+        return 0;
+}
+
 static void help(const char *prog, FILE *f) {
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (commands[i].synopsis)
+                        fprintf(f, "%s %s %-30s  %s\n", i ? "      " : "Usage:", prog, commands[i].synopsis,
+                                commands[i].help);
         fprintf(f,
-                "Usage: %s [list] [-v] [--json] [VM...]  the host's PCI devices (those of the VMs)\n"
-                "       %s attach [-p] [-o OPT=True]... VM ID  give a device to a VM\n"
-                "       %s detach VM [ID]              take it (without ID: all of them) back from the VM\n"
-                "       %s info ID [--json]           all qpci knows of one device\n"
-                "       %s usb [QUERY] [--json]       the PCI controller behind USB devices\n"
-                "       %s hide [--driver D] [--with-group] [--force] [-p] ID...  take devices from the host\n"
-                "       %s unhide ID...                give hidden devices back to host drivers\n"
-                "       %s reset ID                    reset through the kernel, and say with which method\n"
-                "       %s permissive [-p] [--off] ID  pciback's permissive mode (Xen)\n"
                 "\n"
                 "       %s -l VM | -a VM BB:DD.F | -d VM BB:DD.F   (Qubes R3.2: list, attach, detach)\n"
                 "\n"
@@ -31,12 +97,12 @@ static void help(const char *prog, FILE *f) {
                 "  -v, --verbose   list: add state (host driver, hidden, free), IOMMU group, reset methods\n"
                 "                  and the strict-reset verdict\n"
                 "  -q, --quiet     only errors on stderr\n"
-                "      --json      machine-readable output\n"
+                "      --json      list, info, usb: machine-readable output\n"
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
-                "  -c, --connect URI  libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system,\n"
-                "                  or xen:///system on a Xen dom0)\n"
+                "  -c, --connect URI  list, info, attach, detach: libvirt URI (default: LIBVIRT_DEFAULT_URI,\n"
+                "                  else qemu:///system, or xen:///system on a Xen dom0)\n"
                 "  -o, --option OPT=VALUE  attach: no-strict-reset=True, permissive=True\n"
                 "  -p, --persistent  attach: at every start of the VM (a halted VM takes only these);\n"
                 "                  hide: keep them hidden across reboots (a udev rule in\n"
@@ -45,585 +111,162 @@ static void help(const char *prog, FILE *f) {
                 "      --off       permissive: end it, now and at boot (pciback has no switch: qpci\n"
                 "                  unbinds the device and binds it again)\n"
                 "  -h, --help      this text\n",
-                prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+                prog);
 }
 
-/* Walks a device's "\n"-separated warnings: sets *line to the next one and returns its length, or
- * -1 after the last. */
-static int next_warning(const char **w, const char **line) {
-        size_t l;
-
-        if (!*w || !**w)
-                return -1;
-        l = strcspn(*w, "\n");
-        *line = *w;
-        *w += l + ((*w)[l] == '\n');
-        return (int)l;
-}
-
-static const char *reset_list(unsigned methods, char *buf, size_t size) {
-        size_t len = 0;
-
-        buf[0] = '\0';
-        for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
-                if (methods & (1u << i))
-                        len += snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
-                                        qpci_reset_method_name(1u << i));
-        return len ? buf : "-";
-}
-
-static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **devs, size_t n) {
-        json_begin_array(j, key);
-        for (size_t i = 0; i < n; i++)
-                json_string(j, NULL, qpci_dev_get_bdf(devs[i]));
-        json_end_array(j);
-}
-
-/* One device as JSON: every field the inventory knows. */
-/* host_uses: for info only (it reads the mount table); NULL leaves the field out. */
-static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, const struct used_by *u) {
-        char id[64];
-        const char *module = NULL, *w, *line;
-        struct qpci_dev *rel[256];
-        size_t n;
-
-        snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(d));
-        json_begin_object(j, NULL);
-        json_string(j, "id", id);
-        json_string(j, "bdf", qpci_dev_get_bdf(d));
-        json_hex(j, "vendor_id", qpci_dev_get_vendor_id(d), 4);
-        json_hex(j, "device_id", qpci_dev_get_device_id(d), 4);
-        json_hex(j, "subsystem_vendor_id", qpci_dev_get_subsystem_vendor_id(d), 4);
-        json_hex(j, "subsystem_device_id", qpci_dev_get_subsystem_device_id(d), 4);
-        json_hex(j, "class", qpci_dev_get_class(d), 6);
-        json_hex(j, "revision", qpci_dev_get_revision(d), 2);
-        json_string(j, "vendor", qpci_dev_get_vendor_name(d));
-        json_string(j, "product", qpci_dev_get_product_name(d));
-        json_string(j, "class_name", qpci_dev_get_class_name(d));
-        json_string(j, "description", qpci_dev_get_description(d));
-        json_string(j, "driver", qpci_dev_get_driver(d));
-        static const char *const states[] = {"host", "hidden", "free"};
-        json_string(j, "state", states[qpci_dev_get_state(d)]);
-        json_string(j, "hidden_from", qpci_dev_get_hidden_from(d));
-        json_bool(j, "pciback_slot", qpci_dev_get_pciback(d) & QPCI_PCIBACK_SLOT);
-        json_bool(j, "pciback_permissive", qpci_dev_get_pciback(d) & QPCI_PCIBACK_PERMISSIVE);
-        json_string(j, "modalias", qpci_dev_get_modalias(d));
-        json_string(j, "module", qpci_dev_get_module(d, &module) == 0 ? module : NULL);
-        if (qpci_dev_get_iommu_group(d) >= 0)
-                json_int(j, "iommu_group", qpci_dev_get_iommu_group(d));
-        else
-                json_null(j, "iommu_group");
-        n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
-        json_dev_refs(j, "iommu_group_peers", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
-        json_bool(j, "multifunction", qpci_dev_is_multifunction(d));
-        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
-        json_dev_refs(j, "siblings", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
-        json_bool(j, "bridge", qpci_dev_is_bridge(d));
-        json_string(j, "parent", qpci_dev_get_parent(d) ? qpci_dev_get_bdf(qpci_dev_get_parent(d)) : NULL);
-        json_hex(j, "bus", qpci_dev_get_addr(d)->bus, 2);
-        json_bool(j, "root_bus", qpci_dev_on_root_bus(d));
-        json_bool(j, "pcie", qpci_dev_is_pcie(d));
-        json_string(j, "pcie_type", qpci_dev_is_pcie(d) ? qpci_pcie_type_name(qpci_dev_get_pcie_type(d)) : NULL);
-        json_string(j, "physfn", qpci_dev_get_physfn(d) ? qpci_dev_get_bdf(qpci_dev_get_physfn(d)) : NULL);
-        json_bool(j, "sriov_pf", qpci_dev_is_sriov_pf(d));
-        if (qpci_dev_is_sriov_pf(d)) {
-                json_int(j, "sriov_totalvfs", qpci_dev_get_total_vfs(d));
-                json_int(j, "sriov_numvfs", qpci_dev_get_num_vfs(d));
+static const struct pci_cmd *find_command(const char *word) {
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (streq(commands[i].name, word))
+                        return &commands[i];
+                for (size_t k = 0; k < ELEMENTSOF(commands[i].aliases) && commands[i].aliases[k]; k++)
+                        if (streq(commands[i].aliases[k], word))
+                                return &commands[i];
         }
-        json_begin_array(j, "reset_methods");
-        for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
-                if (qpci_dev_get_reset_methods(d) & (1u << i))
-                        json_string(j, NULL, qpci_reset_method_name(1u << i));
-        json_end_array(j);
-        static const char *const sources[] = {"kernel", "config", "unknown"};
-        json_string(j, "reset_source", sources[qpci_dev_get_reset_source(d)]);
-        json_bool(j, "strict_reset", qpci_dev_has_strict_reset(d));
-        json_string(j, "strict_reset_reason", qpci_dev_get_strict_reset_reason(d));
-        if (host_uses)
-                json_string(j, "host_uses", host_uses);
-        json_begin_array(j, "used_by");
-        for (size_t i = 0; u && i < u->n_entries; i++)
-                for (size_t k = 0; k < u->entries[i].n; k++) {
-                        const struct qpci_assignment *a = &u->entries[i].assignments[k];
-                        if (qpci_addr_cmp(&a->addr, qpci_dev_get_addr(d)) != 0)
-                                continue;
-                        json_begin_object(j, NULL);
-                        json_string(j, "vm", qpci_vm_get_name(u->entries[i].vm));
-                        json_bool(j, "persistent", a->persistent);
-                        json_bool(j, "attached", a->live);
-                        json_bool(j, "no_strict_reset", a->no_strict_reset);
-                        json_bool(j, "permissive", a->permissive);
-                        json_end_object(j);
-                }
-        json_end_array(j);
-        json_begin_array(j, "warnings");
-        w = qpci_dev_get_warnings(d);
-        for (int l; (l = next_warning(&w, &line)) >= 0;) {
-                char text[512];
-                snprintf(text, sizeof(text), "%.*s", l, line);
-                json_string(j, NULL, text);
-        }
-        json_end_array(j);
-        json_end_object(j);
+        return NULL;
 }
 
-/* Each line of a device's warnings, to stderr, prefixed with the device. */
-static void print_warnings(const struct qpci_dev *d) {
-        const char *w = qpci_dev_get_warnings(d), *line;
-        for (int l; (l = next_warning(&w, &line)) >= 0;)
-                fprintf(stderr, "%s: warning: %s: %.*s\n", tool_prog, qpci_dev_get_bdf(d), l, line);
-}
+int pci_lookup(struct pci_run *r, const char *id, struct qpci_dev **ret) {
+        const char *why;
+        int k = qpci_inventory_lookup(r->inv, id, ret, &why);
 
-/* One row of the table: cells point into the device, the inventory's names, or the row itself. */
-enum { COL_ID, COL_DESC, COL_STATE, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
-
-struct row {
-        const char *cell[N_COLS];
-        char id[QPCI_IDENT_MAX + 8], state[128], group[16], reset[128];
-};
-
-/* "host: e1000e", "hidden: vfio-pci (by qpci, from e1000e)", "hidden: pciback", "free". */
-static const char *state_text(const struct qpci_dev *d, char *buf, size_t size) {
-        const char *from = qpci_dev_get_hidden_from(d);
-        unsigned pciback = qpci_dev_get_pciback(d);
-        int n = 0;
-
-        switch (qpci_dev_get_state(d)) {
-        case QPCI_STATE_HOST:
-                n = snprintf(buf, size, "host: %s", qpci_dev_get_driver(d));
-                break;
-        case QPCI_STATE_HIDDEN:
-                if (from)
-                        n = snprintf(buf, size, "hidden: %s (by qpci, from %s)", qpci_dev_get_driver(d),
-                                     from[0] ? from : "no driver");
-                else
-                        n = snprintf(buf, size, "hidden: %s", qpci_dev_get_driver(d));
-                break;
-        case QPCI_STATE_FREE:
-                n = snprintf(buf, size, "free");
-                break;
-        }
-        /* pciback's own lists: a device in its slots is seized by it at the next probe. */
-        if ((pciback & QPCI_PCIBACK_SLOT) && !streq(qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "", "pciback"))
-                n += snprintf(buf + n, (size_t)n < size ? size - n : 0, ", in pciback's slots");
-        if (pciback & QPCI_PCIBACK_PERMISSIVE)
-                snprintf(buf + n, (size_t)n < size ? size - n : 0, ", permissive");
-        return buf;
-}
-
-static void fill_row(struct qpci_dev *d, const char *used_by, struct row *r) {
-        snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
-        snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
-        r->cell[COL_ID] = r->id;
-        r->cell[COL_DESC] = qpci_dev_get_description(d);
-        r->cell[COL_STATE] = state_text(d, r->state, sizeof(r->state));
-        r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
-        r->cell[COL_RESET] = reset_list(qpci_dev_get_reset_methods(d), r->reset, sizeof(r->reset));
-        r->cell[COL_STRICT] = qpci_dev_has_strict_reset(d) ? "yes" : "no";
-        r->cell[COL_USED_BY] = used_by;
-}
-
-/* Aligned as Qubes' `column -t`: two spaces between columns, nothing after the last text. */
-static void print_row(const struct row *r, const size_t *width, bool verbose) {
-        int last = COL_USED_BY;
-
-        while (last > 0 && (!*r->cell[last] || (!verbose && last > COL_DESC && last < COL_USED_BY)))
-                last--;
-        for (int c = 0; c <= last; c++) {
-                if (!verbose && c > COL_DESC && c < COL_USED_BY)
-                        continue;
-                if (c < last)
-                        printf("%-*s  ", (int)width[c], r->cell[c]);
-                else
-                        fputs(r->cell[c], stdout);
-        }
-        putchar('\n');
-}
-
-/* Two passes over the devices, widths then rows: no copy of the table is ever held. */
-/* Rows for the VMs named (none: every device). */
-static bool shown(const struct used_by *u, struct qpci_dev *d, int n_vms, char **vms) {
-        for (int i = 0; i < n_vms; i++)
-                if (used_by_vm_has(u, vms[i], qpci_dev_get_addr(d)))
-                        return true;
-        return n_vms == 0;
-}
-
-static int do_list(struct qpci_inventory *inv, const struct used_by *u, int n_vms, char **vms, bool verbose,
-                   bool as_json, bool quiet) {
-        static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "STATE", "IOMMU", "RESET",
-                                                    "STRICT", "USED BY"}};
-        size_t n = qpci_inventory_count(inv), width[N_COLS] = {0};
-        /* Qubes prints the header only for a person, so scripts can read rows directly. */
-        bool head = isatty(STDOUT_FILENO);
-        struct row r;
-
-        for (size_t i = 0; i < n && !quiet; i++)
-                if (shown(u, qpci_inventory_get(inv, i), n_vms, vms))
-                        print_warnings(qpci_inventory_get(inv, i));
-        if (as_json) {
-                struct json j;
-                json_init(&j, stdout);
-                json_begin_array(&j, NULL);
-                for (size_t i = 0; i < n; i++)
-                        if (shown(u, qpci_inventory_get(inv, i), n_vms, vms))
-                                json_dev(&j, qpci_inventory_get(inv, i), NULL, u);
-                json_end_array(&j);
-                json_finish(&j);
-                return 0;
-        }
-        for (size_t i = 0; i < n + head; i++) {
-                const struct row *p = &header;
-                if (i < n) {
-                        if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
-                                continue;
-                        fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
-                        p = &r;
-                }
-                for (int c = 0; c < N_COLS; c++) {
-                        size_t l = strlen(p->cell[c]);
-                        if (l > width[c])
-                                width[c] = l;
-                }
-        }
-        if (head)
-                print_row(&header, width, verbose);
-        for (size_t i = 0; i < n; i++) {
-                if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
-                        continue;
-                fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
-                print_row(&r, width, verbose);
+        if (k < 0) {
+                tool_error("%s '%s': %s", k == -ENODEV ? "no device" : "invalid device id", id, why);
+                return EXIT_USAGE;
         }
         return 0;
 }
 
-static void print_refs(const char *label, struct qpci_dev **devs, size_t n, size_t max) {
-        printf("  %-14s", label);
-        for (size_t i = 0; i < n && i < max; i++)
-                printf("%sdom0:%s", i ? ", " : "", qpci_dev_get_ident(devs[i]));
-        if (n > max)
-                printf(", and %zu more", n - max);
-        printf("\n");
-}
+/* Sets up what the command needs, in the order the table's PCI_NEED_* gives, and runs it. */
+static int run(struct pci_run *r) {
+        unsigned needs = r->cmd->needs;
+        int k;
 
-static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u, bool as_json) {
-        struct qpci_dev *rel[64];
-        const char *module = NULL, *w, *line;
-        char reset[128];
-        size_t n;
-        static const char *const sources[] = {"from the kernel", "derived from config space", "unknown"};
-
-        if (as_json) {
-                _cleanup_free_ char *deps = NULL;
-                struct json j;
-                qpci_dev_get_host_dependents(d, &deps);
-                json_init(&j, stdout);
-                json_dev(&j, d, deps, u);
-                json_finish(&j);
-                return 0;
-        }
-        printf("dom0:%s  %s\n", qpci_dev_get_ident(d), qpci_dev_get_bdf(d));
-        printf("  %-14s%s\n", "description", qpci_dev_get_description(d));
-        printf("  %-14s%04x:%04x, subsystem %04x:%04x, class %06x, revision %02x\n", "ids",
-               qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), qpci_dev_get_subsystem_vendor_id(d),
-               qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
-        char state[128];
-        printf("  %-14s%s\n", "state", state_text(d, state, sizeof(state)));
-        if (*used)
-                printf("  %-14s%s\n", "used by", used);
-        qpci_dev_get_module(d, &module);
-        printf("  %-14s%s\n", "module", module ? module : "none found for its modalias");
-        if (qpci_dev_get_iommu_group(d) < 0)
-                printf("  %-14snone (no IOMMU, or it is off)\n", "iommu group");
-        else {
-                n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
-                printf("  %-14s%d%s\n", "iommu group", qpci_dev_get_iommu_group(d), n ? "" : " (alone in it)");
-                if (n)
-                        print_refs("  group peers", rel, n, ELEMENTSOF(rel));
-        }
-        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
-        if (n)
-                print_refs("siblings", rel, n, ELEMENTSOF(rel));
-        if (qpci_dev_get_parent(d))
-                printf("  %-14s%02x, behind bridge dom0:%s, with %zu other function(s)\n", "bus",
-                       qpci_dev_get_addr(d)->bus, qpci_dev_get_ident(qpci_dev_get_parent(d)),
-                       qpci_dev_get_bus_peer_count(d));
-        else
-                printf("  %-14s%02x, a root bus, with %zu other function(s)\n", "bus", qpci_dev_get_addr(d)->bus,
-                       qpci_dev_get_bus_peer_count(d));
-        printf("  %-14s%s\n", "type",
-               qpci_dev_is_pcie(d) ? qpci_pcie_type_name(qpci_dev_get_pcie_type(d)) : "conventional PCI");
-        if (qpci_dev_get_physfn(d))
-                printf("  %-14svirtual function of dom0:%s\n", "sr-iov", qpci_dev_get_ident(qpci_dev_get_physfn(d)));
-        else if (qpci_dev_is_sriov_pf(d))
-                printf("  %-14sphysical function, %u of %u VFs enabled\n", "sr-iov", qpci_dev_get_num_vfs(d),
-                       qpci_dev_get_total_vfs(d));
-        _cleanup_free_ char *deps = NULL;
-        if (qpci_dev_get_host_dependents(d, &deps) > 0)
-                printf("  %-14s%s\n", "host uses it", deps);
-        printf("  %-14s%s (%s)\n", "reset",
-               qpci_dev_get_reset_methods(d) ? reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)) : "none",
-               sources[qpci_dev_get_reset_source(d)]);
-        printf("  %-14s%s: %s\n", "strict reset", qpci_dev_has_strict_reset(d) ? "yes" : "no",
-               qpci_dev_get_strict_reset_reason(d));
-        w = qpci_dev_get_warnings(d);
-        for (int l; (l = next_warning(&w, &line)) >= 0;)
-                printf("  %-14s%.*s\n", "warning", l, line);
-        return 0;
-}
-
-static int do_reset(struct qpci_dev *d) {
-        unsigned used;
-
-        if (qpci_host_reset(d, &used) < 0)
+        if (tool_ctx_new(&r->ctx, r->verbose) < 0)
                 return EXIT_FAIL;
-        printf("dom0:%s reset%s%s\n", qpci_dev_get_ident(d), used ? " with " : "",
-               used ? qpci_reset_method_name(used) : " (the kernel does not say how)");
-        return 0;
-}
-
-static int do_permissive(struct qpci_dev *d, bool persistent, bool off) {
-        if (off) {
-                if (qpci_host_clear_permissive(d, true) < 0)
+        if (r->quiet)
+                qpci_set_log_priority(r->ctx, QPCI_LOG_ERR);
+        /* A device left half-moved by a killed qpci is put back before anything is shown or done. */
+        if ((needs & PCI_NEED_RECOVER) && qpci_host_recover(r->ctx) < 0)
+                return EXIT_FAIL;
+        if (needs & (PCI_NEED_VIRT | PCI_NEED_VIRT_OPTIONAL)) {
+                /* Listing goes on without libvirt (an empty USED BY); what names or changes a VM cannot. */
+                bool required = (needs & PCI_NEED_VIRT) || ((needs & PCI_NEED_VIRT_WITH_ARGS) && r->n > 0);
+                if (qpci_virt_open(r->ctx, r->uri, required ? 0 : QPCI_VIRT_OPTIONAL, &r->virt) < 0 && required)
                         return EXIT_FAIL;
-                printf("dom0:%s is not permissive, now or at boot\n", qpci_dev_get_ident(d));
-                return 0;
         }
-        if (qpci_host_set_permissive(d, persistent) < 0)
-                return EXIT_FAIL;
-        printf("dom0:%s is permissive: a VM may write most of its config space\n", qpci_dev_get_ident(d));
-        if (persistent)
-                printf("kept permissive whenever pciback takes it at boot, by /etc/udev/rules.d/40-qpci-hide.rules\n");
-        /* The seed page's warning, where the user acts. */
-        fprintf(stderr, "%s: warning: this weakens the device's isolation, especially without a VT-d interrupt "
-                "remapping unit; use it only for a device that does not work otherwise\n", tool_prog);
-        return 0;
-}
-
-/* hide / unhide: every id is checked before anything moves. */
-static int do_move(struct qpci_ctx *ctx, struct qpci_inventory *inv, bool hide, const struct qpci_hide_options *o,
-                   int n, char **ids) {
-        _cleanup_free_ struct qpci_dev **devs = calloc(n, sizeof(*devs));
-        const char *why;
-        char drv[64];
-        int r;
-
-        if (!devs)
-                return EXIT_FAIL;
-        for (int i = 0; i < n; i++) {
-                r = qpci_inventory_lookup(inv, ids[i], &devs[i], &why);
-                if (r < 0) {
-                        tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", ids[i], why);
-                        return EXIT_USAGE;
+        if (needs & PCI_NEED_INVENTORY) {
+                k = qpci_inventory_new(r->ctx, &r->inv);
+                if (k < 0) {
+                        tool_error("cannot list PCI devices: %s", strerror(-k));
+                        return EXIT_FAIL;
                 }
         }
-        r = hide ? qpci_host_hide(inv, devs, n, o) : qpci_host_unhide(inv, devs, n);
-        if (r < 0)
-                return EXIT_FAIL; /* the library said why */
-        for (int i = 0; i < n; i++) {
-                if (qpci_host_current_driver(ctx, qpci_dev_get_bdf(devs[i]), drv, sizeof(drv)) < 0)
-                        drv[0] = '\0';
-                printf("dom0:%s %s %s\n", qpci_dev_get_ident(devs[i]), hide ? "hidden on" : "back on the host, driver",
-                       drv[0] ? drv : "none");
-        }
-        if (hide && o->persistent) {
-                printf("kept hidden across reboots by /etc/udev/rules.d/40-qpci-hide.rules\n");
-                /* Debian's initramfs-tools copies custom udev rules into the initramfs, where a
-                 * driver loaded early (a USB keyboard's controller) would otherwise bind first. */
-                if (streq(qpci_get_root(ctx), "/") && access("/usr/sbin/update-initramfs", X_OK) == 0)
-                        printf("run 'update-initramfs -u' so that the rule also holds in the initramfs\n");
-        }
-        return 0;
+        if ((needs & PCI_NEED_USED_BY) && used_by_collect(r->virt, r->inv, &r->used) < 0)
+                return EXIT_FAIL;
+        return r->cmd->run(r);
 }
 
-/* attach / detach: the VM and the device are found before anything changes. */
-static int do_vm_op(struct qpci_virt *v, struct qpci_inventory *inv, const char *sub, const struct qpci_attach_options *o,
-                    int n, char **args) {
-        bool attach = streq(sub, "attach");
-        struct qpci_dev *d = NULL;
-        struct qpci_vm *vm;
-        const char *why;
-        int r;
-
-        if (qpci_virt_find_vm(v, args[0], &vm) < 0)
-                return EXIT_USAGE;
-        if (n > 1 && (r = qpci_inventory_lookup(inv, args[1], &d, &why)) < 0) {
-                /* A device gone from the host can still be detached (Qubes #10791). */
-                struct qpci_addr a;
-                if (!attach && r == -ENODEV && qpci_addr_parse(args[1], &a, NULL) == 0)
-                        return qpci_vm_detach(vm, inv, &a) < 0 ? EXIT_FAIL : 0;
-                tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", args[1], why);
-                return EXIT_USAGE;
-        }
-        if (attach)
-                r = qpci_vm_attach(vm, inv, d, o);
-        else
-                r = qpci_vm_detach(vm, inv, d ? qpci_dev_get_addr(d) : NULL);
-        return r == 0 ? 0 : r == -EINVAL || r == -EEXIST || r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+static void run_done(struct pci_run *r) {
+        used_by_free(&r->used);
+        qpci_inventory_unref(r->inv);
+        qpci_virt_unref(r->virt);
+        qpci_unref(r->ctx);
 }
 
 int cmd_qvm_pci(const char *prog, int argc, char **argv) {
-        static const struct option options[] = {
-                {"verbose", no_argument, NULL, 'v'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"json", no_argument, NULL, 'J'},
-                {"help", no_argument, NULL, 'h'},
-                {"driver", required_argument, NULL, 'D'},
-                {"with-group", no_argument, NULL, 'G'},
-                {"force", no_argument, NULL, 'F'},
-                {"persistent", no_argument, NULL, 'p'},
-                {"option", required_argument, NULL, 'o'},
-                {"connect", required_argument, NULL, 'c'},
-                {"off", no_argument, NULL, 'O'},
-                {},
-        };
-        bool verbose = false, quiet = false, as_json = false, permissive_off = false;
-        struct qpci_hide_options hide = {0};
-        struct qpci_attach_options attach = {0};
-        struct qpci_ctx *ctx = NULL;
-        struct qpci_inventory *inv = NULL;
-        struct qpci_virt *v = NULL;
-        struct used_by used = {0};
-        const char *sub = NULL, *uri = NULL;
-        int c, r, ret, n;
+        _cleanup_(run_done) struct pci_run r = {.prog = prog};
+        /* -o values wait until the command is known: on a command that takes none, -o is the error. */
+        _cleanup_free_ char **attach_opts = calloc(argc, sizeof(char *));
+        const char *seen_as[PCI_OPT_COUNT] = {0}; /* each option's long name, when written long */
+        unsigned seen = 0;
+        int c, n_attach_opts = 0;
 
+        if (!attach_opts)
+                return EXIT_FAIL;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "vqhpo:c:lad", options, NULL)) >= 0) {
-                switch (c) {
-                case 'v': verbose = true; break;
-                case 'q': quiet = true; break;
-                case 'J': as_json = true; break;
-                case 'D': hide.driver = optarg; break;
-                case 'G': hide.with_group = true; break;
-                case 'F': hide.force = true; break;
-                case 'p': hide.persistent = attach.persistent = true; break;
-                case 'o':
-                        if (parse_attach_option(optarg, &attach) < 0)
-                                return EXIT_USAGE;
+        for (;;) {
+                int longindex = -1;
+                if ((c = getopt_long(argc, argv, ":vqhpo:c:lad", options, &longindex)) < 0)
                         break;
-                case 'c': uri = optarg; break;
-                case 'O': permissive_off = true; break;
-                /* R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F; every assignment was persistent. */
-                case 'l': case 'a': case 'd':
-                        if (sub) {
-                                tool_error("-%c does not go with %s", c, sub);
+                unsigned bit = option_bit(c);
+                if (bit) {
+                        if (!(seen & bit))
+                                seen_as[__builtin_ctz(bit)] = longindex >= 0 ? options[longindex].name : NULL;
+                        seen |= bit;
+                }
+                switch (c) {
+                case 'v': r.verbose = true; break;
+                case 'q': r.quiet = true; break;
+                case 'J': r.as_json = true; break;
+                case 'D': r.hide.driver = optarg; break;
+                case 'G': r.hide.with_group = true; break;
+                case 'F': r.hide.force = true; break;
+                case 'p': r.hide.persistent = r.attach.persistent = true; break;
+                case 'o': attach_opts[n_attach_opts++] = optarg; break;
+                case 'c': r.uri = optarg; break;
+                case 'O': r.off = true; break;
+                /* R3.2: every assignment was persistent. */
+                case 'l': case 'a': case 'd': {
+                        const struct pci_cmd *cmd = find_command(c == 'l' ? "-l" : c == 'a' ? "attach" : "detach");
+                        if (r.cmd) {
+                                tool_error("-%c does not go with %s", c, r.cmd->name);
                                 return EXIT_USAGE;
                         }
-                        sub = c == 'l' ? "-l" : c == 'a' ? "attach" : "detach";
-                        attach.persistent = true;
+                        r.cmd = cmd;
+                        r.attach.persistent = true;
                         break;
+                }
                 case 'h': help(prog, stdout); return 0;
                 default:
-                        tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
+                        tool_option_error(prog, argv, options, c);
                         return EXIT_USAGE;
                 }
         }
-        if (!sub)
-                sub = optind < argc ? argv[optind++] : "list";
-        n = argc - optind;
-
-        if (streq(sub, "usb"))
-                return qvm_pci_usb(prog, n, argv + optind, as_json, quiet);
-        /* Qubes' aliases: ls and l, at and a, d and dt. */
-        if (streq(sub, "ls") || streq(sub, "l"))
-                sub = "list";
-        else if (streq(sub, "at") || streq(sub, "a"))
-                sub = "attach";
-        else if (streq(sub, "dt") || streq(sub, "d"))
-                sub = "detach";
-        else if (streq(sub, "i"))
-                sub = "info";
-        bool is_list = streq(sub, "list"), is_info = streq(sub, "info"), is_r32_list = streq(sub, "-l");
-        bool is_move = streq(sub, "hide") || streq(sub, "unhide");
-        bool is_one = streq(sub, "reset") || streq(sub, "permissive");
-        bool is_vm_op = streq(sub, "attach") || streq(sub, "detach");
-        if (!is_list && !is_info && !is_move && !is_one && !is_vm_op && !is_r32_list) {
-                tool_error("unknown command '%s': use list, info, usb, attach, detach, hide, unhide, reset or "
-                           "permissive; see '%s --help'", sub, prog);
+        if (!r.cmd) {
+                const char *word = optind < argc ? argv[optind++] : "list";
+                r.cmd = find_command(word);
+                if (!r.cmd || word[0] == '-') {
+                        tool_error("unknown command '%s': use list, info, usb, attach, detach, hide, unhide, reset or "
+                                   "permissive; see '%s --help'", word, prog);
+                        return EXIT_USAGE;
+                }
+        }
+        r.n = argc - optind;
+        r.args = argv + optind;
+        if (seen & ~r.cmd->options) {
+                /* Every option refused, as it was written: "list does not take --driver, -p or --off". */
+                unsigned bad = seen & ~r.cmd->options;
+                char text[PCI_OPT_COUNT * 20] = "";
+                size_t len = 0;
+                for (unsigned i = 0; i < PCI_OPT_COUNT; i++) {
+                        if (!(bad & (1u << i)))
+                                continue;
+                        bad &= ~(1u << i);
+                        for (size_t k = 0; options[k].name; k++) {
+                                char one[32];
+                                if (option_bit(options[k].val) != 1u << i)
+                                        continue;
+                                if (seen_as[i])
+                                        snprintf(one, sizeof(one), "--%s", options[k].name);
+                                else
+                                        snprintf(one, sizeof(one), "-%c", options[k].val);
+                                len += snprintf(text + len, sizeof(text) - len, "%s%s",
+                                                len == 0 ? "" : bad ? ", " : " or ", one);
+                        }
+                }
+                tool_error("%s does not take %s; see '%s --help'", r.cmd->name, text, prog);
                 return EXIT_USAGE;
         }
-        if (hide.driver && !streq(hide.driver, "vfio-pci") && !streq(hide.driver, "pciback")) {
-                tool_error("unknown driver '%s' to hide devices with: use vfio-pci or pciback", hide.driver);
+        for (int i = 0; i < n_attach_opts; i++)
+                if (parse_attach_option(attach_opts[i], &r.attach) < 0)
+                        return EXIT_USAGE;
+        if (r.hide.driver && !streq(r.hide.driver, "vfio-pci") && !streq(r.hide.driver, "pciback")) {
+                tool_error("unknown driver '%s' to hide devices with: use vfio-pci or pciback", r.hide.driver);
                 return EXIT_USAGE;
         }
-        if (is_move && n == 0) {
-                tool_error("%s takes one or more device ids, like dom0:00_1a.0", sub);
+        if (r.n < r.cmd->min_args || (r.cmd->max_args >= 0 && r.n > r.cmd->max_args)) {
+                tool_error("%s", r.cmd->args_error);
                 return EXIT_USAGE;
         }
-        if ((is_info || is_one) && n != 1) {
-                tool_error("%s takes one device id, like dom0:00_1a.0", sub);
-                return EXIT_USAGE;
-        }
-        if ((streq(sub, "attach") && n != 2) || (streq(sub, "detach") && (n < 1 || n > 2)) || (is_r32_list && n != 1)) {
-                tool_error("%s", streq(sub, "attach") ? "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0"
-                                 : is_r32_list ? "-l takes a VM"
-                                               : "detach takes a VM and, optionally, a device id");
-                return EXIT_USAGE;
-        }
-        r = tool_ctx_new(&ctx, verbose);
-        if (r < 0)
-                return EXIT_FAIL;
-        if (quiet)
-                qpci_set_log_priority(ctx, QPCI_LOG_ERR);
-        /* A device left half-moved by a killed qpci is put back before anything is shown or done
-         * (hide and unhide do it themselves, under the lock they take anyway). */
-        if (!is_move && qpci_host_recover(ctx) < 0) {
-                qpci_unref(ctx);
-                return EXIT_FAIL;
-        }
-        /* Listing goes on without libvirt (an empty USED BY); what changes a VM cannot. */
-        if ((is_list || is_info || is_vm_op || is_r32_list) &&
-            qpci_virt_open(ctx, uri, is_vm_op || is_r32_list || (is_list && n) ? 0 : QPCI_VIRT_OPTIONAL, &v) < 0 &&
-            (is_vm_op || is_r32_list || (is_list && n))) {
-                qpci_unref(ctx);
-                return EXIT_FAIL;
-        }
-        r = qpci_inventory_new(ctx, &inv);
-        if (r < 0) {
-                tool_error("cannot list PCI devices: %s", strerror(-r));
-                qpci_virt_unref(v);
-                qpci_unref(ctx);
-                return EXIT_FAIL;
-        }
-        ret = 0;
-        if ((is_list || is_info) && used_by_collect(v, inv, &used) < 0)
-                ret = EXIT_FAIL;
-        for (int i = 0; is_list && !ret && i < n; i++) {
-                struct qpci_vm *vm;
-                if (qpci_virt_find_vm(v, argv[optind + i], &vm) < 0)
-                        ret = EXIT_USAGE;
-        }
-        if (ret)
-                ;
-        else if (is_list)
-                ret = do_list(inv, &used, n, argv + optind, verbose, as_json, quiet);
-        else if (is_r32_list) {
-                struct qpci_vm *vm;
-                if (qpci_virt_find_vm(v, argv[optind], &vm) < 0)
-                        ret = EXIT_USAGE;
-                else
-                        print_r32_list(vm);
-        } else if (is_vm_op)
-                ret = do_vm_op(v, inv, sub, &attach, n, argv + optind);
-        else if (is_move)
-                ret = do_move(ctx, inv, streq(sub, "hide"), &hide, n, argv + optind);
-        else {
-                struct qpci_dev *d;
-                const char *why;
-                r = qpci_inventory_lookup(inv, argv[optind], &d, &why);
-                if (r < 0) {
-                        tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", argv[optind], why);
-                        ret = EXIT_USAGE;
-                } else if (streq(sub, "reset"))
-                        ret = do_reset(d);
-                else if (streq(sub, "permissive"))
-                        ret = do_permissive(d, hide.persistent, permissive_off);
-                else
-                        ret = do_info(d, used_by_dev(&used, inv, d), &used, as_json);
-        }
-        used_by_free(&used);
-        qpci_inventory_unref(inv);
-        qpci_virt_unref(v);
-        qpci_unref(ctx);
-        return ret;
+        return run(&r);
 }

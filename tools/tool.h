@@ -2,8 +2,10 @@
 /* What every front end shares: its name for messages, and the library context set up from the environment. */
 #pragma once
 
+#include <getopt.h>
 #include <stdbool.h>
 
+#include "macro.h"
 #include "qpci.h"
 
 /* Exit codes: 1 for "it did not work", 2 for "you asked wrongly" (bad id, unknown option), as Qubes does. */
@@ -22,6 +24,18 @@ extern const char *tool_prog;
  * file, QPCI_HWDB=0 keeps udev's hwdb out. verbose: info messages too. */
 int tool_ctx_new(struct qpci_ctx **ret, bool verbose);
 __attribute__((format(printf, 1, 2))) void tool_error(const char *fmt, ...);
+
+/* The library's objects under _cleanup_, as in the library. */
+static inline void qpci_unrefp(struct qpci_ctx **p) { qpci_unref(*p); }
+static inline void qpci_inventory_unrefp(struct qpci_inventory **p) { qpci_inventory_unref(*p); }
+static inline void qpci_virt_unrefp(struct qpci_virt **p) { qpci_virt_unref(*p); }
+static inline void qpci_usb_unrefp(struct qpci_usb **p) { qpci_usb_unref(*p); }
+
+/* After getopt_long returned '?' or ':' (the option string starts with ':'): one line naming the
+ * option as it was written, "unknown option '-Z'" or "option '--driver' needs a value". */
+void tool_option_error(const char *prog, char **argv, const struct option *options, int c);
+/* The option whose getopt value is val, as --help spells it: "-p/--persistent", "--off". */
+const char *tool_option_name(const struct option *options, int val, char *buf, size_t size);
 
 int cmd_qvm_pci(const char *prog, int argc, char **argv);
 int cmd_qvm_prefs(const char *prog, int argc, char **argv);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Option errors that name the option the user wrote, whatever getopt did to argv. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+const char *tool_option_name(const struct option *options, int val, char *buf, size_t size) {
+        for (size_t i = 0; options[i].name; i++) {
+                if (options[i].val != val)
+                        continue;
+                /* A short form is a printable letter; the others are values of long options only. */
+                if (val > ' ' && val < 0x7f && (val < 'A' || val > 'Z'))
+                        snprintf(buf, size, "-%c/--%s", val, options[i].name);
+                else
+                        snprintf(buf, size, "--%s", options[i].name);
+                return buf;
+        }
+        snprintf(buf, size, "-%c", val);
+        return buf;
+}
+
+void tool_option_error(const char *prog, char **argv, const struct option *options, int c) {
+        /* For a short option inside a bundle ("-Zv") optind has not moved on, so argv[optind - 1]
+         * is whatever came before it: only a "--" word there is the option itself. */
+        const char *word = optind > 0 ? argv[optind - 1] : "";
+        bool is_long = strncmp(word, "--", 2) == 0 && word[2];
+        size_t len = is_long ? strcspn(word, "=") : 0;
+        char name[64];
+
+        if (is_long && c == ':')
+                tool_error("option '%.*s' needs a value; see '%s --help'", (int)len, word, prog);
+        else if (is_long && optopt && word[len] == '=')
+                tool_error("option '%.*s' takes no value; see '%s --help'", (int)len, word, prog);
+        else if (is_long)
+                tool_error("unknown option '%.*s'; see '%s --help'", (int)len, word, prog);
+        else if (c == ':')
+                tool_error("option '%s' needs a value; see '%s --help'",
+                           tool_option_name(options, optopt, name, sizeof(name)), prog);
+        else if (optopt > ' ' && optopt < 0x7f)
+                tool_error("unknown option '-%c'; see '%s --help'", optopt, prog);
+        else
+                tool_error("unknown option; see '%s --help'", prog);
+}

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* qvm-pci list and info: the host's devices as Qubes shows them, -v's facts, and --json's every field. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "qvm-pci.h"
+#include "tool.h"
+
+/* Walks a device's "\n"-separated warnings: sets *line to the next one and returns its length, or
+ * -1 after the last. */
+static int next_warning(const char **w, const char **line) {
+        size_t l;
+
+        if (!*w || !**w)
+                return -1;
+        l = strcspn(*w, "\n");
+        *line = *w;
+        *w += l + ((*w)[l] == '\n');
+        return (int)l;
+}
+
+static const char *reset_list(unsigned methods, char *buf, size_t size) {
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
+                if (methods & (1u << i))
+                        len += snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
+                                        qpci_reset_method_name(1u << i));
+        return len ? buf : "-";
+}
+
+static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **devs, size_t n) {
+        json_begin_array(j, key);
+        for (size_t i = 0; i < n; i++)
+                json_string(j, NULL, qpci_dev_get_bdf(devs[i]));
+        json_end_array(j);
+}
+
+/* One device as JSON: every field the inventory knows. */
+/* host_uses: for info only (it reads the mount table); NULL leaves the field out. */
+static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, const struct used_by *u) {
+        char id[64];
+        const char *module = NULL, *w, *line;
+        struct qpci_dev *rel[256];
+        size_t n;
+
+        snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(d));
+        json_begin_object(j, NULL);
+        json_string(j, "id", id);
+        json_string(j, "bdf", qpci_dev_get_bdf(d));
+        json_hex(j, "vendor_id", qpci_dev_get_vendor_id(d), 4);
+        json_hex(j, "device_id", qpci_dev_get_device_id(d), 4);
+        json_hex(j, "subsystem_vendor_id", qpci_dev_get_subsystem_vendor_id(d), 4);
+        json_hex(j, "subsystem_device_id", qpci_dev_get_subsystem_device_id(d), 4);
+        json_hex(j, "class", qpci_dev_get_class(d), 6);
+        json_hex(j, "revision", qpci_dev_get_revision(d), 2);
+        json_string(j, "vendor", qpci_dev_get_vendor_name(d));
+        json_string(j, "product", qpci_dev_get_product_name(d));
+        json_string(j, "class_name", qpci_dev_get_class_name(d));
+        json_string(j, "description", qpci_dev_get_description(d));
+        json_string(j, "driver", qpci_dev_get_driver(d));
+        static const char *const states[] = {"host", "hidden", "free"};
+        json_string(j, "state", states[qpci_dev_get_state(d)]);
+        json_string(j, "hidden_from", qpci_dev_get_hidden_from(d));
+        json_bool(j, "pciback_slot", qpci_dev_get_pciback(d) & QPCI_PCIBACK_SLOT);
+        json_bool(j, "pciback_permissive", qpci_dev_get_pciback(d) & QPCI_PCIBACK_PERMISSIVE);
+        json_string(j, "modalias", qpci_dev_get_modalias(d));
+        json_string(j, "module", qpci_dev_get_module(d, &module) == 0 ? module : NULL);
+        if (qpci_dev_get_iommu_group(d) >= 0)
+                json_int(j, "iommu_group", qpci_dev_get_iommu_group(d));
+        else
+                json_null(j, "iommu_group");
+        n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
+        json_dev_refs(j, "iommu_group_peers", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
+        json_bool(j, "multifunction", qpci_dev_is_multifunction(d));
+        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
+        json_dev_refs(j, "siblings", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
+        json_bool(j, "bridge", qpci_dev_is_bridge(d));
+        json_string(j, "parent", qpci_dev_get_parent(d) ? qpci_dev_get_bdf(qpci_dev_get_parent(d)) : NULL);
+        json_hex(j, "bus", qpci_dev_get_addr(d)->bus, 2);
+        json_bool(j, "root_bus", qpci_dev_on_root_bus(d));
+        json_bool(j, "pcie", qpci_dev_is_pcie(d));
+        json_string(j, "pcie_type", qpci_dev_is_pcie(d) ? qpci_pcie_type_name(qpci_dev_get_pcie_type(d)) : NULL);
+        json_string(j, "physfn", qpci_dev_get_physfn(d) ? qpci_dev_get_bdf(qpci_dev_get_physfn(d)) : NULL);
+        json_bool(j, "sriov_pf", qpci_dev_is_sriov_pf(d));
+        if (qpci_dev_is_sriov_pf(d)) {
+                json_int(j, "sriov_totalvfs", qpci_dev_get_total_vfs(d));
+                json_int(j, "sriov_numvfs", qpci_dev_get_num_vfs(d));
+        }
+        json_begin_array(j, "reset_methods");
+        for (unsigned i = 0; i < QPCI_RESET_METHOD_COUNT; i++)
+                if (qpci_dev_get_reset_methods(d) & (1u << i))
+                        json_string(j, NULL, qpci_reset_method_name(1u << i));
+        json_end_array(j);
+        static const char *const sources[] = {"kernel", "config", "unknown"};
+        json_string(j, "reset_source", sources[qpci_dev_get_reset_source(d)]);
+        json_bool(j, "strict_reset", qpci_dev_has_strict_reset(d));
+        json_string(j, "strict_reset_reason", qpci_dev_get_strict_reset_reason(d));
+        if (host_uses)
+                json_string(j, "host_uses", host_uses);
+        json_begin_array(j, "used_by");
+        for (size_t i = 0; u && i < u->n_entries; i++)
+                for (size_t k = 0; k < u->entries[i].n; k++) {
+                        const struct qpci_assignment *a = &u->entries[i].assignments[k];
+                        if (qpci_addr_cmp(&a->addr, qpci_dev_get_addr(d)) != 0)
+                                continue;
+                        json_begin_object(j, NULL);
+                        json_string(j, "vm", qpci_vm_get_name(u->entries[i].vm));
+                        json_bool(j, "persistent", a->persistent);
+                        json_bool(j, "attached", a->live);
+                        json_bool(j, "no_strict_reset", a->no_strict_reset);
+                        json_bool(j, "permissive", a->permissive);
+                        json_end_object(j);
+                }
+        json_end_array(j);
+        json_begin_array(j, "warnings");
+        w = qpci_dev_get_warnings(d);
+        for (int l; (l = next_warning(&w, &line)) >= 0;) {
+                char text[512];
+                snprintf(text, sizeof(text), "%.*s", l, line);
+                json_string(j, NULL, text);
+        }
+        json_end_array(j);
+        json_end_object(j);
+}
+
+/* Each line of a device's warnings, to stderr, prefixed with the device. */
+static void print_warnings(const struct qpci_dev *d) {
+        const char *w = qpci_dev_get_warnings(d), *line;
+        for (int l; (l = next_warning(&w, &line)) >= 0;)
+                fprintf(stderr, "%s: warning: %s: %.*s\n", tool_prog, qpci_dev_get_bdf(d), l, line);
+}
+
+/* One row of the table: cells point into the device, the inventory's names, or the row itself. */
+enum { COL_ID, COL_DESC, COL_STATE, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
+
+struct row {
+        const char *cell[N_COLS];
+        char id[QPCI_IDENT_MAX + 8], state[128], group[16], reset[128];
+};
+
+/* "host: e1000e", "hidden: vfio-pci (by qpci, from e1000e)", "hidden: pciback", "free". */
+static const char *state_text(const struct qpci_dev *d, char *buf, size_t size) {
+        const char *from = qpci_dev_get_hidden_from(d);
+        unsigned pciback = qpci_dev_get_pciback(d);
+        int n = 0;
+
+        switch (qpci_dev_get_state(d)) {
+        case QPCI_STATE_HOST:
+                n = snprintf(buf, size, "host: %s", qpci_dev_get_driver(d));
+                break;
+        case QPCI_STATE_HIDDEN:
+                if (from)
+                        n = snprintf(buf, size, "hidden: %s (by qpci, from %s)", qpci_dev_get_driver(d),
+                                     from[0] ? from : "no driver");
+                else
+                        n = snprintf(buf, size, "hidden: %s", qpci_dev_get_driver(d));
+                break;
+        case QPCI_STATE_FREE:
+                n = snprintf(buf, size, "free");
+                break;
+        }
+        /* pciback's own lists: a device in its slots is seized by it at the next probe. */
+        if ((pciback & QPCI_PCIBACK_SLOT) && !streq(qpci_dev_get_driver(d) ? qpci_dev_get_driver(d) : "", "pciback"))
+                n += snprintf(buf + n, (size_t)n < size ? size - n : 0, ", in pciback's slots");
+        if (pciback & QPCI_PCIBACK_PERMISSIVE)
+                snprintf(buf + n, (size_t)n < size ? size - n : 0, ", permissive");
+        return buf;
+}
+
+static void fill_row(struct qpci_dev *d, const char *used_by, struct row *r) {
+        snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
+        snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
+        r->cell[COL_ID] = r->id;
+        r->cell[COL_DESC] = qpci_dev_get_description(d);
+        r->cell[COL_STATE] = state_text(d, r->state, sizeof(r->state));
+        r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
+        r->cell[COL_RESET] = reset_list(qpci_dev_get_reset_methods(d), r->reset, sizeof(r->reset));
+        r->cell[COL_STRICT] = qpci_dev_has_strict_reset(d) ? "yes" : "no";
+        r->cell[COL_USED_BY] = used_by;
+}
+
+/* Aligned as Qubes' `column -t`: two spaces between columns, nothing after the last text. */
+static void print_row(const struct row *r, const size_t *width, bool verbose) {
+        int last = COL_USED_BY;
+
+        while (last > 0 && (!*r->cell[last] || (!verbose && last > COL_DESC && last < COL_USED_BY)))
+                last--;
+        for (int c = 0; c <= last; c++) {
+                if (!verbose && c > COL_DESC && c < COL_USED_BY)
+                        continue;
+                if (c < last)
+                        printf("%-*s  ", (int)width[c], r->cell[c]);
+                else
+                        fputs(r->cell[c], stdout);
+        }
+        putchar('\n');
+}
+
+/* Two passes over the devices, widths then rows: no copy of the table is ever held. */
+/* Rows for the VMs named (none: every device). */
+static bool shown(const struct used_by *u, struct qpci_dev *d, int n_vms, char **vms) {
+        for (int i = 0; i < n_vms; i++)
+                if (used_by_vm_has(u, vms[i], qpci_dev_get_addr(d)))
+                        return true;
+        return n_vms == 0;
+}
+
+static int do_list(struct qpci_inventory *inv, const struct used_by *u, int n_vms, char **vms, bool verbose,
+                   bool as_json, bool quiet) {
+        static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "STATE", "IOMMU", "RESET",
+                                                    "STRICT", "USED BY"}};
+        size_t n = qpci_inventory_count(inv), width[N_COLS] = {0};
+        /* Qubes prints the header only for a person, so scripts can read rows directly. */
+        bool head = isatty(STDOUT_FILENO);
+        struct row r;
+
+        for (size_t i = 0; i < n && !quiet; i++)
+                if (shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                        print_warnings(qpci_inventory_get(inv, i));
+        if (as_json) {
+                struct json j;
+                json_init(&j, stdout);
+                json_begin_array(&j, NULL);
+                for (size_t i = 0; i < n; i++)
+                        if (shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                                json_dev(&j, qpci_inventory_get(inv, i), NULL, u);
+                json_end_array(&j);
+                json_finish(&j);
+                return 0;
+        }
+        for (size_t i = 0; i < n + head; i++) {
+                const struct row *p = &header;
+                if (i < n) {
+                        if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                                continue;
+                        fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
+                        p = &r;
+                }
+                for (int c = 0; c < N_COLS; c++) {
+                        size_t l = strlen(p->cell[c]);
+                        if (l > width[c])
+                                width[c] = l;
+                }
+        }
+        if (head)
+                print_row(&header, width, verbose);
+        for (size_t i = 0; i < n; i++) {
+                if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
+                        continue;
+                fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
+                print_row(&r, width, verbose);
+        }
+        return 0;
+}
+
+static void print_refs(const char *label, struct qpci_dev **devs, size_t n, size_t max) {
+        printf("  %-14s", label);
+        for (size_t i = 0; i < n && i < max; i++)
+                printf("%sdom0:%s", i ? ", " : "", qpci_dev_get_ident(devs[i]));
+        if (n > max)
+                printf(", and %zu more", n - max);
+        printf("\n");
+}
+
+static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u, bool as_json) {
+        struct qpci_dev *rel[64];
+        const char *module = NULL, *w, *line;
+        char reset[128];
+        size_t n;
+        static const char *const sources[] = {"from the kernel", "derived from config space", "unknown"};
+
+        if (as_json) {
+                _cleanup_free_ char *deps = NULL;
+                struct json j;
+                qpci_dev_get_host_dependents(d, &deps);
+                json_init(&j, stdout);
+                json_dev(&j, d, deps, u);
+                json_finish(&j);
+                return 0;
+        }
+        printf("dom0:%s  %s\n", qpci_dev_get_ident(d), qpci_dev_get_bdf(d));
+        printf("  %-14s%s\n", "description", qpci_dev_get_description(d));
+        printf("  %-14s%04x:%04x, subsystem %04x:%04x, class %06x, revision %02x\n", "ids",
+               qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), qpci_dev_get_subsystem_vendor_id(d),
+               qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
+        char state[128];
+        printf("  %-14s%s\n", "state", state_text(d, state, sizeof(state)));
+        if (*used)
+                printf("  %-14s%s\n", "used by", used);
+        qpci_dev_get_module(d, &module);
+        printf("  %-14s%s\n", "module", module ? module : "none found for its modalias");
+        if (qpci_dev_get_iommu_group(d) < 0)
+                printf("  %-14snone (no IOMMU, or it is off)\n", "iommu group");
+        else {
+                n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
+                printf("  %-14s%d%s\n", "iommu group", qpci_dev_get_iommu_group(d), n ? "" : " (alone in it)");
+                if (n)
+                        print_refs("  group peers", rel, n, ELEMENTSOF(rel));
+        }
+        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
+        if (n)
+                print_refs("siblings", rel, n, ELEMENTSOF(rel));
+        if (qpci_dev_get_parent(d))
+                printf("  %-14s%02x, behind bridge dom0:%s, with %zu other function(s)\n", "bus",
+                       qpci_dev_get_addr(d)->bus, qpci_dev_get_ident(qpci_dev_get_parent(d)),
+                       qpci_dev_get_bus_peer_count(d));
+        else
+                printf("  %-14s%02x, a root bus, with %zu other function(s)\n", "bus", qpci_dev_get_addr(d)->bus,
+                       qpci_dev_get_bus_peer_count(d));
+        printf("  %-14s%s\n", "type",
+               qpci_dev_is_pcie(d) ? qpci_pcie_type_name(qpci_dev_get_pcie_type(d)) : "conventional PCI");
+        if (qpci_dev_get_physfn(d))
+                printf("  %-14svirtual function of dom0:%s\n", "sr-iov", qpci_dev_get_ident(qpci_dev_get_physfn(d)));
+        else if (qpci_dev_is_sriov_pf(d))
+                printf("  %-14sphysical function, %u of %u VFs enabled\n", "sr-iov", qpci_dev_get_num_vfs(d),
+                       qpci_dev_get_total_vfs(d));
+        _cleanup_free_ char *deps = NULL;
+        if (qpci_dev_get_host_dependents(d, &deps) > 0)
+                printf("  %-14s%s\n", "host uses it", deps);
+        printf("  %-14s%s (%s)\n", "reset",
+               qpci_dev_get_reset_methods(d) ? reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)) : "none",
+               sources[qpci_dev_get_reset_source(d)]);
+        printf("  %-14s%s: %s\n", "strict reset", qpci_dev_has_strict_reset(d) ? "yes" : "no",
+               qpci_dev_get_strict_reset_reason(d));
+        w = qpci_dev_get_warnings(d);
+        for (int l; (l = next_warning(&w, &line)) >= 0;)
+                printf("  %-14s%.*s\n", "warning", l, line);
+        return 0;
+}
+
+int pci_cmd_list(struct pci_run *r) {
+        /* Every VM named must exist: a typo is not an empty list. */
+        for (int i = 0; i < r->n; i++) {
+                struct qpci_vm *vm;
+                if (qpci_virt_find_vm(r->virt, r->args[i], &vm) < 0)
+                        return EXIT_USAGE;
+        }
+        return do_list(r->inv, &r->used, r->n, r->args, r->verbose, r->as_json, r->quiet);
+}
+
+int pci_cmd_info(struct pci_run *r) {
+        struct qpci_dev *d;
+        int k = pci_lookup(r, r->args[0], &d);
+
+        if (k)
+                return k;
+        return do_info(d, used_by_dev(&r->used, r->inv, d), &r->used, r->as_json);
+}
