@@ -17,6 +17,35 @@ struct qpci_usb {
         struct qpci_usb_bus *buses;
 };
 
+/*
+ * The numbers the kernel can give: usbcore numbers buses from 1 below USB_MAXBUS (64) and devices
+ * from 1 to 127 (a USB address has 7 bits). Anything else is a typo or a paste gone wrong, never a
+ * device: refused rather than wrapped into one that exists.
+ */
+#define USB_BUS_MAX 64
+#define USB_DEVNUM_MAX 127
+
+/* Decimal digits at *s, advanced past them; -EINVAL without digits, -ERANGE outside 1..max. */
+static int parse_number(const char **s, unsigned long max, unsigned long *ret) {
+        const char *p = *s;
+        unsigned long long v = 0;
+        bool big = false;
+
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (v > max)
+                        big = true; /* keep reading the digits, without growing past max */
+                else
+                        v = v * 10 + (unsigned)(*p - '0');
+        }
+        *s = p;
+        if (big || v > max || v == 0)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
 static void device_done(struct qpci_usb_device *d) {
         free(d->port);
         free(d->manufacturer);
@@ -215,8 +244,12 @@ QPCI_EXPORT int qpci_usb_new(struct qpci_ctx *ctx, struct qpci_usb **ret) {
                                 log_warn(ctx, "USB device %s: %s", de->d_name, strerror(-r));
                                 continue;
                         }
-                        if (root && dev.busnum < 0)
-                                dev.busnum = atoi(de->d_name + 3);
+                        if (root && dev.busnum < 0) {
+                                const char *digits = de->d_name + 3;
+                                unsigned long v;
+                                if (parse_number(&digits, INT_MAX, &v) == 0 && !*digits)
+                                        dev.busnum = v;
+                        }
                         b = find_bus(usb, dev.busnum);
                         if (!b && root) {
                                 r = add_bus(usb, dirfd(dir), de->d_name, dev.busnum);
@@ -265,44 +298,123 @@ static bool all_digits(const char *s) {
         return true;
 }
 
+/* Exactly four hex digits at *s. */
+static int parse_hex4(const char **s, int *ret) {
+        int v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                int d = qpci_hex_digit((*s)[i]);
+                if (d < 0)
+                        return -EINVAL;
+                v = v * 16 + d;
+        }
+        *s += 4;
+        *ret = v;
+        return 0;
+}
+
+static const char *skip_blanks(const char *s) {
+        return s + strspn(s, " \t");
+}
+
+static const char *skip_word(const char *s, const char *word) {
+        size_t n = strlen(word);
+        return strncmp(s, word, n) == 0 ? s + n : NULL;
+}
+
+static const char *const bus_range = "USB bus numbers go from 1 to 64 (lsusb prints them as 'Bus 003')";
+static const char *const dev_range = "USB device numbers go from 1 to 127 (lsusb prints them as 'Device 003')";
+
+/* "Bus 003 Device 003: ID 413c:818d Dell Computer Corp.": 1 when s is such a line (q filled, or
+ * -ERANGE and why set), 0 when it is not one. */
+static int parse_lsusb_line(const char *s, struct qpci_usb_query *q, const char **why) {
+        unsigned long bus, devnum;
+        int r;
+
+        if (!(s = skip_word(s, "Bus")))
+                return 0;
+        s = skip_blanks(s);
+        r = parse_number(&s, USB_BUS_MAX, &bus);
+        if (r == -EINVAL)
+                return 0;
+        if (r < 0) {
+                *why = bus_range;
+                return r;
+        }
+        if (!(s = skip_word(skip_blanks(s), "Device")))
+                return 0;
+        s = skip_blanks(s);
+        r = parse_number(&s, USB_DEVNUM_MAX, &devnum);
+        if (r == -EINVAL)
+                return 0;
+        if (r < 0) {
+                *why = dev_range;
+                return r;
+        }
+        if (!(s = skip_word(skip_blanks(s), ":")) || !(s = skip_word(skip_blanks(s), "ID")))
+                return 0;
+        s = skip_blanks(s);
+        if (parse_hex4(&s, &q->vendor_id) < 0 || *s++ != ':' || parse_hex4(&s, &q->product_id) < 0)
+                return 0;
+        if (*s && *s != ' ' && *s != '\t')
+                return 0; /* "413c:818dx": not lsusb's id */
+        q->busnum = bus;
+        q->devnum = devnum;
+        return 1;
+}
+
+/* A bus number on its own ("3", "usb3") or before a port ("3-1.2"): digits, then end. */
+static int parse_bus(const char *s, const char *end, int *ret, const char **why) {
+        unsigned long v;
+        const char *p = s;
+        int r = parse_number(&p, USB_BUS_MAX, &v);
+
+        if (r == 0 && p != end)
+                r = -EINVAL;
+        if (r == -ERANGE)
+                *why = bus_range;
+        if (r == 0)
+                *ret = v;
+        return r;
+}
+
 QPCI_EXPORT int qpci_usb_query_parse(const char *s, struct qpci_usb_query *q, const char **why) {
         const char *dummy;
-        unsigned bus, devnum, v, p;
-        int n = 0;
+        int r;
 
         if (!why)
                 why = &dummy;
         *q = (struct qpci_usb_query){.busnum = -1, .devnum = -1, .vendor_id = -1, .product_id = -1};
         s += strspn(s, " \t");
-        /* A pasted lsusb line: "Bus 003 Device 003: ID 413c:818d Dell Computer Corp." */
-        if (sscanf(s, "Bus %u Device %u: ID %4x:%4x%n", &bus, &devnum, &v, &p, &n) == 4 && n > 0) {
-                q->busnum = bus;
-                q->devnum = devnum;
-                q->vendor_id = v;
-                q->product_id = p;
-                return 0;
+        r = parse_lsusb_line(s, q, why);
+        if (r != 0) {
+                if (r < 0)
+                        *q = (struct qpci_usb_query){.busnum = -1, .devnum = -1, .vendor_id = -1, .product_id = -1};
+                return r < 0 ? r : 0;
         }
-        if (strncmp(s, "usb", 3) == 0 && all_digits(s + 3)) {
-                q->busnum = atoi(s + 3);
-                return 0;
-        }
-        if (all_digits(s) && strlen(s) <= 3) {
-                q->busnum = atoi(s);
-                return 0;
-        }
-        if (strlen(s) == 9 && s[4] == ':' && sscanf(s, "%4x:%4x%n", &v, &p, &n) == 2 && n == 9) {
-                q->vendor_id = v;
-                q->product_id = p;
-                return 0;
+        if (strncmp(s, "usb", 3) == 0 && all_digits(s + 3))
+                return parse_bus(s + 3, s + strlen(s), &q->busnum, why);
+        if (all_digits(s))
+                return parse_bus(s, s + strlen(s), &q->busnum, why);
+        if (strlen(s) == 9 && s[4] == ':') {
+                const char *p = s;
+                int v, pid;
+                if (parse_hex4(&p, &v) == 0 && *p++ == ':' && parse_hex4(&p, &pid) == 0) {
+                        q->vendor_id = v;
+                        q->product_id = pid;
+                        return 0;
+                }
         }
         /* A port: "3-1.2". */
         const char *dash = strchr(s, '-');
         if (dash && dash > s && strspn(s, "0123456789") == (size_t)(dash - s) && dash[1] &&
             strspn(dash + 1, "0123456789.") == strlen(dash + 1) && dash[strlen(dash) - 1] != '.') {
+                r = parse_bus(s, dash, &q->busnum, why);
+                if (r < 0)
+                        return r;
                 q->port = strdup(s);
                 if (!q->port)
                         return -ENOMEM;
-                q->busnum = atoi(s);
                 return 0;
         }
         *why = "expected a bus number (3), a VID:PID (413c:818d), a port (3-1.2) or a line of lsusb output";

@@ -33,8 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else if (!why)
                 __builtin_trap();
         why = NULL;
-        if (qpci_usb_query_parse(s, &q, &why) == 0)
+        if (qpci_usb_query_parse(s, &q, &why) == 0) {
+                /* Only numbers the kernel can give are matched: never a wrapped one. */
+                if (q.busnum != -1 && (q.busnum < 1 || q.busnum > 64))
+                        __builtin_trap();
+                if (q.devnum != -1 && (q.devnum < 1 || q.devnum > 127))
+                        __builtin_trap();
                 qpci_usb_query_done(&q);
+        }
         else if (!why)
                 __builtin_trap();
         free(s);
