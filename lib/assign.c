@@ -87,18 +87,6 @@ static void refresh_all(struct qpci_virt *v) {
                         qpci_vm_refresh(vms[i]);
 }
 
-/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, which a BDF shift changes. */
-static void dev_path(struct qpci_dev *d, char *buf, size_t size) {
-        struct qpci_dev *chain[32];
-        size_t n = 0, len = 0;
-
-        for (struct qpci_dev *p = d; p && n < ELEMENTSOF(chain); p = qpci_dev_get_parent(p))
-                chain[n++] = p;
-        buf[0] = '\0';
-        while (n-- > 0)
-                len += snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "/" : "", qpci_dev_get_bdf(chain[n]));
-}
-
 static bool in_set(const struct qpci_assignment *a, size_t n, const struct qpci_dev *d) {
         for (size_t i = 0; i < n; i++)
                 if (qpci_addr_cmp(&a[i].addr, qpci_dev_get_addr(d)) == 0)
@@ -106,97 +94,27 @@ static bool in_set(const struct qpci_assignment *a, size_t n, const struct qpci_
         return false;
 }
 
-static const char *state_words(struct qpci_dev *d, char *buf, size_t size) {
-        const char *drv = qpci_dev_get_driver(d);
-        if (!drv || !*drv)
-                snprintf(buf, size, "free, with no driver");
-        else if (qpci_driver_is_stub(drv))
-                snprintf(buf, size, "hidden on %s", drv);
-        else
-                snprintf(buf, size, "on the host (driver %s)", drv);
-        return buf;
+static const char *running_user_name(const struct qpci_addr *addr, void *data) {
+        struct qpci_vm *vm = data, *user = running_user(vm->virt, addr, vm);
+        return user ? user->name : NULL;
 }
 
-/*
- * The rules for one device of vm, whose devices (this one included) are set[0..n): the same card,
- * not in another running VM, its functions and its IOMMU group not split, a reliable reset.
- * full: also the rules that only a start or a hot-plug needs (at a persistent attach to a halted
- * VM the other functions may follow later).
- */
+/* Qubes' rules (rules.c) for one device of vm, whose devices (this one included) are set[0..n).
+ * full: also the rules that only a start or a hot-plug needs. */
 static int check_device(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_assignment *a,
                         const struct qpci_assignment *set, size_t n, bool strict, bool full) {
-        struct qpci_ctx *ctx = vm->virt->ctx;
-        struct qpci_dev *d = qpci_inventory_find(inv, &a->addr), *peers[256];
-        char ident[QPCI_IDENT_MAX], path[sizeof(a->path)], st[96];
-        struct qpci_vm *user;
-        size_t k;
-
-        qpci_addr_format_ident(&a->addr, ident);
-        if (!d)
-                return log_error_errno(ctx, -ENODEV, "dom0:%s is assigned to %s, but the host has no such device: "
-                                       "detach it (qvm-pci detach %s dom0:%s)", ident, vm->name, vm->name, ident);
-        dev_path(d, path, sizeof(path));
-        if (a->vendor_id && (a->vendor_id != qpci_dev_get_vendor_id(d) || a->device_id != qpci_dev_get_device_id(d)))
-                return log_error_errno(ctx, -ESTALE, "dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned to "
-                                       "%s: the hardware changed; detach it and attach the device you mean", ident,
-                                       qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), a->vendor_id,
-                                       a->device_id, vm->name);
-        /* The same card, moved: the bus numbers behind a bridge shift when a card is added. */
-        if (a->path[0] && !streq(a->path, path))
-                return log_error_errno(ctx, -ESTALE, "dom0:%s is now at %s, not at %s where it was assigned to %s: the "
-                                       "buses were renumbered; detach it and attach the device you mean", ident, path,
-                                       a->path, vm->name);
-        if (qpci_dev_is_bridge(d))
-                return log_error_errno(ctx, -EINVAL, "dom0:%s is a PCI bridge: bridges stay with the host", ident);
-        if (!full)
-                goto reset;
-        if ((user = running_user(vm->virt, &a->addr, vm)))
-                return log_error_errno(ctx, -EBUSY, "dom0:%s is in use by the running VM %s: a device serves one "
-                                       "running VM at a time; shut %s down first (qvm-shutdown %s)", ident,
-                                       user->name, user->name, user->name);
-        /* The seed page's rule: the functions of one device go to one VM, unless no-strict-reset. */
-        k = qpci_dev_get_siblings(d, peers, ELEMENTSOF(peers));
-        for (size_t i = 0; strict && i < k && i < ELEMENTSOF(peers); i++) {
-                char pid[QPCI_IDENT_MAX];
-                const char *drv = qpci_dev_get_driver(peers[i]);
-                if (in_set(set, n, peers[i]))
-                        continue;
-                qpci_addr_format_ident(qpci_dev_get_addr(peers[i]), pid);
-                if ((user = running_user(vm->virt, qpci_dev_get_addr(peers[i]), vm)))
-                        return log_error_errno(ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
-                                               "dom0:%s is in use by the running VM %s: all its functions go to "
-                                               "one VM; shut %s down, or attach with -o no-strict-reset=True",
-                                               ident, pid, user->name, user->name);
-                if (!drv || !qpci_driver_is_stub(drv))
-                        return log_error_errno(ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
-                                               "dom0:%s is %s: assign all its functions to %s (qvm-pci attach -p "
-                                               "%s dom0:%s), hide that one (qvm-pci hide dom0:%s), or attach with -o "
-                                               "no-strict-reset=True", ident, pid, state_words(peers[i], st, sizeof(st)),
-                                               vm->name, vm->name, pid, pid);
-        }
-        /* VFIO hands a group to one owner; the kernel refuses a split whatever the options. */
-        k = qpci_host_is_xen_dom0(ctx) ? 0 : qpci_dev_get_group_peers(d, peers, ELEMENTSOF(peers));
-        for (size_t i = 0; i < k && i < ELEMENTSOF(peers); i++) {
-                char pid[QPCI_IDENT_MAX];
-                const char *drv = qpci_dev_get_driver(peers[i]);
-                if (peers[i] == d || qpci_dev_is_bridge(peers[i]) || in_set(set, n, peers[i]))
-                        continue;
-                qpci_addr_format_ident(qpci_dev_get_addr(peers[i]), pid);
-                if ((user = running_user(vm->virt, qpci_dev_get_addr(peers[i]), vm)))
-                        return log_error_errno(ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
-                                               "running VM %s has: VFIO never splits a group between VMs", ident,
-                                               qpci_dev_get_iommu_group(d), pid, user->name);
-                if (drv && *drv && !qpci_driver_is_stub(drv))
-                        return log_error_errno(ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
-                                               "host uses (driver %s): VFIO never splits a group between a VM and the "
-                                               "host; assign it to %s too, or hide it (qvm-pci hide dom0:%s)", ident,
-                                               qpci_dev_get_iommu_group(d), pid, drv, vm->name, pid);
-        }
-reset:
-        if (strict && !qpci_dev_has_strict_reset(d))
-                return log_error_errno(ctx, -EPERM, "dom0:%s has no reliable reset, so a VM could leave it in a state "
-                                       "that attacks the next one: %s", ident, qpci_dev_get_strict_reset_reason(d));
-        return 0;
+        const struct qpci_rules r = {
+                .ctx = vm->virt->ctx,
+                .inv = inv,
+                .vm = vm->name,
+                .set = set,
+                .n = n,
+                .strict = strict,
+                .vfio = !qpci_host_is_xen_dom0(vm->virt->ctx),
+                .user_of = running_user_name,
+                .user_data = vm,
+        };
+        return qpci_rules_check(&r, a, full);
 }
 
 static bool strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
@@ -325,7 +243,7 @@ static int assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o
                 .persistent = o && o->persistent,
         };
         snprintf(a->bdf, sizeof(a->bdf), "%s", qpci_dev_get_bdf(d));
-        dev_path(d, a->path, sizeof(a->path));
+        qpci_dev_format_path(d, a->path, sizeof(a->path));
         return 0;
 }
 

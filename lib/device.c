@@ -100,36 +100,51 @@ QPCI_EXPORT const char *qpci_pcie_type_name(int type) {
 }
 
 /* Relations are contiguous runs (a slot in the address-sorted array, a group in the group index),
- * so each answer costs its own size, not the host's: `list --json` stays linear. */
-QPCI_EXPORT size_t qpci_dev_get_group_peers(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
-        size_t n = 0;
-
-        if (d->iommu_group < 0)
-                return 0;
-        for (size_t i = d->group_first; i < d->group_first + d->group_count; i++) {
-                struct qpci_dev *o = d->inv->by_group[i];
-                if (o == d)
-                        continue;
-                if (n < max)
-                        out[n] = o;
-                n++;
-        }
-        return n;
+ * so walking one costs its own size, not the host's: `list --json` stays linear. Walks, not copies
+ * into the caller's array: nothing a caller sizes can leave a peer out. */
+QPCI_EXPORT size_t qpci_dev_get_group_peer_count(const struct qpci_dev *d) {
+        return d->iommu_group < 0 ? 0 : d->group_count - 1;
 }
 
-QPCI_EXPORT size_t qpci_dev_get_siblings(const struct qpci_dev *d, struct qpci_dev **out, size_t max) {
-        size_t n = 0;
+QPCI_EXPORT struct qpci_dev *qpci_dev_next_group_peer(const struct qpci_dev *d, const struct qpci_dev *prev) {
+        size_t end = d->group_first + d->group_count, i = d->group_first;
+
+        if (d->iommu_group < 0)
+                return NULL;
+        if (prev) {
+                if (prev->inv != d->inv || prev->iommu_group != d->iommu_group)
+                        return NULL;
+                i = prev->group_pos + 1;
+        }
+        for (; i < end; i++)
+                if (d->inv->by_group[i] != d)
+                        return d->inv->by_group[i];
+        return NULL;
+}
+
+QPCI_EXPORT struct qpci_dev *qpci_dev_next_sibling(const struct qpci_dev *d, const struct qpci_dev *prev) {
+        size_t end = d->slot_first + d->slot_count, i = d->slot_first;
 
         if (!d->multifunction)
-                return 0;
-        for (size_t i = d->slot_first; i < d->slot_first + d->slot_count; i++) {
-                struct qpci_dev *o = &d->inv->devs[i];
-                if (o == d || !o->multifunction)
-                        continue;
-                if (n < max)
-                        out[n] = o;
-                n++;
+                return NULL;
+        if (prev) {
+                if (prev->inv != d->inv || prev < d->inv->devs + d->slot_first || prev >= d->inv->devs + end)
+                        return NULL;
+                i = (size_t)(prev - d->inv->devs) + 1;
         }
+        for (; i < end; i++) {
+                struct qpci_dev *o = &d->inv->devs[i];
+                if (o != d && o->multifunction)
+                        return o;
+        }
+        return NULL;
+}
+
+QPCI_EXPORT size_t qpci_dev_get_sibling_count(const struct qpci_dev *d) {
+        size_t n = 0;
+
+        QPCI_DEV_FOREACH_SIBLING(o, d)
+                n++;
         return n;
 }
 

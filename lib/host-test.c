@@ -408,6 +408,87 @@ static void test_group_rule(void **state) {
         expect(h, on_vfio, "vfio-pci");
 }
 
+/* The last error logged, whole. */
+static void keep_error(void *data, int priority, const char *fmt, va_list ap) {
+        char **last = data;
+        if (priority != QPCI_LOG_ERR)
+                return;
+        free(*last);
+        assert_true(vasprintf(last, fmt, ap) >= 0);
+}
+
+/* n functions in one IOMMU group (a PCIe switch without ACS), one per slot across as many root
+ * buses as they need, each on a host driver. */
+static void large_group_fixture(const char *root, size_t n) {
+        char topo[PATH_MAX], cmd[PATH_MAX * 3];
+        FILE *f;
+
+        snprintf(topo, sizeof(topo), "%s.topo", root);
+        assert_non_null(f = fopen(topo, "w"));
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "dev 0000:%02zx:%02zx.0 8086:10d3 class=020000 driver=e1000e pcie=endpoint flr "
+                           "reset=flr group=7\n", 0x10 + i / 32, i % 32);
+        fprintf(f, "driver vfio-pci\n");
+        fclose(f);
+        snprintf(cmd, sizeof(cmd), "python3 %s/tests/fixture/mkfixture.py --force %s %s", QPCI_SOURCE_ROOT, topo, root);
+        assert_int_equal(system(cmd), 0);
+        unlink(topo);
+}
+
+/* Hiding one function of a large group: refused naming every other one, or, with --with-group,
+ * all of them moved, whatever the group's size. */
+static void test_large_groups(void **state) {
+        static const size_t sizes[] = {1, 64, 65, 72, 300};
+        (void)state;
+
+        for (size_t s = 0; s < ELEMENTSOF(sizes); s++) {
+                size_t n = sizes[s];
+                struct model m = {.fail_at = -1, .crash_at = -1};
+                struct qpci_ctx *ctx;
+                struct qpci_inventory *inv;
+                struct qpci_dev *first;
+                _cleanup_free_ char *err = NULL;
+                char drv[64], cmd[128];
+
+                /* tmpfs: hundreds of functions cost little there (the fixture README says why). */
+                strcpy(m.root, "/dev/shm/qpci-group-XXXXXX");
+                assert_non_null(mkdtemp(m.root));
+                large_group_fixture(m.root, n);
+                assert_int_equal(qpci_new(m.root, &ctx), 0);
+                ctx->write_hook = model_write;
+                ctx->write_hook_data = &m;
+                qpci_set_log_fn(ctx, keep_error, &err);
+                assert_int_equal(qpci_inventory_new(ctx, &inv), 0);
+                assert_int_equal(qpci_inventory_count(inv), n);
+                first = qpci_inventory_get(inv, 0);
+                assert_int_equal(qpci_dev_get_group_peer_count(first), n - 1);
+
+                if (n > 1) {
+                        assert_int_equal(qpci_host_hide(inv, &first, 1, NULL), -EBUSY);
+                        assert_int_equal(m.writes, 0);
+                        assert_non_null(err);
+                        for (size_t i = 1; i < n; i++) {
+                                char named[64];
+                                snprintf(named, sizeof(named), "%s (e1000e)", qpci_dev_get_bdf(qpci_inventory_get(inv, i)));
+                                if (!strstr(err, named))
+                                        fail_msg("group of %zu: %s is not named in: %s", n, named, err);
+                        }
+                        assert_non_null(strstr(err, "name them too or add --with-group"));
+                }
+                assert_int_equal(qpci_host_hide(inv, &first, 1, &(struct qpci_hide_options){.with_group = true}), 0);
+                for (size_t i = 0; i < n; i++) {
+                        dev_driver(&m, qpci_dev_get_bdf(qpci_inventory_get(inv, i)), drv, sizeof(drv));
+                        if (!streq(drv, "vfio-pci"))
+                                fail_msg("group of %zu: %s is on '%s' after hide --with-group", n,
+                                         qpci_dev_get_bdf(qpci_inventory_get(inv, i)), drv);
+                }
+                qpci_inventory_unref(inv);
+                qpci_unref(ctx);
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m.root);
+                assert_int_equal(system(cmd), 0);
+        }
+}
+
 /* A failure at every single write: all or nothing, every time. */
 static void test_fail_each_step(void **state) {
         struct host *h = *state;
@@ -479,6 +560,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_rule, setup, teardown),
+                cmocka_unit_test(test_large_groups),
                 cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),

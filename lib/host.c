@@ -287,47 +287,60 @@ static int add_move(struct move **m, size_t *n, struct qpci_dev *d) {
         return 0;
 }
 
-/* Takes along (add) or asks for the others a device cannot be separated from: the rest of its
- * IOMMU group for VFIO, the other USB controllers of its slot always. */
-static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool vfio, bool add, bool hide) {
-        size_t orig = *n;
+typedef struct qpci_dev *(*next_fn)(const struct qpci_dev *d, const struct qpci_dev *prev);
 
-        for (size_t i = 0; i < orig; i++) {
-                struct qpci_dev *d = (*m)[i].dev, *rel[64];
-                char others[1024] = "";
-                size_t len = 0, missing = 0, nr;
-                bool usb = is_usb_companion(d->class_code);
+/* Takes along (add) the others of d's run (its IOMMU group or its slot) that must move with it, or
+ * lists them in *others, which grows with the list: a refusal names every one. Returns how many
+ * are missing. */
+static int gather(struct move **m, size_t *n, struct qpci_dev *d, next_fn next, bool usb_only, bool add,
+                  char **others) {
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t len = 0;
+        int missing = 0;
+
+        for (struct qpci_dev *p = next(d, NULL); p; p = next(d, p)) {
+                /* Bridges stay with the host: the kernel allows it. */
+                if (listed(*m, *n, p) || p->bridge || (usb_only && !is_usb_companion(p->class_code)))
+                        continue;
+                if (add) {
+                        if (add_move(m, n, p) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                if (!f && !(f = open_memstream(others, &len)))
+                        return -ENOMEM;
+                fprintf(f, "%s%s (%s)", missing++ ? ", " : "", p->bdf, p->driver ? p->driver : "no driver");
+        }
+        if (f && (ferror(f) || fclose(TAKE_PTR(f)) != 0))
+                return -ENOMEM;
+        return missing;
+}
+
+/* Takes along (add) or asks for the others a device cannot be separated from: the rest of its
+ * IOMMU group for VFIO, the other USB controllers of its slot always. What is taken along is
+ * completed in turn, so the set is closed whatever the order. */
+static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool vfio, bool add, bool hide) {
+        for (size_t i = 0; i < *n; i++) {
+                struct qpci_dev *d = (*m)[i].dev;
+                _cleanup_free_ char *others = NULL;
+                int r;
 
                 if (vfio && d->iommu_group < 0)
                         return log_error_errno(ctx, -ENODEV, "%s has no IOMMU group: the IOMMU is off or missing "
                                                "(boot with intel_iommu=on or amd_iommu=on); vfio-pci cannot take it",
                                                d->bdf);
-                for (int pass = 0; pass < 2; pass++) {
-                        nr = pass == 0 ? (vfio ? qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel)) : 0)
-                                       : (usb ? qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel)) : 0);
-                        for (size_t k = 0; k < nr && k < ELEMENTSOF(rel); k++) {
-                                struct qpci_dev *p = rel[k];
-                                if (listed(*m, *n, p) || p->bridge || (pass == 1 && !is_usb_companion(p->class_code)))
-                                        continue; /* bridges stay with the host: the kernel allows it */
-                                if (add) {
-                                        if (add_move(m, n, p) < 0)
-                                                return -ENOMEM;
-                                        continue;
-                                }
-                                missing++;
-                                len += snprintf(others + len, len < sizeof(others) ? sizeof(others) - len : 0,
-                                                "%s%s (%s)", len ? ", " : "", p->bdf, p->driver ? p->driver : "no driver");
-                        }
-                        if (missing && pass == 0)
-                                return log_error_errno(ctx, -EBUSY, "%s shares IOMMU group %d with %s: VFIO takes a "
+                if (vfio && (r = gather(m, n, d, qpci_dev_next_group_peer, false, add, &others)) != 0)
+                        return r < 0 ? r
+                                     : log_error_errno(ctx, -EBUSY, "%s shares IOMMU group %d with %s: VFIO takes a "
                                                        "group whole, so name them too or add --with-group", d->bdf,
                                                        d->iommu_group, others);
-                        if (missing)
-                                return log_error_errno(ctx, -EBUSY, "%s is one USB controller with %s: the kernel's "
+                if (is_usb_companion(d->class_code) &&
+                    (r = gather(m, n, d, qpci_dev_next_sibling, true, add, &others)) != 0)
+                        return r < 0 ? r
+                                     : log_error_errno(ctx, -EBUSY, "%s is one USB controller with %s: the kernel's "
                                                        "USB host drivers reach into each other's data, so they move "
                                                        "together: name them too%s", d->bdf, others,
                                                        hide ? " or add --with-group" : "");
-                }
         }
         return 0;
 }

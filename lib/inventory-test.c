@@ -76,7 +76,7 @@ static struct qpci_dev *dev(struct host *h, const char *id) {
 
 static void test_seed_laptop(void **state) {
         struct host *h = host_new("seed-laptop");
-        struct qpci_dev *rel[8], *d;
+        struct qpci_dev *rel, *d;
         const char *module;
         (void)state;
 
@@ -96,10 +96,18 @@ static void test_seed_laptop(void **state) {
         assert_string_equal(qpci_dev_get_driver(d), "ehci-pci");
         assert_int_equal(qpci_dev_get_iommu_group(d), 5);
         assert_true(qpci_dev_is_multifunction(d));
-        assert_int_equal(qpci_dev_get_siblings(d, rel, 8), 2);
-        assert_string_equal(qpci_dev_get_bdf(rel[0]), "0000:00:1a.1");
-        assert_string_equal(qpci_dev_get_bdf(rel[1]), "0000:00:1a.2");
-        assert_int_equal(qpci_dev_get_group_peers(d, rel, 8), 2);
+        assert_int_equal(qpci_dev_get_sibling_count(d), 2);
+        rel = qpci_dev_next_sibling(d, NULL);
+        assert_string_equal(qpci_dev_get_bdf(rel), "0000:00:1a.1");
+        rel = qpci_dev_next_sibling(d, rel);
+        assert_string_equal(qpci_dev_get_bdf(rel), "0000:00:1a.2");
+        assert_null(qpci_dev_next_sibling(d, rel));
+        assert_int_equal(qpci_dev_get_group_peer_count(d), 2);
+        /* The walk goes past the device itself: 1a.0 is first in its group. */
+        rel = qpci_dev_next_group_peer(qpci_dev_next_sibling(d, NULL), NULL);
+        assert_ptr_equal(rel, d);
+        assert_string_equal(qpci_dev_get_bdf(qpci_dev_next_group_peer(qpci_dev_next_sibling(d, NULL), rel)),
+                            "0000:00:1a.2");
         assert_true(qpci_dev_on_root_bus(d));
         assert_null(qpci_dev_get_parent(d));
         assert_int_equal(qpci_dev_get_bus_peer_count(d), 13);
@@ -144,16 +152,21 @@ static void test_seed_laptop(void **state) {
 
 static void test_gpu_behind_switch(void **state) {
         struct host *h = host_new("gpu-switch");
-        struct qpci_dev *gpu, *audio, *rel[4];
+        struct qpci_dev *gpu, *audio;
         (void)state;
 
         gpu = dev(h, "03:00.0");
         audio = dev(h, "03:00.1");
         assert_true(qpci_dev_is_multifunction(gpu));
-        assert_int_equal(qpci_dev_get_siblings(gpu, rel, 4), 1);
-        assert_ptr_equal(rel[0], audio);
-        assert_int_equal(qpci_dev_get_group_peers(gpu, rel, 4), 1);
-        assert_ptr_equal(rel[0], audio);
+        assert_int_equal(qpci_dev_get_sibling_count(gpu), 1);
+        assert_ptr_equal(qpci_dev_next_sibling(gpu, NULL), audio);
+        assert_null(qpci_dev_next_sibling(gpu, audio));
+        assert_int_equal(qpci_dev_get_group_peer_count(gpu), 1);
+        assert_ptr_equal(qpci_dev_next_group_peer(gpu, NULL), audio);
+        assert_null(qpci_dev_next_group_peer(gpu, audio));
+        /* A device of another group or slot is no place to go on from. */
+        assert_null(qpci_dev_next_group_peer(gpu, dev(h, "04:00.0")));
+        assert_null(qpci_dev_next_sibling(gpu, dev(h, "04:00.0")));
         /* Parent chain: downstream port, upstream port, root port, root bus. */
         assert_string_equal(qpci_dev_get_bdf(qpci_dev_get_parent(gpu)), "0000:02:00.0");
         assert_int_equal(qpci_dev_get_pcie_type(qpci_dev_get_parent(gpu)), QPCI_PCIE_DOWNSTREAM);
@@ -185,11 +198,12 @@ static void test_sriov(void **state) {
                 assert_ptr_equal(qpci_dev_get_physfn(vf), pf);
                 /* VFs share a slot without being one multi-function device. */
                 assert_false(qpci_dev_is_multifunction(vf));
-                assert_int_equal(qpci_dev_get_siblings(vf, NULL, 0), 0);
+                assert_int_equal(qpci_dev_get_sibling_count(vf), 0);
+                assert_null(qpci_dev_next_sibling(vf, NULL));
                 assert_int_equal(qpci_dev_get_reset_methods(vf), QPCI_RESET_FLR);
         }
         assert_true(qpci_dev_is_multifunction(pf));
-        assert_int_equal(qpci_dev_get_siblings(pf, NULL, 0), 1);
+        assert_int_equal(qpci_dev_get_sibling_count(pf), 1);
         host_free(h);
 }
 

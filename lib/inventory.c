@@ -303,6 +303,7 @@ static int index_groups(struct qpci_inventory *inv) {
                 for (size_t k = i; k < j; k++) {
                         inv->by_group[k]->group_first = i;
                         inv->by_group[k]->group_count = j - i;
+                        inv->by_group[k]->group_pos = k;
                 }
         }
         return 0;

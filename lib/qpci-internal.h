@@ -179,6 +179,7 @@ struct qpci_dev {
         size_t bus_peers;
         size_t slot_first, slot_count;  /* this slot's run in inv->devs */
         size_t group_first, group_count; /* this group's run in inv->by_group */
+        size_t group_pos;               /* its own place in inv->by_group */
         char modalias[80];
         /* Filled on first use; names are the context's, shared by identical devices. */
         const char *vendor_name, *product_name, *class_name, *description;
@@ -262,6 +263,34 @@ int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor
 bool qpci_state_journal_pending(struct qpci_ctx *ctx);
 /* Sets hidden_from on the inventory's devices that qpci hid. */
 int qpci_state_mark_hidden(struct qpci_inventory *inv);
+
+/* ---- rules.c: Qubes' rules for one device given to a VM ---- */
+
+struct qpci_rules {
+        struct qpci_ctx *ctx;
+        struct qpci_inventory *inv;
+        const char *vm;                    /* the VM the device goes to */
+        const struct qpci_assignment *set; /* all of that VM's devices, the one checked included */
+        size_t n;
+        bool strict;                       /* it needs a reliable reset (no no-strict-reset) */
+        bool vfio;                         /* VFIO assigns, which never splits an IOMMU group (not Xen) */
+        /* The running VM, other than vm, that has the device at addr now; NULL when none. */
+        const char *(*user_of)(const struct qpci_addr *addr, void *data);
+        void *user_data;
+};
+
+/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, cut to size. */
+void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size);
+int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
+int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);
+int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d);
+int qpci_rule_one_vm(const struct qpci_rules *r, struct qpci_dev *d);
+int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d);
+int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d);
+int qpci_rule_strict_reset(const struct qpci_rules *r, struct qpci_dev *d);
+/* Every rule in turn; full adds those only a start or a hot-plug needs (one VM, functions and
+ * group together). 0, or the first refusal, logged. */
+int qpci_rules_check(const struct qpci_rules *r, const struct qpci_assignment *a, bool full);
 
 /* ---- guard.c ---- */
 

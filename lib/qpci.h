@@ -113,11 +113,18 @@ enum qpci_dev_state qpci_dev_get_state(const struct qpci_dev *d);
 const char *qpci_dev_get_hidden_from(const struct qpci_dev *d);
 /* The IOMMU group number, -1 when the device has none. */
 int qpci_dev_get_iommu_group(const struct qpci_dev *d);
-/* Other devices of the same IOMMU group, in address order. Returns how many there are. */
-size_t qpci_dev_get_group_peers(const struct qpci_dev *d, struct qpci_dev **out, size_t max);
+/* The other devices of the same IOMMU group, in address order: how many, and a walk over them
+ * (prev NULL gives the first; NULL after the last). A group can hold hundreds of functions. */
+size_t qpci_dev_get_group_peer_count(const struct qpci_dev *d);
+struct qpci_dev *qpci_dev_next_group_peer(const struct qpci_dev *d, const struct qpci_dev *prev);
+#define QPCI_DEV_FOREACH_GROUP_PEER(p, d) \
+        for (struct qpci_dev *p = qpci_dev_next_group_peer((d), NULL); p; p = qpci_dev_next_group_peer((d), p))
 bool qpci_dev_is_multifunction(const struct qpci_dev *d);
-/* The other functions of the same multi-function device, in address order. */
-size_t qpci_dev_get_siblings(const struct qpci_dev *d, struct qpci_dev **out, size_t max);
+/* The other functions of the same multi-function device, in address order, likewise. */
+size_t qpci_dev_get_sibling_count(const struct qpci_dev *d);
+struct qpci_dev *qpci_dev_next_sibling(const struct qpci_dev *d, const struct qpci_dev *prev);
+#define QPCI_DEV_FOREACH_SIBLING(p, d) \
+        for (struct qpci_dev *p = qpci_dev_next_sibling((d), NULL); p; p = qpci_dev_next_sibling((d), p))
 /* The bridge above, NULL on a root bus (or when the parent is not a PCI function). */
 struct qpci_dev *qpci_dev_get_parent(const struct qpci_dev *d);
 bool qpci_dev_on_root_bus(const struct qpci_dev *d);

@@ -33,10 +33,12 @@ static const char *reset_list(unsigned methods, char *buf, size_t size) {
         return len ? buf : "-";
 }
 
-static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **devs, size_t n) {
+/* Every one of them: a list a reader would take as whole must be. */
+static void json_dev_refs(struct json *j, const char *key, const struct qpci_dev *d,
+                          struct qpci_dev *(*next)(const struct qpci_dev *, const struct qpci_dev *)) {
         json_begin_array(j, key);
-        for (size_t i = 0; i < n; i++)
-                json_string(j, NULL, qpci_dev_get_bdf(devs[i]));
+        for (struct qpci_dev *p = next(d, NULL); p; p = next(d, p))
+                json_string(j, NULL, qpci_dev_get_bdf(p));
         json_end_array(j);
 }
 
@@ -45,8 +47,6 @@ static void json_dev_refs(struct json *j, const char *key, struct qpci_dev **dev
 static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, const struct used_by *u) {
         char id[64];
         const char *module = NULL, *w, *line;
-        struct qpci_dev *rel[256];
-        size_t n;
 
         snprintf(id, sizeof(id), "dom0:%s", qpci_dev_get_ident(d));
         json_begin_object(j, NULL);
@@ -74,11 +74,9 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, 
                 json_int(j, "iommu_group", qpci_dev_get_iommu_group(d));
         else
                 json_null(j, "iommu_group");
-        n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
-        json_dev_refs(j, "iommu_group_peers", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
+        json_dev_refs(j, "iommu_group_peers", d, qpci_dev_next_group_peer);
         json_bool(j, "multifunction", qpci_dev_is_multifunction(d));
-        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
-        json_dev_refs(j, "siblings", rel, n < ELEMENTSOF(rel) ? n : ELEMENTSOF(rel));
+        json_dev_refs(j, "siblings", d, qpci_dev_next_sibling);
         json_bool(j, "bridge", qpci_dev_is_bridge(d));
         json_string(j, "parent", qpci_dev_get_parent(d) ? qpci_dev_get_bdf(qpci_dev_get_parent(d)) : NULL);
         json_hex(j, "bus", qpci_dev_get_addr(d)->bus, 2);
@@ -258,17 +256,21 @@ static int do_list(struct qpci_inventory *inv, const struct used_by *u, int n_vm
         return 0;
 }
 
-static void print_refs(const char *label, struct qpci_dev **devs, size_t n, size_t max) {
+/* A line for a person: past max it says how many more (--json lists them all). */
+static void print_refs(const char *label, const struct qpci_dev *d,
+                       struct qpci_dev *(*next)(const struct qpci_dev *, const struct qpci_dev *), size_t max) {
+        size_t i = 0;
+
         printf("  %-14s", label);
-        for (size_t i = 0; i < n && i < max; i++)
-                printf("%sdom0:%s", i ? ", " : "", qpci_dev_get_ident(devs[i]));
-        if (n > max)
-                printf(", and %zu more", n - max);
+        for (struct qpci_dev *p = next(d, NULL); p; p = next(d, p), i++)
+                if (i < max)
+                        printf("%sdom0:%s", i ? ", " : "", qpci_dev_get_ident(p));
+        if (i > max)
+                printf(", and %zu more", i - max);
         printf("\n");
 }
 
 static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u, bool as_json) {
-        struct qpci_dev *rel[64];
         const char *module = NULL, *w, *line;
         char reset[128];
         size_t n;
@@ -297,14 +299,13 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
         if (qpci_dev_get_iommu_group(d) < 0)
                 printf("  %-14snone (no IOMMU, or it is off)\n", "iommu group");
         else {
-                n = qpci_dev_get_group_peers(d, rel, ELEMENTSOF(rel));
+                n = qpci_dev_get_group_peer_count(d);
                 printf("  %-14s%d%s\n", "iommu group", qpci_dev_get_iommu_group(d), n ? "" : " (alone in it)");
                 if (n)
-                        print_refs("  group peers", rel, n, ELEMENTSOF(rel));
+                        print_refs("  group peers", d, qpci_dev_next_group_peer, 64);
         }
-        n = qpci_dev_get_siblings(d, rel, ELEMENTSOF(rel));
-        if (n)
-                print_refs("siblings", rel, n, ELEMENTSOF(rel));
+        if (qpci_dev_get_sibling_count(d))
+                print_refs("siblings", d, qpci_dev_next_sibling, 64);
         if (qpci_dev_get_parent(d))
                 printf("  %-14s%02x, behind bridge dom0:%s, with %zu other function(s)\n", "bus",
                        qpci_dev_get_addr(d)->bus, qpci_dev_get_ident(qpci_dev_get_parent(d)),

@@ -50,14 +50,12 @@ static bool run_matches(const struct qpci_usb *usb, size_t i, size_t j, const st
 static void print_run(const struct qpci_usb *usb, size_t i, size_t j, struct qpci_inventory *inv,
                       const struct qpci_usb_query *q) {
         const struct qpci_usb_bus *first = qpci_usb_get_bus(usb, i);
-        struct qpci_dev *ctrl, *sib[8];
-        size_t n = 0;
+        struct qpci_dev *ctrl;
 
         ctrl = controller_of(first, inv);
-        if (ctrl) {
+        if (ctrl)
                 printf("dom0:%s  %s\n", qpci_dev_get_ident(ctrl), qpci_dev_get_description(ctrl));
-                n = qpci_dev_get_siblings(ctrl, sib, ELEMENTSOF(sib));
-        } else
+        else
                 printf("%s  (not a PCI device: it cannot be assigned with qvm-pci)\n",
                        first->controller_path ? first->controller_path : "unknown controller");
         for (; i < j; i++) {
@@ -72,10 +70,10 @@ static void print_run(const struct qpci_usb *usb, size_t i, size_t j, struct qpc
                                d->vendor_id, d->product_id, d->name ? d->name : "(no name)");
                 }
         }
-        if (ctrl && n) {
+        if (ctrl && qpci_dev_get_sibling_count(ctrl)) {
                 printf("  also goes along: ");
-                for (size_t k = 0; k < n && k < ELEMENTSOF(sib); k++)
-                        printf("%sdom0:%s", k ? ", " : "", qpci_dev_get_ident(sib[k]));
+                QPCI_DEV_FOREACH_SIBLING(s, ctrl)
+                        printf("%sdom0:%s", s == qpci_dev_next_sibling(ctrl, NULL) ? "" : ", ", qpci_dev_get_ident(s));
                 printf(" (functions of the same device)\n");
         }
 }
@@ -83,9 +81,8 @@ static void print_run(const struct qpci_usb *usb, size_t i, size_t j, struct qpc
 static void json_run(struct json *js, const struct qpci_usb *usb, size_t i, size_t j, struct qpci_inventory *inv,
                      const struct qpci_usb_query *q) {
         const struct qpci_usb_bus *first = qpci_usb_get_bus(usb, i);
-        struct qpci_dev *ctrl, *sib[8];
+        struct qpci_dev *ctrl;
         char id[64];
-        size_t n = 0;
 
         ctrl = controller_of(first, inv);
         json_begin_object(js, NULL);
@@ -94,7 +91,6 @@ static void json_run(struct json *js, const struct qpci_usb *usb, size_t i, size
                 json_string(js, "id", id);
                 json_string(js, "bdf", qpci_dev_get_bdf(ctrl));
                 json_string(js, "description", qpci_dev_get_description(ctrl));
-                n = qpci_dev_get_siblings(ctrl, sib, ELEMENTSOF(sib));
         } else {
                 json_null(js, "id");
                 json_null(js, "bdf");
@@ -102,8 +98,9 @@ static void json_run(struct json *js, const struct qpci_usb *usb, size_t i, size
         }
         json_string(js, "sysfs_path", first->controller_path);
         json_begin_array(js, "siblings");
-        for (size_t k = 0; k < n && k < ELEMENTSOF(sib); k++)
-                json_string(js, NULL, qpci_dev_get_bdf(sib[k]));
+        if (ctrl)
+                QPCI_DEV_FOREACH_SIBLING(s, ctrl)
+                        json_string(js, NULL, qpci_dev_get_bdf(s));
         json_end_array(js);
         json_begin_array(js, "buses");
         for (; i < j; i++) {

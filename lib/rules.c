@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Qubes' rules for giving a PCI device to a VM, one function per rule, over the inventory alone:
+ * what libvirt knows (which running VM has which device) comes in through a callback, so the
+ * rules are tested without libvirt (assign-test.c). Each refusal says what is wrong and what to
+ * do; Qubes leaves most of them to a hypervisor error.
+ *
+ * Groups and slots are walked whole: a group can hold hundreds of functions (a PCIe switch
+ * without ACS), and no array sized in advance may leave one of them unchecked or unnamed.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "qpci-internal.h"
+
+/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, which a BDF shift changes. A parent
+ * chain is at most one bridge per bus number, so the recursion is bounded. */
+static size_t path_append(const struct qpci_dev *d, char *buf, size_t size, size_t len, unsigned depth) {
+        const struct qpci_dev *p = qpci_dev_get_parent(d);
+
+        if (p && depth < 256)
+                len = path_append(p, buf, size, len, depth + 1);
+        return len + snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "/" : "", qpci_dev_get_bdf(d));
+}
+
+void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size) {
+        buf[0] = '\0';
+        path_append(d, buf, size, 0, 0);
+}
+
+static bool in_set(const struct qpci_rules *r, struct qpci_dev *d) {
+        for (size_t i = 0; i < r->n; i++)
+                if (qpci_addr_cmp(&r->set[i].addr, qpci_dev_get_addr(d)) == 0)
+                        return true;
+        return false;
+}
+
+static const char *user_of(const struct qpci_rules *r, struct qpci_dev *d) {
+        return r->user_of ? r->user_of(qpci_dev_get_addr(d), r->user_data) : NULL;
+}
+
+int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret) {
+        char ident[QPCI_IDENT_MAX];
+
+        *ret = qpci_inventory_find(r->inv, &a->addr);
+        if (*ret)
+                return 0;
+        qpci_addr_format_ident(&a->addr, ident);
+        return log_error_errno(r->ctx, -ENODEV, "dom0:%s is assigned to %s, but the host has no such device: detach it "
+                               "(qvm-pci detach %s dom0:%s)", ident, r->vm, r->vm, ident);
+}
+
+/* The very card that was assigned: ids that changed, or a path that changed because the buses
+ * behind a bridge were renumbered when a card was added, mean another device is at the address. */
+int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d) {
+        char path[sizeof(a->path)];
+
+        if (a->vendor_id && (a->vendor_id != qpci_dev_get_vendor_id(d) || a->device_id != qpci_dev_get_device_id(d)))
+                return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned "
+                                       "to %s: the hardware changed; detach it and attach the device you mean",
+                                       qpci_dev_get_ident(d), qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d),
+                                       a->vendor_id, a->device_id, r->vm);
+        qpci_dev_format_path(d, path, sizeof(path));
+        if (a->path[0] && !streq(a->path, path))
+                return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now at %s, not at %s where it was assigned to %s: the "
+                                       "buses were renumbered; detach it and attach the device you mean",
+                                       qpci_dev_get_ident(d), path, a->path, r->vm);
+        return 0;
+}
+
+int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d) {
+        if (qpci_dev_is_bridge(d))
+                return log_error_errno(r->ctx, -EINVAL, "dom0:%s is a PCI bridge: bridges stay with the host",
+                                       qpci_dev_get_ident(d));
+        return 0;
+}
+
+/* A device serves one running VM at a time. */
+int qpci_rule_one_vm(const struct qpci_rules *r, struct qpci_dev *d) {
+        const char *user = user_of(r, d);
+
+        if (user)
+                return log_error_errno(r->ctx, -EBUSY, "dom0:%s is in use by the running VM %s: a device serves one "
+                                       "running VM at a time; shut %s down first (qvm-shutdown %s)",
+                                       qpci_dev_get_ident(d), user, user, user);
+        return 0;
+}
+
+static const char *state_words(const struct qpci_dev *d, char *buf, size_t size) {
+        const char *drv = qpci_dev_get_driver(d);
+
+        if (!drv || !*drv)
+                snprintf(buf, size, "free, with no driver");
+        else if (qpci_driver_is_stub(drv))
+                snprintf(buf, size, "hidden on %s", drv);
+        else
+                snprintf(buf, size, "on the host (driver %s)", drv);
+        return buf;
+}
+
+/* Qubes OS's Assigning Devices page: the functions of one device go to one VM, unless the VM
+ * does without a strict reset. A sibling is fine when it is the VM's too, or hidden and unused. */
+int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d) {
+        const char *ident = qpci_dev_get_ident(d), *user;
+
+        if (!r->strict)
+                return 0;
+        QPCI_DEV_FOREACH_SIBLING(p, d) {
+                const char *pid = qpci_dev_get_ident(p), *drv = qpci_dev_get_driver(p);
+                char st[NAME_MAX + 32];
+
+                if (in_set(r, p))
+                        continue;
+                if ((user = user_of(r, p)))
+                        return log_error_errno(r->ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
+                                               "dom0:%s is in use by the running VM %s: all its functions go to one "
+                                               "VM; shut %s down, or attach with -o no-strict-reset=True", ident, pid,
+                                               user, user);
+                if (!drv || !qpci_driver_is_stub(drv))
+                        return log_error_errno(r->ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
+                                               "dom0:%s is %s: assign all its functions to %s (qvm-pci attach -p %s "
+                                               "dom0:%s), hide that one (qvm-pci hide dom0:%s), or attach with -o "
+                                               "no-strict-reset=True", ident, pid, state_words(p, st, sizeof(st)),
+                                               r->vm, r->vm, pid, pid);
+        }
+        return 0;
+}
+
+/* VFIO hands a group to one owner, whatever the options: the kernel refuses a split. Bridges may
+ * stay with the host. Every peer that stands in the way is named, however large the group. */
+int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d) {
+        _cleanup_free_ char *host = NULL, *ids = NULL;
+        _cleanup_fclose_ FILE *fh = NULL, *fi = NULL;
+        size_t lh = 0, li = 0, n_host = 0;
+        const char *first_drv = NULL, *first = NULL;
+
+        if (!r->vfio)
+                return 0;
+        QPCI_DEV_FOREACH_GROUP_PEER(p, d) {
+                const char *drv = qpci_dev_get_driver(p), *user;
+
+                if (qpci_dev_is_bridge(p) || in_set(r, p))
+                        continue;
+                if ((user = user_of(r, p)))
+                        return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
+                                               "running VM %s has: VFIO never splits a group between VMs",
+                                               qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d),
+                                               qpci_dev_get_ident(p), user);
+                if (!drv || !*drv || qpci_driver_is_stub(drv))
+                        continue;
+                if (!fh && (!(fh = open_memstream(&host, &lh)) || !(fi = open_memstream(&ids, &li))))
+                        return -ENOMEM;
+                fprintf(fh, "%sdom0:%s (driver %s)", n_host ? ", " : "", qpci_dev_get_ident(p), drv);
+                fprintf(fi, " dom0:%s", qpci_dev_get_ident(p));
+                if (n_host++ == 0)
+                        first = qpci_dev_get_ident(p), first_drv = drv;
+        }
+        if (n_host == 0)
+                return 0;
+        if (ferror(fh) || ferror(fi) || fclose(TAKE_PTR(fh)) != 0 || fclose(TAKE_PTR(fi)) != 0)
+                return -ENOMEM;
+        if (n_host == 1)
+                return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the host "
+                                       "uses (driver %s): VFIO never splits a group between a VM and the host; assign "
+                                       "it to %s too, or hide it (qvm-pci hide dom0:%s)", qpci_dev_get_ident(d),
+                                       qpci_dev_get_iommu_group(d), first, first_drv, r->vm, first);
+        return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with %zu devices the host uses: %s. VFIO "
+                               "never splits a group between a VM and the host; assign them to %s too, or hide them "
+                               "(qvm-pci hide%s)", qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d), n_host, host,
+                               r->vm, ids);
+}
+
+int qpci_rule_strict_reset(const struct qpci_rules *r, struct qpci_dev *d) {
+        if (r->strict && !qpci_dev_has_strict_reset(d))
+                return log_error_errno(r->ctx, -EPERM, "dom0:%s has no reliable reset, so a VM could leave it in a "
+                                       "state that attacks the next one: %s", qpci_dev_get_ident(d),
+                                       qpci_dev_get_strict_reset_reason(d));
+        return 0;
+}
+
+int qpci_rules_check(const struct qpci_rules *r, const struct qpci_assignment *a, bool full) {
+        struct qpci_dev *d;
+        int k;
+
+        if ((k = qpci_rule_present(r, a, &d)) < 0 || (k = qpci_rule_same_card(r, a, d)) < 0 ||
+            (k = qpci_rule_not_bridge(r, d)) < 0)
+                return k;
+        /* At a persistent attach to a halted VM the other functions may follow later. */
+        if (full && ((k = qpci_rule_one_vm(r, d)) < 0 || (k = qpci_rule_functions_together(r, d)) < 0 ||
+                     (k = qpci_rule_group_whole(r, d)) < 0))
+                return k;
+        return qpci_rule_strict_reset(r, d);
+}
