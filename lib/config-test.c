@@ -34,7 +34,11 @@ static uint8_t add_cap(struct image *im, uint8_t id, uint8_t len) {
                 im->b[im->last_cap + 1] = pos;
         else {
                 im->b[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
-                im->b[PCI_CAPABILITY_LIST] = pos;
+                /* A CardBus header keeps its list pointer at 0x14; 0x34 is an I/O window there. */
+                if ((im->b[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_CARDBUS)
+                        im->b[PCI_CB_CAPABILITY_LIST] = pos;
+                else
+                        im->b[PCI_CAPABILITY_LIST] = pos;
         }
         im->b[pos] = id;
         im->last_cap = pos;
@@ -73,6 +77,85 @@ static void test_bridge_buses(void **state) {
         assert_int_equal(c.secondary_bus, 2);
         assert_int_equal(c.subordinate_bus, 3);
         assert_int_equal(c.subsys_vendor_id, 0); /* type 1 has no subsystem ids in the header */
+        assert_false(c.subsys_ok);
+        assert_int_equal(qpci_config_is_bridge(&c), 1);
+}
+
+/* A bridge keeps its subsystem ids in an SSVID capability, where pci_setup_device() reads them. */
+static void test_bridge_ssvid(void **state) {
+        struct image im;
+        struct qpci_config c;
+        uint8_t ss;
+        (void)state;
+        image_init(&im, 0x10b5, 0x8747, 0x060400, PCI_HEADER_TYPE_BRIDGE);
+        ss = add_cap(&im, PCI_CAP_ID_SSVID, 8);
+        put16(im.b, ss + PCI_SSVID_VENDOR_ID, 0x1462);
+        put16(im.b, ss + PCI_SSVID_DEVICE_ID, 0x7a72);
+        qpci_config_parse(im.b, sizeof(im.b), &c);
+        assert_true(c.subsys_ok);
+        assert_int_equal(c.subsys_vendor_id, 0x1462);
+        assert_int_equal(c.subsys_device_id, 0x7a72);
+        /* On a device header the same bytes are just another capability. */
+        im.b[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
+        qpci_config_parse(im.b, sizeof(im.b), &c);
+        assert_int_equal(c.subsys_vendor_id, 0);
+}
+
+/*
+ * Header type 2 (a CardBus bridge, class 0607): a bridge with a bus behind it, its capability list
+ * at 0x14 and its subsystem ids at 0x40, as pci_setup_device() and __pci_bus_find_cap_start() read.
+ */
+static void test_cardbus(void **state) {
+        struct image im;
+        struct qpci_config c;
+        uint8_t pm;
+        (void)state;
+        image_init(&im, 0x1180, 0x0476, 0x060700, PCI_HEADER_TYPE_CARDBUS | PCI_HEADER_MULTIFUNC);
+        im.b[PCI_SECONDARY_BUS] = 0x16;
+        im.b[PCI_SUBORDINATE_BUS] = 0x19;
+        put16(im.b, PCI_CB_SUBSYSTEM_VENDOR_ID, 0x17aa);
+        put16(im.b, PCI_CB_SUBSYSTEM_ID, 0x20c6);
+        im.next_pos = 0x80;
+        pm = add_cap(&im, PCI_CAP_ID_PM, 8);
+        qpci_config_parse(im.b, sizeof(im.b), &c);
+        assert_int_equal(qpci_config_is_bridge(&c), 1);
+        assert_int_equal(c.secondary_bus, 0x16);
+        assert_int_equal(c.subordinate_bus, 0x19);
+        assert_true(c.subsys_ok);
+        assert_int_equal(c.subsys_vendor_id, 0x17aa);
+        assert_int_equal(c.subsys_device_id, 0x20c6);
+        assert_int_equal(c.pm_pos, pm);
+        assert_true(c.caps_complete);
+        /* 0x34 holds an I/O window on this header: a value there is no list. */
+        im.b[PCI_CB_CAPABILITY_LIST] = 0;
+        im.b[PCI_CAPABILITY_LIST] = pm;
+        qpci_config_parse(im.b, sizeof(im.b), &c);
+        assert_int_equal(c.pm_pos, 0);
+        /* The 64 bytes an unprivileged reader gets end before the subsystem ids. */
+        qpci_config_parse(im.b, PCI_STD_HEADER_SIZE, &c);
+        assert_int_equal(qpci_config_is_bridge(&c), 1);
+        assert_false(c.subsys_ok);
+}
+
+/* The kernel refuses a function whose header type is not 0, 1 or 2: such bytes decide nothing. */
+static void test_unknown_header(void **state) {
+        struct image im;
+        struct qpci_config c;
+        (void)state;
+        image_init(&im, 0x8086, 0x1502, 0x020000, 0x7f);
+        add_cap(&im, PCI_CAP_ID_PM, 8);
+        qpci_config_parse(im.b, sizeof(im.b), &c);
+        assert_true(c.header_ok);
+        assert_false(c.header_known);
+        assert_int_equal(qpci_config_is_bridge(&c), -1);
+        assert_int_equal(c.pm_pos, 0);
+        assert_false(c.caps_complete);
+        assert_false(c.subsys_ok);
+        image_init(&im, 0x8086, 0x1502, 0x020000, PCI_HEADER_TYPE_NORMAL | PCI_HEADER_MULTIFUNC);
+        qpci_config_parse(im.b, sizeof(im.b), &c);
+        assert_int_equal(qpci_config_is_bridge(&c), 0);
+        qpci_config_parse(im.b, 10, &c);
+        assert_int_equal(qpci_config_is_bridge(&c), -1);
 }
 
 static void test_caps(void **state) {
@@ -187,6 +270,9 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_header),
                 cmocka_unit_test(test_bridge_buses),
+                cmocka_unit_test(test_bridge_ssvid),
+                cmocka_unit_test(test_cardbus),
+                cmocka_unit_test(test_unknown_header),
                 cmocka_unit_test(test_caps),
                 cmocka_unit_test(test_root_port_type),
                 cmocka_unit_test(test_loop_ends),

@@ -21,6 +21,9 @@ static void parse_caps(const uint8_t *buf, size_t len, struct qpci_config *c) {
         size_t ptr_pos = type == PCI_HEADER_TYPE_CARDBUS ? PCI_CB_CAPABILITY_LIST : PCI_CAPABILITY_LIST;
         uint8_t pos;
 
+        /* As the kernel's __pci_bus_find_cap_start(): another header type has no list it trusts. */
+        if (!c->header_known)
+                return;
         if (!(rd16(buf, PCI_STATUS) & PCI_STATUS_CAP_LIST)) {
                 c->caps_complete = true;
                 return;
@@ -58,6 +61,12 @@ static void parse_caps(const uint8_t *buf, size_t len, struct qpci_config *c) {
                         c->af_pos = pos;
                         c->af_tp = cap & PCI_AF_CAP_TP;
                         c->af_flr = cap & PCI_AF_CAP_FLR;
+                } else if (id == PCI_CAP_ID_SSVID && type == PCI_HEADER_TYPE_BRIDGE && !c->subsys_ok &&
+                           (size_t)pos + PCI_SSVID_DEVICE_ID + 2 <= limit) {
+                        /* pci_setup_device() takes a bridge's subsystem ids from here. */
+                        c->subsys_vendor_id = rd16(buf, pos + PCI_SSVID_VENDOR_ID);
+                        c->subsys_device_id = rd16(buf, pos + PCI_SSVID_DEVICE_ID);
+                        c->subsys_ok = true;
                 }
                 pos = next;
         }
@@ -77,17 +86,38 @@ void qpci_config_parse(const uint8_t *buf, size_t len, struct qpci_config *c) {
         c->revision = rd8(buf, PCI_REVISION_ID);
         c->class_code = rd32(buf, PCI_REVISION_ID) >> 8;
         c->header_type = rd8(buf, PCI_HEADER_TYPE);
+        /* The layouts pci_setup_device() knows; it refuses a function with any other type. */
         switch (c->header_type & PCI_HEADER_TYPE_MASK) {
         case PCI_HEADER_TYPE_NORMAL:
+                c->header_known = true;
                 c->subsys_vendor_id = rd16(buf, PCI_SUBSYSTEM_VENDOR_ID);
                 c->subsys_device_id = rd16(buf, PCI_SUBSYSTEM_ID);
+                c->subsys_ok = true;
                 break;
         case PCI_HEADER_TYPE_BRIDGE:
+                c->header_known = true;
                 c->secondary_bus = rd8(buf, PCI_SECONDARY_BUS);
                 c->subordinate_bus = rd8(buf, PCI_SUBORDINATE_BUS);
+                break;
+        case PCI_HEADER_TYPE_CARDBUS:
+                c->header_known = true;
+                c->secondary_bus = rd8(buf, PCI_SECONDARY_BUS);
+                c->subordinate_bus = rd8(buf, PCI_SUBORDINATE_BUS);
+                /* Past the 64 bytes an unprivileged reader gets: often not there. */
+                if (len >= PCI_CB_SUBSYSTEM_ID + 2) {
+                        c->subsys_vendor_id = rd16(buf, PCI_CB_SUBSYSTEM_VENDOR_ID);
+                        c->subsys_device_id = rd16(buf, PCI_CB_SUBSYSTEM_ID);
+                        c->subsys_ok = true;
+                }
                 break;
         default:
                 break;
         }
         parse_caps(buf, len, c);
+}
+
+int qpci_config_is_bridge(const struct qpci_config *c) {
+        if (!c->header_ok || !c->header_known)
+                return -1;
+        return (c->header_type & PCI_HEADER_TYPE_MASK) != PCI_HEADER_TYPE_NORMAL;
 }

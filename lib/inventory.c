@@ -116,7 +116,7 @@ static void load_config(struct qpci_dev *d, int devfd) {
         qpci_config_parse(buf, n, &d->config);
         if (d->config.caps_looped)
                 qpci_dev_warn(d, "the capability list loops back on itself: read up to the loop");
-        else if (d->config.header_ok && !d->config.caps_complete && (size_t)n >= PCI_CFG_SPACE_SIZE)
+        else if (d->config.header_known && !d->config.caps_complete && (size_t)n >= PCI_CFG_SPACE_SIZE)
                 qpci_dev_warn(d, "the capability list is malformed: read up to the bad entry");
 }
 
@@ -129,13 +129,14 @@ static void load_ids(struct qpci_dev *d, int devfd) {
         if (n >= 0)
                 have = parse_uevent(d, buf);
         bool ids = c->len >= 4, hdr = c->header_ok;
+        bool subsys = c->header_ok && c->subsys_ok;
         if (!(have & UEV_ID)) {
                 fill_field(d, devfd, "vendor", 0xffff, ids, c->vendor_id, set_vendor);
                 fill_field(d, devfd, "device", 0xffff, ids, c->device_id, set_device);
         }
         if (!(have & UEV_SUBSYS)) {
-                fill_field(d, devfd, "subsystem_vendor", 0xffff, hdr, c->subsys_vendor_id, set_svendor);
-                fill_field(d, devfd, "subsystem_device", 0xffff, hdr, c->subsys_device_id, set_sdevice);
+                fill_field(d, devfd, "subsystem_vendor", 0xffff, subsys, c->subsys_vendor_id, set_svendor);
+                fill_field(d, devfd, "subsystem_device", 0xffff, subsys, c->subsys_device_id, set_sdevice);
         }
         if (!(have & UEV_CLASS))
                 fill_field(d, devfd, "class", 0xffffff, hdr, c->class_code, set_class);
@@ -213,9 +214,18 @@ static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
         load_ids(d, devfd);
         load_links(d, devfd);
         d->header_type = d->config.header_type;
-        d->bridge = d->config.header_ok ? (d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_BRIDGE
-                                        : (d->class_code >> 8) == 0x0604;
         d->pcie_type = d->config.pcie_type;
+        /*
+         * A bridge is what has a bus behind it: the kernel decides by the header type (pci_is_bridge():
+         * type 1, and type 2 for CardBus), and vfio-pci refuses every header but type 0. Only when
+         * config space cannot say does the class stand in: PCI bridge (0604) or CardBus bridge (0607).
+         */
+        int bridge = qpci_config_is_bridge(&d->config);
+        if (bridge < 0 && d->config.header_ok)
+                qpci_dev_warn(d, "config space gives header type %02x, which the kernel never lists (only 0, 1 "
+                              "and 2): it is garbage or the device stopped answering; capabilities unread, and "
+                              "its class says whether it is a bridge", d->header_type & PCI_HEADER_TYPE_MASK);
+        d->bridge = bridge >= 0 ? bridge : (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0607;
 }
 
 static int addr_cmp(const void *a, const void *b) {

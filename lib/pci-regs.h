@@ -18,13 +18,18 @@
 #define PCI_SUBSYSTEM_ID        0x2e
 #define PCI_CAPABILITY_LIST     0x34
 #define PCI_CB_CAPABILITY_LIST  0x14
-#define PCI_SECONDARY_BUS       0x19
+#define PCI_SECONDARY_BUS       0x19   /* on a CardBus header: the CardBus bus number */
 #define PCI_SUBORDINATE_BUS     0x1a
+#define PCI_CB_SUBSYSTEM_VENDOR_ID 0x40
+#define PCI_CB_SUBSYSTEM_ID     0x42
 #define PCI_STD_HEADER_SIZE     0x40
 #define PCI_CFG_SPACE_SIZE      256
 #define PCI_CFG_SPACE_EXP_SIZE  4096
 
 #define PCI_CAP_ID_PM           0x01
+#define PCI_CAP_ID_SSVID        0x0d   /* a bridge's subsystem ids */
+#define PCI_SSVID_VENDOR_ID     4
+#define PCI_SSVID_DEVICE_ID     6
 #define PCI_CAP_ID_EXP          0x10
 #define PCI_CAP_ID_AF           0x13
 

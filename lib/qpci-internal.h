@@ -99,7 +99,9 @@ struct qpci_config {
         uint32_t class_code;
         uint8_t revision;
         uint8_t header_type;    /* with the multi-function bit 7 */
-        uint8_t secondary_bus, subordinate_bus; /* type 1 only */
+        bool header_known;      /* a type the kernel accepts (0, 1, 2); it never lists a function with another */
+        bool subsys_ok;         /* subsys_*_id were found where this header type keeps them */
+        uint8_t secondary_bus, subordinate_bus; /* bridge and CardBus headers */
         bool caps_complete;     /* the capability list was walked to its end inside the buffer */
         bool caps_looped;       /* ...and it pointed back into itself */
         uint8_t pm_pos, pcie_pos, af_pos;
@@ -110,6 +112,9 @@ struct qpci_config {
 };
 /* Parses a config-space image; never reads past len. Pure: the fuzzer's target. */
 void qpci_config_parse(const uint8_t *buf, size_t len, struct qpci_config *ret);
+/* 1 for a bridge or CardBus header (the kernel's pci_is_bridge(): a bus behind it), 0 for a
+ * device header, -1 when config space does not say (too short, or a type the kernel refuses). */
+int qpci_config_is_bridge(const struct qpci_config *c);
 
 /* ---- addr.c ---- */
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pci-regs.h"
 #include "qpci-internal.h"
 
 /* Bit order is the kernel's pci_reset_fn_methods[] order, which is also its order of preference. */
@@ -165,7 +166,13 @@ QPCI_EXPORT const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d) {
         if (d->reset_reason)
                 return d->reset_reason;
         if (d->bridge) {
-                d->reset_reason = strdup("a PCI bridge: bridges stay with the host and are never assigned to a VM");
+                /* vfio-pci takes only type-0 headers; a CardBus bridge has a bus behind it as well. */
+                if ((d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_CARDBUS)
+                        d->reset_reason = strdup("a CardBus bridge: it has a bus behind it, and bridges stay with "
+                                                 "the host and are never assigned to a VM");
+                else
+                        d->reset_reason = strdup("a PCI bridge: bridges stay with the host and are never assigned "
+                                                 "to a VM");
                 return d->reset_reason;
         }
         if (d->reset_methods == 0 && d->kernel_can_reset) {
