@@ -5,12 +5,11 @@
 
 #include "tool.h"
 
-const char *tool_option_name(const struct option *options, int val, char *buf, size_t size) {
+const char *tool_option_name(const struct option *options, const char *shorts, int val, char *buf, size_t size) {
         for (size_t i = 0; options[i].name; i++) {
                 if (options[i].val != val)
                         continue;
-                /* A short form is a printable letter; the others are values of long options only. */
-                if (val > ' ' && val < 0x7f && (val < 'A' || val > 'Z'))
+                if (val != ':' && strchr(shorts, val))
                         snprintf(buf, size, "-%c/--%s", val, options[i].name);
                 else
                         snprintf(buf, size, "--%s", options[i].name);
@@ -20,7 +19,7 @@ const char *tool_option_name(const struct option *options, int val, char *buf, s
         return buf;
 }
 
-void tool_option_error(const char *prog, char **argv, const struct option *options, int c) {
+void tool_option_error(const char *prog, char **argv, const struct option *options, const char *shorts, int c) {
         /* For a short option inside a bundle ("-Zv") optind has not moved on, so argv[optind - 1]
          * is whatever came before it: only a "--" word there is the option itself. */
         const char *word = optind > 0 ? argv[optind - 1] : "";
@@ -36,7 +35,7 @@ void tool_option_error(const char *prog, char **argv, const struct option *optio
                 tool_error("unknown option '%.*s'; see '%s --help'", (int)len, word, prog);
         else if (c == ':')
                 tool_error("option '%s' needs a value; see '%s --help'",
-                           tool_option_name(options, optopt, name, sizeof(name)), prog);
+                           tool_option_name(options, shorts, optopt, name, sizeof(name)), prog);
         else if (optopt > ' ' && optopt < 0x7f)
                 tool_error("unknown option '-%c'; see '%s --help'", optopt, prog);
         else

@@ -153,6 +153,10 @@ int cmd_qpci_hook(const char *prog, int argc, char **argv) {
                 tool_error("unknown command '%s': use install, uninstall, qemu or libxl; see '%s --help'", sub, prog);
                 return EXIT_USAGE;
         }
+        if (!is_driver && argc > 2) {
+                tool_error("%s %s takes nothing more; see '%s --help'", prog, sub, prog);
+                return EXIT_USAGE;
+        }
         if (is_driver && argc < 5) {
                 tool_error("%s %s takes what libvirt gives a hook: DOMAIN OP SUBOP [EXTRA]", prog, sub);
                 return EXIT_USAGE;

@@ -183,10 +183,13 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
 
         if (!attach_opts)
                 return EXIT_FAIL;
+        /* ":": a missing value is told apart from an unknown option. */
+        static const char shorts[] = ":vqhpo:c:lad";
+
         opterr = 0;
         for (;;) {
                 int longindex = -1;
-                if ((c = getopt_long(argc, argv, ":vqhpo:c:lad", options, &longindex)) < 0)
+                if ((c = getopt_long(argc, argv, shorts, options, &longindex)) < 0)
                         break;
                 unsigned bit = option_bit(c);
                 if (bit) {
@@ -218,7 +221,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 }
                 case 'h': help(prog, stdout); return 0;
                 default:
-                        tool_option_error(prog, argv, options, c);
+                        tool_option_error(prog, argv, options, shorts, c);
                         return EXIT_USAGE;
                 }
         }

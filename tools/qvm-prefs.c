@@ -55,8 +55,11 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
         struct qpci_vm *vm;
         int c, n, ret;
 
+        /* ":": a missing value is told apart from an unknown option. */
+        static const char shorts[] = ":c:Dsglh";
+
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "c:Dsglh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, shorts, options, NULL)) >= 0) {
                 switch (c) {
                 case 'c': uri = optarg; break;
                 case 'D': case 's': case 'g': case 'l':
@@ -68,7 +71,7 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
                         break;
                 case 'h': usage(prog, stdout); return 0;
                 default:
-                        tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
+                        tool_option_error(prog, argv, options, shorts, c);
                         return EXIT_USAGE;
                 }
         }

@@ -65,13 +65,24 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
         bool create = streq(tool_prog, "qvm-create");
         int c;
 
+        /* ":": a missing value is told apart from an unknown option. */
+        static const char shorts[] = ":c:fh";
+
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "c:fh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, shorts, options, NULL)) >= 0) {
                 bool ok = true;
                 /* Each tool takes its own options only. */
-                if ((strchr("kiomnt", c) && !create) || (strchr("wT", c) && !streq(tool_prog, "qvm-shutdown")) ||
-                    (c == 'f' && !streq(tool_prog, "qvm-shutdown") && !streq(tool_prog, "qvm-remove")))
-                        c = '?';
+                const char *only = strchr("kiomnt", c) && !create                         ? "qvm-create"
+                                   : strchr("wT", c) && !streq(tool_prog, "qvm-shutdown") ? "qvm-shutdown"
+                                   : c == 'f' && !streq(tool_prog, "qvm-shutdown") && !streq(tool_prog, "qvm-remove")
+                                           ? "qvm-shutdown and qvm-remove"
+                                           : NULL;
+                if (only) {
+                        char name[64];
+                        tool_error("%s is for %s only; see '%s --help'",
+                                   tool_option_name(options, shorts, c, name, sizeof(name)), only, prog);
+                        return -1;
+                }
                 switch (c) {
                 case 'c': a->uri = optarg; break;
                 case 'k': a->cfg.kernel = optarg; break;
@@ -88,7 +99,7 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                 case 'T': ok = parse_uint(optarg, 86400, &a->timeout); break;
                 case 'h': usage(prog, stdout); return -2;
                 default:
-                        tool_error("unknown option '%s'; see '%s --help'", argv[optind - 1], prog);
+                        tool_option_error(prog, argv, options, shorts, c);
                         return -1;
                 }
                 if (!ok) {

@@ -33,9 +33,10 @@ static inline void qpci_usb_unrefp(struct qpci_usb **p) { qpci_usb_unref(*p); }
 
 /* After getopt_long returned '?' or ':' (the option string starts with ':'): one line naming the
  * option as it was written, "unknown option '-Z'" or "option '--driver' needs a value". */
-void tool_option_error(const char *prog, char **argv, const struct option *options, int c);
-/* The option whose getopt value is val, as --help spells it: "-p/--persistent", "--off". */
-const char *tool_option_name(const struct option *options, int val, char *buf, size_t size);
+void tool_option_error(const char *prog, char **argv, const struct option *options, const char *shorts, int c);
+/* The option whose getopt value is val, as --help spells it: "-p/--persistent", "--off" (shorts: the
+ * getopt string of short options). */
+const char *tool_option_name(const struct option *options, const char *shorts, int val, char *buf, size_t size);
 
 int cmd_qvm_pci(const char *prog, int argc, char **argv);
 int cmd_qvm_prefs(const char *prog, int argc, char **argv);
