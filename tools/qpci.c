@@ -34,19 +34,27 @@ static const struct {
         {"hook", "qpci-hook"},
 };
 
+/* One line, whatever device strings or arguments the message carries. */
+static void print_message(const char *prefix, const char *fmt, va_list args) {
+        _cleanup_free_ char *text = NULL;
+
+        fprintf(stderr, "%s: %s", tool_prog, prefix);
+        if (vasprintf(&text, fmt, args) < 0)
+                fputs("(out of memory for the message)", stderr);
+        else
+                tool_fputs_esc(text, stderr);
+        fputc('\n', stderr);
+}
+
 static void log_stderr(void *data, int priority, const char *fmt, va_list args) {
         (void)data;
-        fprintf(stderr, "%s: %s", tool_prog, priority <= QPCI_LOG_ERR ? "" : priority <= QPCI_LOG_WARNING ? "warning: " : "");
-        vfprintf(stderr, fmt, args);
-        fputc('\n', stderr);
+        print_message(priority <= QPCI_LOG_ERR ? "" : priority <= QPCI_LOG_WARNING ? "warning: " : "", fmt, args);
 }
 
 void tool_error(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        fprintf(stderr, "%s: ", tool_prog);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        print_message("", fmt, ap);
         va_end(ap);
 }
 

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "macro.h"
 #include "qpci.h"
@@ -37,6 +38,12 @@ void tool_option_error(const char *prog, char **argv, const struct option *optio
 /* The option whose getopt value is val, as --help spells it: "-p/--persistent", "--off" (shorts: the
  * getopt string of short options). */
 const char *tool_option_name(const struct option *options, const char *shorts, int val, char *buf, size_t size);
+
+/* s as it may go to a terminal: control characters and bytes that are not UTF-8 escaped (\n, \t,
+ * \r, \e by name, others as \xHH). s itself when nothing needs it, else a copy that lives until
+ * exit. Every string from hardware, udev, sysfs or libvirt goes through it before a text printer. */
+const char *tool_esc(const char *s);
+void tool_fputs_esc(const char *s, FILE *f);
 
 int cmd_qvm_pci(const char *prog, int argc, char **argv);
 int cmd_qvm_prefs(const char *prog, int argc, char **argv);
