@@ -322,6 +322,9 @@ bool qpci_vmxml_is_qpci(struct qpci_vmxml *x);
 bool qpci_vmxml_has_pci(struct qpci_vmxml *x);
 bool qpci_vmxml_strict_reset(struct qpci_vmxml *x);
 int qpci_vmxml_get_pref(struct qpci_vmxml *x, const char *name, char **value, bool *is_default);
+/* Whether value (NULL: the default) is one the preference takes, whatever the VM: -ENOENT for no such
+ * preference, -EINVAL with *why. A kernel or initrd must be a readable, non-empty regular file. */
+int qpci_vmxml_check_pref(const char *name, const char *value, const char **why);
 int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why);
 char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type);
 /* live: the XML is a running domain's (assignments marked live, else persistent). */

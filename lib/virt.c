@@ -254,6 +254,13 @@ int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, str
                                                        c->name);
         if (!c->kernel)
                 return log_error_errno(v->ctx, -EINVAL, "a VM boots its kernel directly: give one with --kernel");
+        /* The same checks as qvm-prefs's, before libvirt sees anything. */
+        const char *const given[][2] = {{"kernel", c->kernel}, {"initrd", c->initrd}, {"kernelopts", c->kernelopts}};
+        for (size_t i = 0; i < ELEMENTSOF(given); i++) {
+                const char *why;
+                if (given[i][1] && qpci_vmxml_check_pref(given[i][0], given[i][1], &why) < 0)
+                        return log_error_errno(v->ctx, -EINVAL, "invalid --%s '%s': %s", given[i][0], given[i][1], why);
+        }
         xml = qpci_vmxml_new_domain(c, c->virt_type ? c->virt_type : host_virt_type(v));
         if (!xml)
                 return -ENOMEM;

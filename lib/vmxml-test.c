@@ -6,6 +6,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qpci-internal.h"
 
@@ -218,9 +220,52 @@ static void test_foreign(void **state) {
         qpci_vmxml_free(x);
 }
 
+/* Values are checked as given, in qpci's words, before libxml2 or libvirt see them. */
+static void test_pref_values(void **state) {
+        (void)state;
+        char dir[] = "/tmp/qpci-vmxml-XXXXXX", path[64];
+        const char *why = NULL;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/vmlinuz", dir);
+        assert_non_null(f = fopen(path, "w"));
+        fputs("kernel", f);
+        fclose(f);
+        assert_int_equal(qpci_vmxml_check_pref("kernel", path, &why), 0);
+        assert_int_equal(qpci_vmxml_check_pref("kernel", dir, &why), -EINVAL);
+        assert_non_null(strstr(why, "directory"));
+        assert_int_equal(qpci_vmxml_check_pref("initrd", "/dev/null", &why), -EINVAL);
+        assert_non_null(strstr(why, "not a regular file"));
+        assert_int_equal(qpci_vmxml_check_pref("kernel", "/nonexistent/vmlinuz", &why), -EINVAL);
+        assert_int_equal(qpci_vmxml_check_pref("kernel", NULL, &why), -EINVAL);
+        snprintf(path, sizeof(path), "%s/fifo", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(qpci_vmxml_check_pref("kernel", path, &why), -EINVAL);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/vmlinuz", dir);
+        unlink(path);
+        rmdir(dir);
+
+        assert_int_equal(qpci_vmxml_check_pref("kernelopts", "quiet iommu=soft", &why), 0);
+        assert_int_equal(qpci_vmxml_check_pref("kernelopts", "quiet \x1b]0;x\x07", &why), -EINVAL);
+        assert_non_null(strstr(why, "control"));
+        assert_int_equal(qpci_vmxml_check_pref("kernelopts", "a\nb", &why), -EINVAL);
+        assert_int_equal(qpci_vmxml_check_pref("kernelopts", "caf\xc3\xa9", &why), 0);
+        assert_int_equal(qpci_vmxml_check_pref("kernelopts", "caf\xe9", &why), -EINVAL);
+        assert_non_null(strstr(why, "UTF-8"));
+        assert_int_equal(qpci_vmxml_check_pref("memory", "12x", &why), -EINVAL);
+        assert_int_equal(qpci_vmxml_check_pref("colour", "red", &why), -ENOENT);
+
+        /* A new domain never carries a value its preference would refuse. */
+        struct qpci_vm_config c = {.name = "x", .kernel = "/boot/vmlinuz", .kernelopts = "a\x1b"};
+        assert_null(qpci_vmxml_new_domain(&c, "qemu"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_new_and_prefs),
+                cmocka_unit_test(test_pref_values),
                 cmocka_unit_test(test_assignments),
                 cmocka_unit_test(test_xen),
                 cmocka_unit_test(test_via_libxl),

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qpci-internal.h"
 
@@ -315,29 +317,85 @@ int qpci_vmxml_get_pref(struct qpci_vmxml *x, const char *name, char **value, bo
         return *value ? 0 : -ENOMEM;
 }
 
-/* Sets a preference, or with value NULL puts it back to its default. -EINVAL with *why set when
- * the value is not one the preference takes. */
-int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why) {
-        xmlNode *os = child_or_new(x->domain, "os");
-        unsigned long n = 0;
+/* A file the hypervisor boots from: a directory, a FIFO or a device would only fail at the VM's
+ * start, in libvirt's words, far from the command that named it. */
+static const char *boot_file_problem(const char *path) {
+        struct stat st;
+
+        if (*path != '/')
+                return "an absolute path is expected";
+        if (stat(path, &st) < 0)
+                return errno == ENOENT ? "there is no such file" : "it cannot be read";
+        if (S_ISDIR(st.st_mode))
+                return "it is a directory: name the file in it";
+        if (!S_ISREG(st.st_mode))
+                return "it is not a regular file (a device, a FIFO or a socket)";
+        if (st.st_size == 0)
+                return "the file is empty";
+        if (access(path, R_OK) < 0)
+                return "it cannot be read";
+        return NULL;
+}
+
+/* Text that goes into the domain's XML: libxml2 takes UTF-8 without control characters, and its own
+ * refusal ("char out of range") would surface with a parser excerpt. */
+static const char *text_problem(const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p) {
+                unsigned len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+                if (*p < 0x20 || *p == 0x7f)
+                        return "control characters (a tab, a newline, an escape) cannot be in it";
+                if (!len || (len == 2 && *p < 0xc2) || (len == 4 && *p > 0xf4))
+                        return "it is not valid UTF-8 text";
+                for (unsigned i = 1; i < len; i++)
+                        if ((p[i] & 0xc0) != 0x80)
+                                return "it is not valid UTF-8 text";
+                p += len;
+        }
+        return NULL;
+}
+
+int qpci_vmxml_check_pref(const char *name, const char *value, const char **why) {
+        unsigned long n;
         char *end = NULL;
         bool b;
 
         if (!known_pref(name))
                 return -ENOENT;
-        if (value && (streq(name, "memory") || streq(name, "maxmem") || streq(name, "vcpus"))) {
+        if (!value)
+                *why = streq(name, "kernel")   ? "the kernel has no default: give a file"
+                       : streq(name, "memory") ? "memory has no default: give a size in MiB"
+                                               : NULL;
+        else if (streq(name, "memory") || streq(name, "maxmem") || streq(name, "vcpus")) {
                 errno = 0;
                 n = strtoul(value, &end, 10);
-                if (errno || !*value || *end || n == 0 || n > (streq(name, "vcpus") ? 4096UL : 1UL << 30))
-                        return *why = streq(name, "vcpus") ? "a number of virtual CPUs from 1 to 4096 is expected"
-                                                             : "a size in MiB (a whole number, at least 1) is expected",
-                               -EINVAL;
-        }
+                *why = errno || !*value || *end || n == 0 || n > (streq(name, "vcpus") ? 4096UL : 1UL << 30)
+                               ? streq(name, "vcpus") ? "a number of virtual CPUs from 1 to 4096 is expected"
+                                                      : "a size in MiB (a whole number, at least 1) is expected"
+                               : NULL;
+        } else if (streq(name, "kernel") || streq(name, "initrd"))
+                *why = text_problem(value) ?: boot_file_problem(value);
+        else if (streq(name, "kernelopts"))
+                *why = text_problem(value);
+        else if (streq(name, "pci_strictreset"))
+                *why = parse_bool(value, &b) < 0 ? "True or False is expected" : NULL;
+        return *why ? -EINVAL : 0;
+}
+
+/* Sets a preference, or with value NULL puts it back to its default. -EINVAL with *why set when
+ * the value is not one the preference takes. */
+int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why) {
+        xmlNode *os = child_or_new(x->domain, "os");
+        unsigned long n = 0;
+        bool b = false;
+        int r = qpci_vmxml_check_pref(name, value, why);
+
+        if (r < 0)
+                return r;
+        if (value && (streq(name, "memory") || streq(name, "maxmem") || streq(name, "vcpus")))
+                n = strtoul(value, NULL, 10);
         if (streq(name, "kernel") || streq(name, "initrd")) {
-                if (!value && streq(name, "kernel"))
-                        return *why = "the kernel has no default: give a file", -EINVAL;
-                if (value && *value != '/')
-                        return *why = "an absolute path is expected", -EINVAL;
                 if (value)
                         set_text(child_or_new(os, name), value);
                 else
@@ -354,8 +412,6 @@ int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *valu
                 store_pref(x, name, value);
                 render_cmdline(x);
         } else if (streq(name, "memory")) {
-                if (!value)
-                        return *why = "memory has no default: give a size in MiB", -EINVAL;
                 set_mib(child_or_new(x->domain, "currentMemory"), n);
                 render_memory(x);
         } else if (streq(name, "maxmem")) {
@@ -365,8 +421,8 @@ int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *valu
         } else if (streq(name, "vcpus")) {
                 set_text(child_or_new(x->domain, "vcpu"), value ? value : "1");
         } else if (streq(name, "pci_strictreset")) {
-                if (value && parse_bool(value, &b) < 0)
-                        return *why = "True or False is expected", -EINVAL;
+                if (value)
+                        parse_bool(value, &b); /* checked above */
                 meta(x, true);
                 store_pref(x, name, value ? (b ? "True" : "False") : NULL);
         }
@@ -456,8 +512,11 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
         xmlSetProp(child(devices, "memballoon"), BAD_CAST "model", BAD_CAST(xen ? "xen" : "none"));
         xmlSetProp(meta(&x, true), BAD_CAST "base-cmdline", BAD_CAST(xen ? "console=hvc0" : "console=ttyS0"));
         render_cmdline(&x);
-        if (c->kernelopts)
-                qpci_vmxml_set_pref(&x, "kernelopts", c->kernelopts, &why);
+        /* The caller checked it (qpci_vmxml_check_pref): a refusal here leaves no domain at all. */
+        if (c->kernelopts && qpci_vmxml_set_pref(&x, "kernelopts", c->kernelopts, &why) < 0) {
+                xmlFreeDoc(x.doc);
+                return NULL;
+        }
         s = qpci_vmxml_format(&x);
         xmlFreeDoc(x.doc);
         return s;

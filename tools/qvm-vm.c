@@ -117,14 +117,6 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                         tool_error("%s takes one VM name; see '%s --help'", prog, prog);
                         return -1;
                 }
-                if (a->cfg.kernel && access(a->cfg.kernel, R_OK) < 0) {
-                        tool_error("cannot read the kernel '%s': %s", a->cfg.kernel, strerror(errno));
-                        return -1;
-                }
-                if (a->cfg.initrd && access(a->cfg.initrd, R_OK) < 0) {
-                        tool_error("cannot read the initrd '%s': %s", a->cfg.initrd, strerror(errno));
-                        return -1;
-                }
                 a->cfg.name = argv[optind];
         } else if (optind == argc && !streq(tool_prog, "qvm-ls")) {
                 tool_error("%s takes one or more VM names; see '%s --help'", prog, prog);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden-output tests of the command line on fixture hosts.
+r"""Golden-output tests of the command line on fixture hosts.
 
 For each tests/cli/SCENARIO.cmds, the fixture tests/topologies/SCENARIO.topo is built into a
 fresh directory, then every line of the .cmds file is run as a command (shell words, the tool on
@@ -11,11 +11,15 @@ from FILE at each connection, so nothing persists between commands): tests/cli/v
 the file a "# vms: FILE" line of the .cmds names. A "# topology: NAME" line takes another
 scenario's fixture.
 
+In a command, $QPCI_ROOT is the fixture's directory, where boot/vmlinuz is a stand-in kernel file
+and boot/fifo a FIFO, and \xHH is that byte (control characters in arguments).
+
   golden.py BINDIR [SCENARIO...]          check
   golden.py --update BINDIR [SCENARIO...] rewrite the .out files from what the tools print now
 """
 import os
 import pathlib
+import re
 import shlex
 import subprocess
 import sys
@@ -26,8 +30,17 @@ TESTS = HERE.parent
 MKFIXTURE = TESTS / "fixture" / "mkfixture.py"
 
 
+def words(cmd, root):
+    # A byte of 0x80 or more stays that byte in argv (surrogateescape), not a UTF-8 character.
+    def byte(m):
+        b = int(m.group(1), 16)
+        return chr(b if b < 0x80 else 0xdc00 + b)
+    return [re.sub(r"\\x([0-9a-fA-F]{2})", byte, w.replace("$QPCI_ROOT", root)) for w in shlex.split(cmd)]
+
+
 def run_block(cmd, env):
-    p = subprocess.run(shlex.split(cmd), env=env, capture_output=True, text=True, timeout=60)
+    p = subprocess.run(words(cmd, env["QPCI_ROOT"]), env=env, capture_output=True, text=True,
+                       errors="backslashreplace", timeout=60)
     # The fixture lives in a fresh temporary directory: name it the same way every run.
     stdout = p.stdout.replace(env["QPCI_ROOT"], "$QPCI_ROOT")
     stderr = p.stderr.replace(env["QPCI_ROOT"], "$QPCI_ROOT")
@@ -66,6 +79,9 @@ def main(argv):
             root = pathlib.Path(tmp) / "root"
             subprocess.run([sys.executable, str(MKFIXTURE), str(TESTS / "topologies" / f"{topology}.topo"),
                             str(root)], check=True, capture_output=True)
+            (root / "boot").mkdir()
+            (root / "boot" / "vmlinuz").write_bytes(b"MZ not a kernel: qvm-create only checks it is a file\n")
+            os.mkfifo(root / "boot" / "fifo")
             env = dict(os.environ, QPCI_ROOT=str(root), QPCI_PCI_IDS=str(TESTS / "data" / "pci.ids"),
                        QPCI_HWDB="0", PATH=f"{bindir}:{os.environ['PATH']}")
             env["LIBVIRT_DEFAULT_URI"] = f"test://{vms}"
