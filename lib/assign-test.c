@@ -177,6 +177,45 @@ static void test_same_card(void **state) {
         host_free(h);
 }
 
+/* A card at the end of a chain of 12 bridges (a Thunderbolt dock on a dock), reached through
+ * downstream port 0a:0<port>.0 near the end of the chain. */
+static struct host *deep_chain(unsigned port) {
+        char topo[4096];
+        size_t len = snprintf(topo, sizeof(topo), "dev 0000:00:01.0 8086:1901 class=060400 bridge=01-0c "
+                                                  "pcie=root_port group=1\n");
+
+        for (unsigned bus = 1; bus <= 0x0b; bus++) {
+                char parent[16] = "00:01.0";
+                if (bus > 1)
+                        snprintf(parent, sizeof(parent), "%02x:%02x.0", bus - 1, bus - 1 == 0x0a ? port : 0);
+                len += snprintf(topo + len, sizeof(topo) - len, "dev 0000:%02x:%02x.0 8086:15da class=060400 "
+                                "bridge=%02x-0c parent=0000:%s pcie=downstream group=%u\n", bus,
+                                bus == 0x0a ? port : 0, bus + 1, parent, bus + 1);
+        }
+        len += snprintf(topo + len, sizeof(topo) - len, "dev 0000:0c:00.0 144d:a808 class=010802 parent=0000:0b:00.0 "
+                        "driver=nvme pcie=endpoint flr reset=flr group=20\n");
+        assert_true(len < sizeof(topo));
+        return host_new(topo);
+}
+
+/* However deep the card sits, its whole path is compared: a change near the end counts too. */
+static void test_same_card_deep(void **state) {
+        struct host *h = deep_chain(0), *moved = deep_chain(1);
+        struct qpci_assignment a = assignment(dev(h, "0c:00.0"));
+        struct users u = {0};
+        struct qpci_rules r = rules_for(moved, &a, 1, &u);
+        (void)state;
+
+        assert_int_equal(strlen(a.path), 13 * 13 - 1);
+        assert_string_equal(a.path + strlen(a.path) - 25, "0000:0b:00.0/0000:0c:00.0");
+        assert_int_equal(qpci_rule_same_card(&r, &a, dev(moved, "0c:00.0")), -ESTALE);
+        expect_error(moved, "the buses were renumbered");
+        r = rules_for(h, &a, 1, &u);
+        assert_int_equal(qpci_rule_same_card(&r, &a, dev(h, "0c:00.0")), 0);
+        host_free(h);
+        host_free(moved);
+}
+
 static void test_bridge(void **state) {
         struct host *h = host_from_file("gpu-switch");
         struct qpci_dev *port = dev(h, "02:00.0");
@@ -367,6 +406,7 @@ static void test_group_whole(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_same_card),
+                cmocka_unit_test(test_same_card_deep),
                 cmocka_unit_test(test_bridge),
                 cmocka_unit_test(test_one_vm),
                 cmocka_unit_test(test_functions_together),

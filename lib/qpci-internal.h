@@ -284,7 +284,7 @@ struct qpci_rules {
         void *user_data;
 };
 
-/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, cut to size. */
+/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges; QPCI_PATH_MAX holds any. */
 void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size);
 int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
 int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);

@@ -339,12 +339,16 @@ int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **value, bool *i
  * is expected). Changes the definition: a running VM sees them at its next start. */
 int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value);
 
+/* A device's path from its root bus: each bridge above it takes a bus number of its own, so at
+ * most 256 bridges and the device. Sized for that, a path is never cut, so it is compared whole. */
+#define QPCI_PATH_MAX (257 * QPCI_BDF_MAX)
+
 /* One PCI device assigned to a VM. */
 struct qpci_assignment {
         struct qpci_addr addr;
         char bdf[QPCI_BDF_MAX];
         uint16_t vendor_id, device_id; /* the device that was assigned; 0 when qpci did not assign it */
-        char path[128];                /* its bridges and itself, "0000:00:1c.0/0000:01:00.0" */
+        char path[QPCI_PATH_MAX];      /* its bridges and itself, "0000:00:1c.0/0000:01:00.0" */
         bool no_strict_reset;
         bool permissive;
         bool persistent; /* in the definition: the VM gets it at every start */

@@ -14,7 +14,8 @@
 #include "qpci-internal.h"
 
 /* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, which a BDF shift changes. A parent
- * chain is at most one bridge per bus number, so the recursion is bounded. */
+ * chain is at most one bridge per bus number (QPCI_PATH_MAX), and a tree that claims more (a
+ * fixture's loop) stops there. */
 static size_t path_append(const struct qpci_dev *d, char *buf, size_t size, size_t len, unsigned depth) {
         const struct qpci_dev *p = qpci_dev_get_parent(d);
 
