@@ -222,7 +222,7 @@ static void test_old_kernel(void **state) {
                 {"00:16.0", 0, false},
                 {"00:1c.0", 0, false},
                 {"01:00.0", QPCI_RESET_BUS, true},
-                {"02:00.0", QPCI_RESET_FLR, true},
+                {"02:00.0", QPCI_RESET_FLR | QPCI_RESET_BUS, true}, /* probed before its VF existed */
                 {"02:02.0", QPCI_RESET_FLR, true},
                 {"00:1f.4", 0, true}, /* config cut at 64 bytes, but the kernel has `reset` */
         };

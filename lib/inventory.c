@@ -263,8 +263,13 @@ static void link_relations(struct qpci_inventory *inv) {
                 const struct qpci_addr *a = &inv->devs[i].addr;
                 for (j = i; j < inv->n && inv->devs[j].addr.segment == a->segment && inv->devs[j].addr.bus == a->bus; j++)
                         ;
-                for (size_t k = i; k < j; k++)
+                size_t before = 0;
+                for (size_t k = i; k < j; k++) {
                         inv->devs[k].bus_peers = j - i - 1;
+                        inv->devs[k].bus_before = before;
+                        if (!inv->devs[k].physfn_bdf)
+                                before++;
+                }
         }
         for (i = 0; i < inv->n; i = j) {
                 bool mf = false;

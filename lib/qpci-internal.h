@@ -182,6 +182,7 @@ struct qpci_dev {
         bool kernel_can_reset;          /* reset_method lists something, or an old kernel has `reset` */
         enum qpci_reset_source reset_source;
         size_t bus_peers;
+        size_t bus_before;              /* functions (VFs aside) at lower addresses on its bus: scanned first */
         size_t slot_first, slot_count;  /* this slot's run in inv->devs */
         size_t group_first, group_count; /* this group's run in inv->by_group */
         size_t group_pos;               /* its own place in inv->by_group */

@@ -139,9 +139,16 @@ static void test_derive_like_the_kernel(void **state) {
         d->parent = &parent;
         d->addr.bus = 2;
         assert_int_equal(qpci_reset_derive(d), QPCI_RESET_BUS);
-        /* ...but not with a sibling function on that bus (a GPU and its audio). */
+        /* The first function of a shared bus (a GPU before its audio): the kernel probes it before
+         * the audio function exists and lists `bus`, which a reset then refuses. */
         d->bus_peers = 1;
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_BUS);
+        /* The audio function, probed with the GPU already there: no bus reset. */
+        d->addr.fn = 1;
+        d->bus_before = 1;
         assert_int_equal(qpci_reset_derive(d), 0);
+        d->addr.fn = 0;
+        d->bus_before = 0;
         /* A bridge is never reset through its own parent. */
         d->bus_peers = 0;
         d->bridge = true;
@@ -188,12 +195,23 @@ static void test_old_kernel_policy(void **state) {
         /* The attribute exists but config space is cut short: reset works, how is unknown. */
         d->has_reset_file = true;
         d->bus_peers = 2;
+        d->bus_before = 1;
         d->config.caps_complete = false;
         d->config.len = 64;
         qpci_dev_resolve_reset(d);
         assert_int_equal(d->reset_source, QPCI_RESET_UNKNOWN);
         assert_true(qpci_dev_has_strict_reset(d));
         assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "reset attribute"));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+
+        /* ...unless it is the first function of its shared bus: a bus reset probed before the others
+         * existed explains the attribute as well as a usable method would. */
+        d->bus_before = 0;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(d->reset_source, QPCI_RESET_UNKNOWN);
+        assert_false(qpci_dev_has_strict_reset(d));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(d), "only 64 bytes"));
         fixture_free(f);
 }
 
@@ -236,6 +254,54 @@ static void test_kernel_bus_on_shared_bus(void **state) {
         fixture_free(f);
 }
 
+/*
+ * Linux 5.10 has no reset_method, only `reset`, made when the probe found a method: for the GPU of a
+ * GPU + audio pair behind a switch port, a bus reset probed before the audio function existed. A
+ * reset refuses it (the bus is shared), as on 6.1, where the same GPU lists `bus`: same verdict.
+ */
+static void test_old_kernel_gpu_bus_only(void **state) {
+        struct fixture *f = fixture_new("5.10.0-28-amd64");
+        struct fixture *g = fixture_new("6.1.0-13-amd64");
+        struct qpci_dev parent = {0};
+        struct qpci_dev *old = &f->dev, *new = &g->dev;
+        (void)state;
+        for (int i = 0; i < 2; i++) {
+                struct qpci_dev *d = i ? new : old;
+                d->root_bus = false;
+                d->parent = &parent;
+                d->addr.bus = 3;
+                d->bus_peers = 1;
+                d->config.pcie_type = QPCI_PCIE_ENDPOINT;
+                d->config.pm_pos = 0x60;
+                d->config.pm_no_soft_reset = true;
+                d->has_reset_file = true;
+        }
+        new->kernel_reset_methods = strdup("bus");
+        qpci_dev_resolve_reset(old);
+        qpci_dev_resolve_reset(new);
+        assert_int_equal(old->reset_source, QPCI_RESET_FROM_CONFIG);
+        assert_int_equal(qpci_dev_get_reset_methods(old), QPCI_RESET_BUS);
+        assert_false(qpci_dev_has_strict_reset(old));
+        assert_false(qpci_dev_has_strict_reset(new));
+        assert_string_equal(qpci_dev_get_strict_reset_reason(old), qpci_dev_get_strict_reset_reason(new));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(old), "would be refused"));
+        fixture_free(f);
+        fixture_free(g);
+}
+
+/* A `reset` file with every capability read and none explaining it: the kernel's own quirk. */
+static void test_old_kernel_device_specific(void **state) {
+        struct fixture *f = fixture_new("5.10.0-28-amd64");
+        (void)state;
+        f->dev.bus_peers = 5;
+        f->dev.has_reset_file = true;
+        qpci_dev_resolve_reset(&f->dev);
+        assert_true(qpci_dev_has_strict_reset(&f->dev));
+        assert_non_null(strstr(qpci_dev_get_strict_reset_reason(&f->dev), "device-specific"));
+        assert_null(strstr(qpci_dev_get_strict_reset_reason(&f->dev), "bytes of config space"));
+        fixture_free(f);
+}
+
 static void test_root_bus_alone(void **state) {
         struct fixture *f = fixture_new("6.6.0");
         (void)state;
@@ -257,6 +323,8 @@ int main(void) {
                 cmocka_unit_test(test_old_kernel_policy),
                 cmocka_unit_test(test_unknown_when_truncated),
                 cmocka_unit_test(test_kernel_bus_on_shared_bus),
+                cmocka_unit_test(test_old_kernel_gpu_bus_only),
+                cmocka_unit_test(test_old_kernel_device_specific),
                 cmocka_unit_test(test_root_bus_alone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,13 +67,19 @@ unsigned qpci_reset_derive(const struct qpci_dev *d) {
         if (c->pm_pos && !c->pm_no_soft_reset)
                 m |= QPCI_RESET_PM;
         /*
-         * pci_parent_bus_reset(): never on a root bus (no bridge to pulse), never for a bridge
-         * itself, and only when the function is alone on its bus, since the pulse resets all of it.
+         * pci_parent_bus_reset() (and the slot reset before it): never on a root bus (no bridge to
+         * pulse), never for a bridge itself, and only for a function alone on its bus. The kernel
+         * asks while it scans (pci_init_capabilities(), in 5.10 as in 6.1), before the functions
+         * after it exist: the first function of a shared bus gets `bus` too, which a reset then
+         * refuses (usable_methods()). A VF is probed when SR-IOV is enabled, never alone.
          */
-        if (!d->root_bus && d->parent && !d->bridge && d->bus_peers == 0)
+        if (!d->root_bus && d->parent && !d->bridge && !d->physfn && !d->physfn_bdf &&
+            d->bus_before == 0)
                 m |= QPCI_RESET_BUS;
         return m;
 }
+
+static unsigned usable_methods(const struct qpci_dev *d);
 
 void qpci_dev_resolve_reset(struct qpci_dev *d) {
         const struct qpci_config *c = &d->config;
@@ -94,10 +100,13 @@ void qpci_dev_resolve_reset(struct qpci_dev *d) {
          * method, without saying which: config space tells which. */
         if (*release && !d->has_reset_file)
                 return;
+        /* With `bus` derived as the kernel probed it, the same device gets the same methods, and so
+         * the same verdict, as under a kernel that lists them. */
         d->kernel_can_reset = d->has_reset_file;
         d->reset_methods = qpci_reset_derive(d);
-        /* Without the whole capability list an empty answer may be a missing one. */
-        if (d->reset_methods == 0 && !(c->header_ok && (c->caps_complete || c->caps_looped)))
+        /* Without the whole capability list an empty answer may be a missing one, and a `reset` file
+         * that a refused bus reset explains may hide a method or not. */
+        if (!(c->header_ok && (c->caps_complete || c->caps_looped)) && usable_methods(d) == 0)
                 d->reset_source = QPCI_RESET_UNKNOWN;
         else
                 d->reset_source = QPCI_RESET_FROM_CONFIG;
@@ -176,8 +185,16 @@ QPCI_EXPORT const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d) {
                 return d->reset_reason;
         }
         if (d->reset_methods == 0 && d->kernel_can_reset) {
-                if (asprintf(&d->reset_reason, "the kernel can reset it (it has a reset attribute), but this kernel "
-                             "does not say how and only %zu bytes of config space are readable", d->config.len) < 0)
+                if (d->reset_source == QPCI_RESET_UNKNOWN)
+                        r = asprintf(&d->reset_reason, "the kernel can reset it (it has a reset attribute), but "
+                                     "this kernel does not say how and only %zu bytes of config space are readable",
+                                     d->config.len);
+                else
+                        /* Config space shows no method, yet the kernel found one: a quirk of its own
+                         * (pci_dev_specific_reset()), which it would use. */
+                        r = asprintf(&d->reset_reason, "the kernel can reset it (it has a reset attribute) with a "
+                                     "method config space does not show, such as a device-specific one");
+                if (r < 0)
                         d->reset_reason = NULL;
                 return d->reset_reason;
         }

@@ -9,7 +9,9 @@ block recorded in SCENARIO.out. Prints TAP, one line per command.
 The VMs the tools see come from libvirt's test driver (test:///FILE: one process's own VMs, read
 from FILE at each connection, so nothing persists between commands): tests/cli/vms/none.xml, or
 the file a "# vms: FILE" line of the .cmds names. A "# topology: NAME" line takes another
-scenario's fixture.
+scenario's fixture. A "# same-verdicts-as: OTHER" line adds one check: the strict-reset verdict of
+every device in this scenario's `qvm-pci --json` is the one OTHER.out records (the same host under
+another kernel must get the same answers).
 
 In a command, $QPCI_ROOT is the fixture's directory, where boot/vmlinuz is a stand-in kernel file
 and boot/fifo a FIFO, and \xHH is that byte (control characters in arguments).
@@ -17,6 +19,7 @@ and boot/fifo a FIFO, and \xHH is that byte (control characters in arguments).
   golden.py BINDIR [SCENARIO...]          check
   golden.py --update BINDIR [SCENARIO...] rewrite the .out files from what the tools print now
 """
+import json
 import os
 import pathlib
 import re
@@ -62,6 +65,15 @@ def parse_expected(text):
     return blocks
 
 
+def json_stdout(block):
+    lines = [l for l in block.splitlines()[1:] if not l.startswith("! ") and not l.startswith("[exit ")]
+    return json.loads("\n".join(lines))
+
+
+def verdicts(block):
+    return {d["bdf"]: d["strict_reset"] for d in json_stdout(block)}
+
+
 def main(argv):
     update = "--update" in argv
     argv = [a for a in argv if a != "--update"]
@@ -102,6 +114,18 @@ def main(argv):
                 print("# got:")
                 for line in got[c].splitlines():
                     print("#   " + line)
+        other = header.get("same-verdicts-as")
+        if other:
+            cmd = "qvm-pci --json"
+            theirs = parse_expected((HERE / f"{other}.out").read_text()).get(cmd)
+            mine = verdicts(got[cmd]) if cmd in got else {}
+            theirs = verdicts(theirs) if theirs else {}
+            ok = bool(mine) and mine == theirs
+            results.append(ok)
+            print(f"{'ok' if ok else 'not ok'} {len(results)} - {name}: same strict-reset verdicts as {other}")
+            for bdf in sorted(set(mine) | set(theirs)):
+                if mine.get(bdf) != theirs.get(bdf):
+                    print(f"# {bdf}: {mine.get(bdf)} here, {theirs.get(bdf)} in {other}")
     if not update:
         print(f"1..{len(results)}")
     return 0 if all(results) else 1
