@@ -226,6 +226,7 @@ int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
                 if (libxl)
                         return qpci_vm_create_via_libxl(vm, a, n);
         }
+        qpci_virt_make_log_dir(vm->virt);
         if (virDomainCreate(vm->dom) < 0)
                 return log_error_errno(ctx, -EIO, "libvirt could not start %s: %s%s", vm->name, qpci_virt_error(),
                                        n ? " (its devices stay hidden from the host)" : "");

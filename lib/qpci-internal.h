@@ -327,7 +327,8 @@ int qpci_vmxml_get_pref(struct qpci_vmxml *x, const char *name, char **value, bo
  * preference, -EINVAL with *why. A kernel or initrd must be a readable, non-empty regular file. */
 int qpci_vmxml_check_pref(const char *name, const char *value, const char **why);
 int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why);
-char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type);
+/* console_log: the file for the serial console's log, or NULL for none. */
+char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type, const char *console_log);
 /* live: the XML is a running domain's (assignments marked live, else persistent). */
 int qpci_vmxml_get_assignments(struct qpci_vmxml *x, bool live, struct qpci_assignment **ret, size_t *n);
 char *qpci_vmxml_hostdev(const struct qpci_assignment *a, const char *virt_type);

@@ -6,8 +6,11 @@
  */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libxml/uri.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,9 +240,78 @@ static bool valid_name(const char *s) {
         return true;
 }
 
+/*
+ * The folder where a session daemon of this machine (qemu:///session, which runs as this user) keeps
+ * its domains' logs: ~/.cache/libvirt/qemu/log (XDG_CACHE_HOME), as libvirt chooses it. NULL for any
+ * other connection. The URI is parsed by libxml2, as libvirt parses it.
+ */
+static char *session_log_dir(const char *uri) {
+        xmlURIPtr u = xmlParseURI(uri);
+        const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+        bool session = u && u->scheme && (streq(u->scheme, "qemu") || streq(u->scheme, "qemu+unix")) &&
+                       (!u->server || !*u->server) &&
+                       streq(u->path ? u->path : "", "/session");
+        struct passwd *pw;
+        char *dir = NULL;
+
+        xmlFreeURI(u);
+        if (!session)
+                return NULL;
+        if (cache && *cache == '/')
+                return asprintf(&dir, "%s/libvirt/qemu/log", cache) < 0 ? NULL : dir;
+        if ((!home || *home != '/') && (pw = getpwuid(geteuid())))
+                home = pw->pw_dir;
+        if (!home || *home != '/' || asprintf(&dir, "%s/.cache/libvirt/qemu/log", home) < 0)
+                return NULL;
+        return dir;
+}
+
+/*
+ * The file for a new VM's serial console, beside QEMU's own log (NAME.log) in the folder where the
+ * connection's daemon keeps its domains' logs, which only that daemon may write: a system daemon's
+ * /var/log/libvirt/qemu (on whichever host it runs), a local session's folder. NULL, and no log,
+ * when qpci cannot know the folder (another host's session, another driver).
+ */
+static char *console_log_path(const char *uri, const char *name) {
+        xmlURIPtr u = xmlParseURI(uri);
+        const char *driver = u && u->scheme ? u->scheme : "";
+        char *dir = NULL, *path = NULL;
+
+        if (strncmp(driver, "qemu", 4) == 0 && (!driver[4] || driver[4] == '+') &&
+            streq(u->path ? u->path : "", "/system"))
+                dir = strdup("/var/log/libvirt/qemu");
+        else
+                dir = session_log_dir(uri);
+        xmlFreeURI(u);
+        if (dir && asprintf(&path, "%s/%s-console.log", dir, name) < 0)
+                path = NULL;
+        free(dir);
+        return path;
+}
+
+/* libvirt makes a session's ~/.cache/libvirt/qemu but not the log folder in it, and then cannot
+ * start a VM, whose QEMU log it opens there: qpci, running as the session's user, makes it. */
+void qpci_virt_make_log_dir(struct qpci_virt *v) {
+        _cleanup_free_ char *dir = v->uri ? session_log_dir(v->uri) : NULL;
+
+        if (!dir)
+                return;
+        for (char *p = strchr(dir + 1, '/');; p = strchr(p + 1, '/')) {
+                if (p)
+                        *p = '\0';
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                        log_dbg(v->ctx, "cannot create %s: %s", dir, strerror(errno));
+                        return;
+                }
+                if (!p)
+                        return;
+                *p = '/';
+        }
+}
+
 int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, struct qpci_vm **ret) {
         struct qpci_vm *vm = NULL;
-        _cleanup_free_ char *xml = NULL;
+        _cleanup_free_ char *xml = NULL, *console_log = NULL;
         struct qpci_vm **nv;
         virDomainPtr dom;
         int r;
@@ -261,7 +333,9 @@ int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, str
                 if (given[i][1] && qpci_vmxml_check_pref(given[i][0], given[i][1], &why) < 0)
                         return log_error_errno(v->ctx, -EINVAL, "invalid --%s '%s': %s", given[i][0], given[i][1], why);
         }
-        xml = qpci_vmxml_new_domain(c, c->virt_type ? c->virt_type : host_virt_type(v));
+        console_log = console_log_path(v->uri, c->name);
+        qpci_virt_make_log_dir(v);
+        xml = qpci_vmxml_new_domain(c, c->virt_type ? c->virt_type : host_virt_type(v), console_log);
         if (!xml)
                 return -ENOMEM;
         dom = virDomainDefineXML(v->conn, xml);

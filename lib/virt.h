@@ -25,6 +25,8 @@ struct qpci_vm {
         struct qpci_vmxml *live; /* the running domain's XML, likewise */
 };
 
+/* A local session's log folder, made when missing (virt.c says why). */
+void qpci_virt_make_log_dir(struct qpci_virt *v);
 /* libvirt's last error, for a message. */
 const char *qpci_virt_error(void);
 int qpci_vm_def(struct qpci_vm *vm, struct qpci_vmxml **ret);

@@ -14,7 +14,7 @@
 static struct qpci_vmxml *new_vm(const char *type, const char *kernelopts) {
         struct qpci_vm_config c = {.name = "sys-usb", .kernel = "/boot/vmlinuz", .initrd = "/boot/initrd.img",
                                    .memory_mib = 300, .vcpus = 2, .kernelopts = kernelopts};
-        _cleanup_free_ char *xml = qpci_vmxml_new_domain(&c, type);
+        _cleanup_free_ char *xml = qpci_vmxml_new_domain(&c, type, "/var/log/libvirt/qemu/sys-usb-console.log");
         struct qpci_vmxml *x = NULL;
 
         assert_non_null(xml);
@@ -189,6 +189,22 @@ static void test_via_libxl(void **state) {
 }
 
 /* A domain of virsh's: no metadata of qpci's, and its own cmdline is the preference. */
+/* The serial console's log goes where the caller says, or nowhere: a daemon that cannot write
+ * the file refuses to start the VM. */
+static void test_console_log(void **state) {
+        struct qpci_vm_config c = {.name = "vm", .kernel = "/boot/vmlinuz"};
+        _cleanup_free_ char *session = qpci_vmxml_new_domain(&c, "qemu", "/home/u/.cache/libvirt/qemu/log/vm-console.log");
+        _cleanup_free_ char *none = qpci_vmxml_new_domain(&c, "qemu", NULL);
+        struct qpci_vmxml *x = new_vm("kvm", NULL);
+
+        (void)state;
+        assert_true(has(x, "<log file=\"/var/log/libvirt/qemu/sys-usb-console.log\" append=\"on\"/>"));
+        qpci_vmxml_free(x);
+        assert_non_null(strstr(session, "<log file=\"/home/u/.cache/libvirt/qemu/log/vm-console.log\""));
+        assert_non_null(strstr(none, "<serial type=\"pty\""));
+        assert_null(strstr(none, "<log"));
+}
+
 static void test_foreign(void **state) {
         (void)state;
         static const char xml[] =
@@ -259,7 +275,7 @@ static void test_pref_values(void **state) {
 
         /* A new domain never carries a value its preference would refuse. */
         struct qpci_vm_config c = {.name = "x", .kernel = "/boot/vmlinuz", .kernelopts = "a\x1b"};
-        assert_null(qpci_vmxml_new_domain(&c, "qemu"));
+        assert_null(qpci_vmxml_new_domain(&c, "qemu", NULL));
 }
 
 int main(void) {
@@ -269,6 +285,7 @@ int main(void) {
                 cmocka_unit_test(test_assignments),
                 cmocka_unit_test(test_xen),
                 cmocka_unit_test(test_via_libxl),
+                cmocka_unit_test(test_console_log),
                 cmocka_unit_test(test_foreign),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -440,7 +440,7 @@ static void xen_passthrough(struct qpci_vmxml *x) {
 
 /* ---- a new VM ---- */
 
-char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type) {
+char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type, const char *console_log) {
         bool xen = streq(virt_type, "xen");
         struct qpci_vmxml x = {0};
         xmlNode *os, *devices, *n;
@@ -500,11 +500,11 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
                 xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");
                 /* What the guest printed stays readable after it stopped, as Qubes keeps
                  * /var/log/xen/console/guest-NAME.log. */
-                char log[256];
-                snprintf(log, sizeof(log), "/var/log/libvirt/qemu/%s-console.log", c->name);
-                n = xmlNewChild(n, NULL, BAD_CAST "log", NULL);
-                xmlSetProp(n, BAD_CAST "file", BAD_CAST log);
-                xmlSetProp(n, BAD_CAST "append", BAD_CAST "on");
+                if (console_log) {
+                        n = xmlNewChild(n, NULL, BAD_CAST "log", NULL);
+                        xmlSetProp(n, BAD_CAST "file", BAD_CAST console_log);
+                        xmlSetProp(n, BAD_CAST "append", BAD_CAST "on");
+                }
         }
         n = xmlNewChild(devices, NULL, BAD_CAST "console", NULL);
         xmlSetProp(n, BAD_CAST "type", BAD_CAST "pty");
