@@ -402,7 +402,8 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 }
                 addrs[n_addrs++] = a;
         }
-        qsort(addrs, n_addrs, sizeof(*addrs), addr_cmp);
+        if (n_addrs > 0) /* qsort's array may not be NULL, even empty: a host (or VM) without PCI */
+                qsort(addrs, n_addrs, sizeof(*addrs), addr_cmp);
         inv->devs = calloc(n_addrs ? n_addrs : 1, sizeof(*inv->devs));
         if (!inv->devs)
                 return -ENOMEM;

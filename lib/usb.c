@@ -274,9 +274,13 @@ QPCI_EXPORT int qpci_usb_new(struct qpci_ctx *ctx, struct qpci_usb **ret) {
                         b->devices[b->n_devices++] = dev;
                 }
         }
+        /* qsort's array may not be NULL, even empty: a host without USB buses has none. */
         for (size_t i = 0; i < usb->n_buses; i++)
-                qsort(usb->buses[i].devices, usb->buses[i].n_devices, sizeof(struct qpci_usb_device), port_cmp);
-        qsort(usb->buses, usb->n_buses, sizeof(*usb->buses), bus_cmp);
+                if (usb->buses[i].n_devices > 0)
+                        qsort(usb->buses[i].devices, usb->buses[i].n_devices, sizeof(struct qpci_usb_device),
+                              port_cmp);
+        if (usb->n_buses > 0)
+                qsort(usb->buses, usb->n_buses, sizeof(*usb->buses), bus_cmp);
         *ret = TAKE_PTR(usb);
         return 0;
 }
