@@ -1,21 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "json.h"
+#include "tool.h"
 
 /* One writer per process and no threads: the unlocked stdio calls save a lock per character. */
+/* Device strings are untrusted bytes: control characters (DEL and C1 included) are escaped, and a
+ * byte that is not UTF-8 becomes U+FFFD, so that the output is valid JSON and drives no terminal. */
 static void put_string(FILE *f, const char *s) {
         static const char hex[] = "0123456789abcdef";
 
         putc_unlocked('"', f);
         for (;;) {
-                /* Copy the longest run that needs no escaping in one call. */
+                /* Copy the longest run of plain ASCII in one call. */
                 size_t run = 0;
-                while ((unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
+                while ((unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
                         run++;
                 fwrite_unlocked(s, 1, run, f);
                 s += run;
                 if (!*s)
                         break;
-                unsigned char c = *s++;
+                unsigned char c = *s;
+                if (c >= 0x80) {
+                        size_t l = tool_char_len(s);
+                        if (l) {
+                                fwrite_unlocked(s, 1, l, f);
+                                s += l;
+                        } else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] < 0xa0) {
+                                /* A C1 control, U+0080 to U+009F. */
+                                fputs_unlocked("\\u00", f);
+                                putc_unlocked(hex[(unsigned char)s[1] >> 4], f);
+                                putc_unlocked(hex[(unsigned char)s[1] & 15], f);
+                                s += 2;
+                        } else {
+                                fputs_unlocked("\\ufffd", f);
+                                s++;
+                        }
+                        continue;
+                }
+                s++;
                 putc_unlocked('\\', f);
                 switch (c) {
                 case '"': putc_unlocked('"', f); break;
@@ -23,7 +44,6 @@ static void put_string(FILE *f, const char *s) {
                 case '\n': putc_unlocked('n', f); break;
                 case '\t': putc_unlocked('t', f); break;
                 default:
-                        /* Other control bytes; sysfs strings are otherwise passed through as UTF-8. */
                         fputs_unlocked("u00", f);
                         putc_unlocked(hex[c >> 4], f);
                         putc_unlocked(hex[c & 15], f);

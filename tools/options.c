@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Option errors that name the option the user wrote, whatever getopt did to argv. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,4 +41,10 @@ void tool_option_error(const char *prog, char **argv, const struct option *optio
                 tool_error("unknown option '-%c'; see '%s --help'", optopt, prog);
         else
                 tool_error("unknown option; see '%s --help'", prog);
+}
+
+int tool_failed(int r) {
+        if (r == -ENOMEM)
+                tool_error("out of memory");
+        return EXIT_FAIL;
 }

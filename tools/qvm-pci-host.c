@@ -57,7 +57,7 @@ static int do_move(struct pci_run *run, bool hide) {
                 if (qpci_host_current_driver(ctx, qpci_dev_get_bdf(devs[i]), drv, sizeof(drv)) < 0)
                         drv[0] = '\0';
                 printf("dom0:%s %s %s\n", qpci_dev_get_ident(devs[i]), hide ? "hidden on" : "back on the host, driver",
-                       drv[0] ? drv : "none");
+                       drv[0] ? tool_esc(drv) : "none");
         }
         if (hide && o->persistent) {
                 printf("kept hidden across reboots by /etc/udev/rules.d/40-qpci-hide.rules\n");

@@ -118,9 +118,8 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, 
         json_begin_array(j, "warnings");
         w = qpci_dev_get_warnings(d);
         for (int l; (l = next_warning(&w, &line)) >= 0;) {
-                char text[512];
-                snprintf(text, sizeof(text), "%.*s", l, line);
-                json_string(j, NULL, text);
+                _cleanup_free_ char *text = strndup(line, l);
+                json_string(j, NULL, text ? text : "");
         }
         json_end_array(j);
         json_end_object(j);
@@ -129,8 +128,10 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, 
 /* Each line of a device's warnings, to stderr, prefixed with the device. */
 static void print_warnings(const struct qpci_dev *d) {
         const char *w = qpci_dev_get_warnings(d), *line;
-        for (int l; (l = next_warning(&w, &line)) >= 0;)
-                fprintf(stderr, "%s: warning: %s: %.*s\n", tool_prog, qpci_dev_get_bdf(d), l, line);
+        for (int l; (l = next_warning(&w, &line)) >= 0;) {
+                _cleanup_free_ char *text = strndup(line, l);
+                fprintf(stderr, "%s: warning: %s: %s\n", tool_prog, qpci_dev_get_bdf(d), text ? tool_esc(text) : "");
+        }
 }
 
 /* One row of the table: cells point into the device, the inventory's names, or the row itself. */
@@ -143,20 +144,19 @@ struct row {
 
 /* "host: e1000e", "hidden: vfio-pci (by qpci, from e1000e)", "hidden: pciback", "free". */
 static const char *state_text(const struct qpci_dev *d, char *buf, size_t size) {
-        const char *from = qpci_dev_get_hidden_from(d);
+        const char *from = tool_esc(qpci_dev_get_hidden_from(d)), *driver = tool_esc(qpci_dev_get_driver(d));
         unsigned pciback = qpci_dev_get_pciback(d);
         int n = 0;
 
         switch (qpci_dev_get_state(d)) {
         case QPCI_STATE_HOST:
-                n = snprintf(buf, size, "host: %s", qpci_dev_get_driver(d));
+                n = snprintf(buf, size, "host: %s", driver);
                 break;
         case QPCI_STATE_HIDDEN:
                 if (from)
-                        n = snprintf(buf, size, "hidden: %s (by qpci, from %s)", qpci_dev_get_driver(d),
-                                     from[0] ? from : "no driver");
+                        n = snprintf(buf, size, "hidden: %s (by qpci, from %s)", driver, from[0] ? from : "no driver");
                 else
-                        n = snprintf(buf, size, "hidden: %s", qpci_dev_get_driver(d));
+                        n = snprintf(buf, size, "hidden: %s", driver);
                 break;
         case QPCI_STATE_FREE:
                 n = snprintf(buf, size, "free");
@@ -174,12 +174,12 @@ static void fill_row(struct qpci_dev *d, const char *used_by, struct row *r) {
         snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
         snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
         r->cell[COL_ID] = r->id;
-        r->cell[COL_DESC] = qpci_dev_get_description(d);
+        r->cell[COL_DESC] = tool_esc(qpci_dev_get_description(d));
         r->cell[COL_STATE] = state_text(d, r->state, sizeof(r->state));
         r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
         r->cell[COL_RESET] = reset_list(qpci_dev_get_reset_methods(d), r->reset, sizeof(r->reset));
         r->cell[COL_STRICT] = qpci_dev_has_strict_reset(d) ? "yes" : "no";
-        r->cell[COL_USED_BY] = used_by;
+        r->cell[COL_USED_BY] = tool_esc(used_by);
 }
 
 /* Aligned as Qubes' `column -t`: two spaces between columns, nothing after the last text. */
@@ -286,16 +286,16 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
                 return 0;
         }
         printf("dom0:%s  %s\n", qpci_dev_get_ident(d), qpci_dev_get_bdf(d));
-        printf("  %-14s%s\n", "description", qpci_dev_get_description(d));
+        printf("  %-14s%s\n", "description", tool_esc(qpci_dev_get_description(d)));
         printf("  %-14s%04x:%04x, subsystem %04x:%04x, class %06x, revision %02x\n", "ids",
                qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), qpci_dev_get_subsystem_vendor_id(d),
                qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
         char state[128];
         printf("  %-14s%s\n", "state", state_text(d, state, sizeof(state)));
         if (*used)
-                printf("  %-14s%s\n", "used by", used);
+                printf("  %-14s%s\n", "used by", tool_esc(used));
         qpci_dev_get_module(d, &module);
-        printf("  %-14s%s\n", "module", module ? module : "none found for its modalias");
+        printf("  %-14s%s\n", "module", module ? tool_esc(module) : "none found for its modalias");
         if (qpci_dev_get_iommu_group(d) < 0)
                 printf("  %-14snone (no IOMMU, or it is off)\n", "iommu group");
         else {
@@ -322,15 +322,17 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
                        qpci_dev_get_total_vfs(d));
         _cleanup_free_ char *deps = NULL;
         if (qpci_dev_get_host_dependents(d, &deps) > 0)
-                printf("  %-14s%s\n", "host uses it", deps);
+                printf("  %-14s%s\n", "host uses it", tool_esc(deps));
         printf("  %-14s%s (%s)\n", "reset",
                qpci_dev_get_reset_methods(d) ? reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)) : "none",
                sources[qpci_dev_get_reset_source(d)]);
         printf("  %-14s%s: %s\n", "strict reset", qpci_dev_has_strict_reset(d) ? "yes" : "no",
-               qpci_dev_get_strict_reset_reason(d));
+               tool_esc(qpci_dev_get_strict_reset_reason(d)));
         w = qpci_dev_get_warnings(d);
-        for (int l; (l = next_warning(&w, &line)) >= 0;)
-                printf("  %-14s%.*s\n", "warning", l, line);
+        for (int l; (l = next_warning(&w, &line)) >= 0;) {
+                _cleanup_free_ char *text = strndup(line, l);
+                printf("  %-14s%s\n", "warning", text ? tool_esc(text) : "");
+        }
         return 0;
 }
 

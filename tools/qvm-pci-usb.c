@@ -54,20 +54,20 @@ static void print_run(const struct qpci_usb *usb, size_t i, size_t j, struct qpc
 
         ctrl = controller_of(first, inv);
         if (ctrl)
-                printf("dom0:%s  %s\n", qpci_dev_get_ident(ctrl), qpci_dev_get_description(ctrl));
+                printf("dom0:%s  %s\n", qpci_dev_get_ident(ctrl), tool_esc(qpci_dev_get_description(ctrl)));
         else
                 printf("%s  (not a PCI device: it cannot be assigned with qvm-pci)\n",
-                       first->controller_path ? first->controller_path : "unknown controller");
+                       first->controller_path ? tool_esc(first->controller_path) : "unknown controller");
         for (; i < j; i++) {
                 const struct qpci_usb_bus *b = qpci_usb_get_bus(usb, i);
-                printf("  usb%d%s%s%s\n", b->busnum, b->version ? " (USB " : "", b->version ? b->version : "",
+                printf("  usb%d%s%s%s\n", b->busnum, b->version ? " (USB " : "", b->version ? tool_esc(b->version) : "",
                        b->version ? ")" : "");
                 for (size_t k = 0; k < b->n_devices; k++) {
                         const struct qpci_usb_device *d = &b->devices[k];
                         if (strncmp(d->port, "usb", 3) == 0)
                                 continue; /* the root hub is the bus line above */
-                        printf("  %s %-10s %04x:%04x  %s\n", q && qpci_usb_query_matches(q, d) ? "*" : " ", d->port,
-                               d->vendor_id, d->product_id, d->name ? d->name : "(no name)");
+                        printf("  %s %-10s %04x:%04x  %s\n", q && qpci_usb_query_matches(q, d) ? "*" : " ", tool_esc(d->port),
+                               d->vendor_id, d->product_id, d->name ? tool_esc(d->name) : "(no name)");
                 }
         }
         if (ctrl && qpci_dev_get_sibling_count(ctrl)) {
@@ -130,29 +130,34 @@ static void json_run(struct json *js, const struct qpci_usb *usb, size_t i, size
         json_end_object(js);
 }
 
-int pci_cmd_usb(struct pci_run *run) {
-        int argc = run->n;
-        char **argv = run->args;
-        bool as_json = run->as_json;
-        _cleanup_free_ char *text = NULL;
-        struct qpci_usb_query query, *q = NULL;
-        struct qpci_inventory *inv = NULL;
-        struct qpci_usb *usb = NULL;
-        struct json js;
-        size_t len = 0, shown = 0;
-        const char *why;
-        int r, ret = EXIT_FAIL;
+static void query_donep(struct qpci_usb_query **q) {
+        if (*q)
+                qpci_usb_query_done(*q);
+}
 
-        for (int i = 0; i < argc; i++)
-                len += strlen(argv[i]) + 1;
-        if (argc > 0) {
+int pci_cmd_usb(struct pci_run *run) {
+        _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = NULL;
+        _cleanup_(qpci_usb_unrefp) struct qpci_usb *usb = NULL;
+        _cleanup_(query_donep) struct qpci_usb_query *q = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct qpci_usb_query query;
+        bool as_json = run->as_json;
+        size_t len = 0, shown = 0;
+        struct json js;
+        const char *why;
+        int r;
+
+        /* The words of a pasted lsusb line arrive as several arguments. */
+        for (int i = 0; i < run->n; i++)
+                len += strlen(run->args[i]) + 1;
+        if (run->n > 0) {
                 text = calloc(1, len);
                 if (!text)
-                        return EXIT_FAIL;
-                for (int i = 0; i < argc; i++) {
+                        return tool_failed(-ENOMEM);
+                for (int i = 0; i < run->n; i++) {
                         if (i)
                                 strcat(text, " ");
-                        strcat(text, argv[i]);
+                        strcat(text, run->args[i]);
                 }
                 r = qpci_usb_query_parse(text, &query, &why);
                 if (r < 0) {
@@ -161,13 +166,8 @@ int pci_cmd_usb(struct pci_run *run) {
                 }
                 q = &query;
         }
-        r = qpci_inventory_new(run->ctx, &inv);
-        if (r >= 0)
-                r = qpci_usb_new(run->ctx, &usb);
-        if (r < 0) {
-                tool_error("cannot read the host's devices: %s", strerror(-r));
-                goto out;
-        }
+        if ((r = qpci_inventory_new(run->ctx, &inv)) < 0 || (r = qpci_usb_new(run->ctx, &usb)) < 0)
+                return tool_failed(r);
         if (as_json) {
                 json_init(&js, stdout);
                 json_begin_array(&js, NULL);
@@ -190,15 +190,9 @@ int pci_cmd_usb(struct pci_run *run) {
                 fprintf(stderr, "%s: this host has no USB buses\n", tool_prog);
         if (q && shown == 0) {
                 tool_error("no USB device matches '%s'; 'lsusb' lists what is plugged in", text);
-                goto out;
+                return EXIT_FAIL;
         }
         if (!as_json && q && shown == 1)
                 printf("Assigning the controller gives the VM everything listed above; the host loses it.\n");
-        ret = 0;
-out:
-        if (q)
-                qpci_usb_query_done(q);
-        qpci_usb_unref(usb);
-        qpci_inventory_unref(inv);
-        return ret;
+        return 0;
 }

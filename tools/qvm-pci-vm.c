@@ -171,10 +171,13 @@ int pci_cmd_r32_list(struct pci_run *r) {
         _cleanup_free_ struct qpci_assignment *a = NULL;
         struct qpci_vm *vm;
         size_t n = 0;
+        int k;
 
         if (qpci_virt_find_vm(r->virt, r->args[0], &vm) < 0)
                 return EXIT_USAGE;
-        qpci_vm_get_assignments(vm, &a, &n);
+        /* An empty list would say the VM has no devices: a VM that could not be read is a failure. */
+        if ((k = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+                return tool_failed(k);
         printf("[");
         for (size_t i = 0; i < n; i++) {
                 char bdf[QPCI_BDF_MAX];

@@ -156,13 +156,11 @@ static int run(struct pci_run *r) {
         }
         if (needs & PCI_NEED_INVENTORY) {
                 k = qpci_inventory_new(r->ctx, &r->inv);
-                if (k < 0) {
-                        tool_error("cannot list PCI devices: %s", strerror(-k));
-                        return EXIT_FAIL;
-                }
+                if (k < 0)
+                        return tool_failed(k);
         }
-        if ((needs & PCI_NEED_USED_BY) && used_by_collect(r->virt, r->inv, &r->used) < 0)
-                return EXIT_FAIL;
+        if ((needs & PCI_NEED_USED_BY) && (k = used_by_collect(r->virt, r->inv, &r->used)) < 0)
+                return tool_failed(k);
         return r->cmd->run(r);
 }
 

@@ -34,10 +34,11 @@ static int list(struct qpci_vm *vm) {
         for (const char *const *p = qpci_vm_pref_names(); *p; p++) {
                 _cleanup_free_ char *value = NULL;
                 bool dflt = false;
-                if (qpci_vm_get_pref(vm, *p, &value, &dflt) < 0)
-                        return EXIT_FAIL;
+                int r = qpci_vm_get_pref(vm, *p, &value, &dflt);
+                if (r < 0)
+                        return tool_failed(r);
                 /* The seed page's layout: "kernelopts       : iommu=soft swiotlb=2048 (default)". */
-                printf("%-16s : %s%s\n", *p, value, dflt ? " (default)" : "");
+                printf("%-16s : %s%s\n", *p, tool_esc(value), dflt ? " (default)" : "");
         }
         return 0;
 }
@@ -49,11 +50,11 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
                 {"list", no_argument, NULL, 'l'},          {"help", no_argument, NULL, 'h'},
                 {},
         };
+        _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
+        _cleanup_(qpci_virt_unrefp) struct qpci_virt *v = NULL;
         const char *uri = NULL, *mode = NULL;
-        struct qpci_ctx *ctx = NULL;
-        struct qpci_virt *v = NULL;
         struct qpci_vm *vm;
-        int c, n, ret;
+        int c, n;
 
         /* ":": a missing value is told apart from an unknown option. */
         static const char shorts[] = ":c:Dsglh";
@@ -86,29 +87,19 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
                            prog);
                 return EXIT_USAGE;
         }
-        if (tool_ctx_new(&ctx, false) < 0)
+        if (tool_ctx_new(&ctx, false) < 0 || qpci_virt_open(ctx, uri, 0, &v) < 0)
                 return EXIT_FAIL;
-        if (qpci_virt_open(ctx, uri, 0, &v) < 0) {
-                qpci_unref(ctx);
-                return EXIT_FAIL;
-        }
-        ret = EXIT_USAGE;
         if (qpci_virt_find_vm(v, argv[optind], &vm) < 0)
-                goto out;
+                return EXIT_USAGE;
         if (*mode == 'l')
-                ret = list(vm);
-        else if (*mode == 'g') {
+                return list(vm);
+        if (*mode == 'g') {
                 _cleanup_free_ char *value = NULL;
                 int r = qpci_vm_get_pref(vm, argv[optind + 1], &value, NULL);
                 if (r == 0)
-                        printf("%s\n", value);
-                ret = r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
-        } else {
-                int r = qpci_vm_set_pref(vm, argv[optind + 1], *mode == 'D' ? NULL : argv[optind + 2]);
-                ret = r == 0 ? 0 : r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+                        printf("%s\n", tool_esc(value));
+                return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : tool_failed(r);
         }
-out:
-        qpci_virt_unref(v);
-        qpci_unref(ctx);
-        return ret;
+        int r = qpci_vm_set_pref(vm, argv[optind + 1], *mode == 'D' ? NULL : argv[optind + 2]);
+        return r == 0 ? 0 : r == -ENOENT || r == -EINVAL ? EXIT_USAGE : tool_failed(r);
 }

@@ -125,97 +125,85 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
         return optind;
 }
 
-static void devices_of(struct qpci_vm *vm, char *buf, size_t size) {
-        struct qpci_assignment *a = NULL;
-        size_t n = 0, len = 0;
-
-        buf[0] = '\0';
-        if (qpci_vm_get_assignments(vm, &a, &n) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                char ident[QPCI_IDENT_MAX];
-                len += snprintf(buf + len, len < size ? size - len : 0, "%sdom0:%s", i ? ", " : "",
-                                qpci_addr_format_ident(&a[i].addr, ident));
-        }
-        free(a);
-}
-
 static int ls(struct qpci_virt *v, int argc, char **argv) {
         struct qpci_vm *const *vms;
         size_t n, wname = 4;
-        int ret = 0;
+        int r;
 
-        if (qpci_virt_get_vms(v, &vms, &n) < 0)
-                return EXIT_FAIL;
+        if ((r = qpci_virt_get_vms(v, &vms, &n)) < 0)
+                return tool_failed(r);
         for (int i = 0; i < argc; i++) {
                 struct qpci_vm *vm;
                 if (qpci_virt_find_vm(v, argv[i], &vm) < 0)
                         return EXIT_USAGE;
         }
         for (size_t i = 0; i < n; i++)
-                if (strlen(qpci_vm_get_name(vms[i])) > wname)
-                        wname = strlen(qpci_vm_get_name(vms[i]));
+                if (strlen(tool_esc(qpci_vm_get_name(vms[i]))) > wname)
+                        wname = strlen(tool_esc(qpci_vm_get_name(vms[i])));
         printf("%-*s  %-9s  %6s  %s\n", (int)wname, "NAME", "STATE", "MEMORY", "DEVICES");
         for (size_t i = 0; i < n; i++) {
-                char devs[1024];
+                _cleanup_free_ struct qpci_assignment *a = NULL;
+                size_t n_a = 0;
                 bool want = argc == 0;
                 for (int k = 0; k < argc; k++)
                         want |= streq(argv[k], qpci_vm_get_name(vms[i]));
                 if (!want)
                         continue;
-                devices_of(vms[i], devs, sizeof(devs));
-                printf("%-*s  %-9s  %6lu  %s\n", (int)wname, qpci_vm_get_name(vms[i]),
-                       qpci_vm_state_name(qpci_vm_get_state(vms[i])), qpci_vm_get_memory_mib(vms[i]), devs);
+                /* A VM whose devices cannot be read is not shown as one without any. */
+                if ((r = qpci_vm_get_assignments(vms[i], &a, &n_a)) < 0)
+                        return tool_failed(r);
+                printf("%-*s  %-9s  %6lu  ", (int)wname, tool_esc(qpci_vm_get_name(vms[i])),
+                       qpci_vm_state_name(qpci_vm_get_state(vms[i])), qpci_vm_get_memory_mib(vms[i]));
+                for (size_t k = 0; k < n_a; k++) {
+                        char ident[QPCI_IDENT_MAX];
+                        printf("%sdom0:%s", k ? ", " : "", qpci_addr_format_ident(&a[k].addr, ident));
+                }
+                putchar('\n');
         }
-        return ret;
+        return 0;
+}
+
+/* qvm-start, qvm-shutdown, qvm-remove: each name is found first, so a typo fails before anything changes. */
+static int act(struct qpci_ctx *ctx, struct qpci_virt *v, const struct vm_args *a, int n, char **names) {
+        _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = NULL;
+        _cleanup_free_ struct qpci_vm **vms = calloc(n, sizeof(*vms));
+        int r;
+
+        if (!vms)
+                return tool_failed(-ENOMEM);
+        for (int i = 0; i < n; i++)
+                if (qpci_virt_find_vm(v, names[i], &vms[i]) < 0)
+                        return EXIT_USAGE;
+        if (streq(tool_prog, "qvm-start") && ((r = qpci_host_recover(ctx)) < 0 || (r = qpci_inventory_new(ctx, &inv)) < 0))
+                return tool_failed(r);
+        for (int i = 0; i < n; i++) {
+                if (streq(tool_prog, "qvm-start"))
+                        r = qpci_vm_start(vms[i], inv);
+                else if (streq(tool_prog, "qvm-shutdown"))
+                        r = qpci_vm_shutdown(vms[i], a->wait, a->force, a->timeout);
+                else
+                        r = qpci_vm_remove(vms[i]);
+                if (r < 0)
+                        return tool_failed(r);
+        }
+        return 0;
 }
 
 int cmd_qvm_vm(const char *prog, int argc, char **argv) {
+        _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
+        _cleanup_(qpci_virt_unrefp) struct qpci_virt *v = NULL;
         struct vm_args a = {0};
-        struct qpci_ctx *ctx = NULL;
-        struct qpci_virt *v = NULL;
-        struct qpci_inventory *inv = NULL;
-        int first = parse(prog, argc, argv, &a), ret = 0;
+        int first = parse(prog, argc, argv, &a), r;
 
         if (first < 0)
                 return first == -2 ? 0 : EXIT_USAGE;
-        if (tool_ctx_new(&ctx, false) < 0)
+        if (tool_ctx_new(&ctx, false) < 0 || qpci_virt_open(ctx, a.uri, 0, &v) < 0)
                 return EXIT_FAIL;
-        if (qpci_virt_open(ctx, a.uri, 0, &v) < 0) {
-                qpci_unref(ctx);
-                return EXIT_FAIL;
-        }
         if (streq(tool_prog, "qvm-create")) {
-                int r = qpci_virt_create_vm(v, &a.cfg, NULL);
-                ret = r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+                r = qpci_virt_create_vm(v, &a.cfg, NULL);
+                return r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : tool_failed(r);
         }
-        else if (streq(tool_prog, "qvm-ls"))
-                ret = ls(v, argc - first, argv + first);
-        else {
-                /* Each name is found first: a typo fails before anything changes. */
-                struct qpci_vm **vms = calloc(argc - first, sizeof(*vms));
-                for (int i = first; vms && i < argc; i++)
-                        if (qpci_virt_find_vm(v, argv[i], &vms[i - first]) < 0)
-                                ret = EXIT_USAGE;
-                if (!vms)
-                        ret = EXIT_FAIL;
-                if (!ret && streq(tool_prog, "qvm-start") && (qpci_host_recover(ctx) < 0 || qpci_inventory_new(ctx, &inv) < 0))
-                        ret = EXIT_FAIL;
-                for (int i = 0; !ret && i < argc - first; i++) {
-                        int r;
-                        if (streq(tool_prog, "qvm-start"))
-                                r = qpci_vm_start(vms[i], inv);
-                        else if (streq(tool_prog, "qvm-shutdown"))
-                                r = qpci_vm_shutdown(vms[i], a.wait, a.force, a.timeout);
-                        else
-                                r = qpci_vm_remove(vms[i]);
-                        if (r < 0)
-                                ret = EXIT_FAIL;
-                }
-                free(vms);
-        }
-        qpci_inventory_unref(inv);
-        qpci_virt_unref(v);
-        qpci_unref(ctx);
-        return ret;
+        if (streq(tool_prog, "qvm-ls"))
+                return ls(v, argc - first, argv + first);
+        return act(ctx, v, &a, argc - first, argv + first);
 }

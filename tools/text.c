@@ -14,7 +14,8 @@
 
 /* Length of the UTF-8 character at s that may go to a terminal as it is, 0 when it must be escaped:
  * a control character (C0, DEL, or C1 such as the 8-bit CSI), or a byte that is not UTF-8. */
-static size_t printable_len(const unsigned char *s) {
+size_t tool_char_len(const char *str) {
+        const unsigned char *s = (const unsigned char *)str;
         size_t len;
 
         if (*s < 0x20 || *s == 0x7f)
@@ -43,7 +44,7 @@ static size_t escape(const char *s, char *out) {
         size_t n = 0;
 
         while (*p) {
-                size_t l = printable_len(p);
+                size_t l = tool_char_len((const char *)p);
                 if (l) {
                         if (out)
                                 memcpy(out + n, p, l);
@@ -71,7 +72,7 @@ static size_t escape(const char *s, char *out) {
 
 static bool is_clean(const char *s) {
         for (const unsigned char *p = (const unsigned char *)s; *p;) {
-                size_t l = printable_len(p);
+                size_t l = tool_char_len((const char *)p);
                 if (!l)
                         return false;
                 p += l;

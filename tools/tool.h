@@ -39,10 +39,17 @@ void tool_option_error(const char *prog, char **argv, const struct option *optio
  * getopt string of short options). */
 const char *tool_option_name(const struct option *options, const char *shorts, int val, char *buf, size_t size);
 
+/* After a library call failed with r: the library has said why (one failure, one line), except
+ * when memory ran out, which it cannot always say. Returns EXIT_FAIL. */
+int tool_failed(int r);
+
 /* s as it may go to a terminal: control characters and bytes that are not UTF-8 escaped (\n, \t,
  * \r, \e by name, others as \xHH). s itself when nothing needs it, else a copy that lives until
  * exit. Every string from hardware, udev, sysfs or libvirt goes through it before a text printer. */
 const char *tool_esc(const char *s);
+/* Length of the UTF-8 character at s that may be printed as it is; 0 for a control character (C0,
+ * DEL, C1) or a byte that is not UTF-8. */
+size_t tool_char_len(const char *s);
 void tool_fputs_esc(const char *s, FILE *f);
 
 int cmd_qvm_pci(const char *prog, int argc, char **argv);
