@@ -1,10 +1,12 @@
 # A thin wrapper over Meson: `make` builds into build/ (tools in build/bin/), `make check` runs
-# every test: unit, golden CLI, the real /sys, the same again under ASan+UBSan, and short fuzzing.
+# every test: unit, golden CLI, the real /sys, the same again under ASan+UBSan and without VM
+# support, and short fuzzing.
 # Neither installs packages: `sh scripts/install-deps` (or `make deps`) does, once, as root.
 BUILD ?= build
 FUZZ_SECONDS ?= 20
+PREFIX ?= /usr/local
 
-.PHONY: all deps check bench fuzz clean
+.PHONY: all deps check bench fuzz install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -27,5 +29,13 @@ bench: all
 	sh bench/run-guest-bench
 	bash bench/vms.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: qpci and its links (qvm-pci, ...), libqpci
+# with its header and qpci.pc, and the VM module. The prefix is built in (the module's folder), so
+# the build is configured for it first.
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-novirt $(BUILD)-fuzz

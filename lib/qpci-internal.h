@@ -11,6 +11,9 @@
 #include "qpci.h"
 
 #define QPCI_EXPORT __attribute__((visibility("default")))
+/* An internal function that qpci's VM module calls across the library boundary: exported in the
+ * LIBQPCI_PRIVATE node of libqpci.sym, which is not an API (only the module of the same build). */
+#define QPCI_PRIVATE __attribute__((visibility("default")))
 
 /* ---- ctx.c ---- */
 
@@ -47,7 +50,7 @@ struct qpci_ctx {
         int lock_fd;
 };
 
-_printf_(3, 4) void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...);
+_printf_(3, 4) QPCI_PRIVATE void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...);
 #define log_err(ctx, ...) qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__)
 #define log_warn(ctx, ...) qpci_log((ctx), QPCI_LOG_WARNING, __VA_ARGS__)
 #define log_info(ctx, ...) qpci_log((ctx), QPCI_LOG_INFO, __VA_ARGS__)
@@ -75,14 +78,14 @@ static inline int qpci_hex_digit(int c) {
 }
 
 /* Opens a host path ("/sys/bus/pci/devices") below the context's root. */
-int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags);
+QPCI_PRIVATE int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags);
 /* Reads a small attribute file relative to dirfd into buf (NUL-terminated); returns its length or -errno. */
 ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size);
 /* The attribute with its trailing newline removed. */
 ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size);
 /* Parses "0x8086\n"-style attributes. */
 int qpci_read_hex(int dirfd, const char *name, unsigned long max, unsigned long *ret);
-int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret);
+QPCI_PRIVATE int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret);
 /* The last component of a symlink's target (a driver's or group's name), -errno when not a link. */
 int qpci_readlink_basename(int dirfd, const char *name, char *buf, size_t size);
 /* Returns the component before the last one of a path ("a/b/c" -> "b"), in buf. */
@@ -119,7 +122,7 @@ int qpci_config_is_bridge(const struct qpci_config *c);
 /* ---- addr.c ---- */
 
 /* Parses "SSSS:BB:DD.F" strictly, as sysfs names functions. */
-int qpci_addr_parse_sysfs(const char *s, struct qpci_addr *ret);
+QPCI_PRIVATE int qpci_addr_parse_sysfs(const char *s, struct qpci_addr *ret);
 
 /* ---- reset.c ---- */
 
@@ -216,7 +219,7 @@ _printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);
 bool qpci_pciback_is_permissive(struct qpci_ctx *ctx, const char *bdf);
 
 /* The drivers that hold a device away from the host for a VM. */
-bool qpci_driver_is_stub(const char *driver);
+QPCI_PRIVATE bool qpci_driver_is_stub(const char *driver);
 int qpci_write_attr(struct qpci_ctx *ctx, int dirfd, const char *name, const char *value);
 /* An O_PATH descriptor of /sys/bus/pci/devices/BDF. */
 int qpci_dev_open_sysfs(struct qpci_ctx *ctx, const char *bdf);
@@ -236,7 +239,7 @@ int qpci_state_open(struct qpci_ctx *ctx);
 void qpci_state_close(struct qpci_ctx *ctx);
 /* Serializes what gives devices to VMs (a start, a hot-plug), from the rules to the hypervisor's
  * answer, so two starts of VMs sharing a device cannot both pass the rules: a descriptor to close. */
-int qpci_state_lock_vms(struct qpci_ctx *ctx);
+QPCI_PRIVATE int qpci_state_lock_vms(struct qpci_ctx *ctx);
 int qpci_state_begin(struct qpci_ctx *ctx);
 int qpci_state_commit(struct qpci_ctx *ctx);
 void qpci_state_rollback(struct qpci_ctx *ctx);
@@ -261,10 +264,11 @@ int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,
                            size_t size);
 /* A VM used the device without a reliable reset: it may have left it in any state (takes the lock). */
-int qpci_state_mark_tainted(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, const char *vm);
+QPCI_PRIVATE int qpci_state_mark_tainted(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
+                                         const char *vm);
 /* 1 and the VM that last used this very device without a reliable reset, 0 when none (read-only). */
-int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *vm,
-                          size_t size);
+QPCI_PRIVATE int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
+                                       char *vm, size_t size);
 /* Whether an interrupted command left moves in the journal (read-only, no lock). */
 bool qpci_state_journal_pending(struct qpci_ctx *ctx);
 /* Sets hidden_from on the inventory's devices that qpci hid. */
@@ -286,7 +290,7 @@ struct qpci_rules {
 };
 
 /* "0000:00:1c.0/0000:01:00.0": the device behind its bridges; QPCI_PATH_MAX holds any. */
-void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size);
+QPCI_PRIVATE void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size);
 int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
 int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);
 int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d);
@@ -296,7 +300,7 @@ int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d);
 int qpci_rule_strict_reset(const struct qpci_rules *r, struct qpci_dev *d);
 /* Every rule in turn; full adds those only a start or a hot-plug needs (one VM, functions and
  * group together). 0, or the first refusal, logged. */
-int qpci_rules_check(const struct qpci_rules *r, const struct qpci_assignment *a, bool full);
+QPCI_PRIVATE int qpci_rules_check(const struct qpci_rules *r, const struct qpci_assignment *a, bool full);
 
 /* ---- guard.c ---- */
 
@@ -344,7 +348,7 @@ char *qpci_vmxml_format_meta(struct qpci_vmxml *x);
 int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a);
 /* Gives a device on pciback to the running domain domid, or takes it back, through libxl: what
  * `xl pci-attach` and `pci-detach` do, without the reset libvirt insists on. -ENOPKG without libxl. */
-int qpci_xen_pci_add(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a, bool permissive);
-int qpci_xen_pci_remove(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a);
+QPCI_PRIVATE int qpci_xen_pci_add(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a, bool permissive);
+QPCI_PRIVATE int qpci_xen_pci_remove(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a);
 /* Until the domain's PCI frontend has connected (it takes more devices only then). */
-int qpci_xen_wait_pcifront(struct qpci_ctx *ctx, unsigned domid, unsigned timeout_s);
+QPCI_PRIVATE int qpci_xen_wait_pcifront(struct qpci_ctx *ctx, unsigned domid, unsigned timeout_s);

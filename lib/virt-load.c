@@ -2,11 +2,9 @@
 /*
  * The public VM API, forwarded to the module qpci-virt.so (see virt-module.h), which is loaded by
  * the first qpci_virt_open(). Every other function takes an object only an open connection made,
- * so by then the module is there.
+ * so by then the module is there. Built without VM support (-Dvirt=disabled), no connection opens.
  */
 #include <dlfcn.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,51 +15,90 @@
 
 static const struct qpci_virt_module *mod;
 
-/* Where the module may be: named by QPCI_VIRT_MODULE, beside the executable's folder (the build
- * tree's lib/, or an installed prefix's lib/qpci/), then the configured module folder. */
+#if QPCI_HAVE_VIRT
+/* Tries one place. 0 when loaded, -ENOENT when nothing is there, another -errno (with *err set)
+ * when something is there but is not this build's module: then no other place is tried. */
+static int try_load(const char *path, const char **err) {
+        void *h;
+
+        if (access(path, F_OK) < 0)
+                return -ENOENT;
+        /* RTLD_NODELETE: the table stays valid for the life of the process. */
+        h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!h) {
+                *err = dlerror();
+                return -ENOPKG;
+        }
+        mod = dlsym(h, QPCI_VIRT_MODULE_SYMBOL);
+        if (mod && mod->abi == QPCI_VIRT_MODULE_ABI)
+                return 0;
+        *err = mod ? "it comes from another build of qpci" : "it is not qpci's VM module";
+        mod = NULL;
+        dlclose(h);
+        return -ENOPKG;
+}
+
+/* Tries dir/name (name alone without dir). *shown keeps the path to name in an error: the first
+ * place tried, or the one where something else than this build's module was found. */
+static int try_place(const char *dir, const char *name, char **shown, const char **err) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s%s%s", dir ? dir : "", dir ? "/" : "", name) < 0)
+                return -ENOMEM;
+        r = try_load(path, err);
+        if (r != 0 && (!*shown || r != -ENOENT)) {
+                free(*shown);
+                *shown = TAKE_PTR(path);
+        }
+        return r;
+}
+
+/* Where the module may be: named by QPCI_VIRT_MODULE, else beside this library (the build tree's
+ * lib/), in its qpci/ folder (an installed prefix, wherever it was copied to), then the configured
+ * module folder. */
 static int load(struct qpci_ctx *ctx, int priority) {
-        char exe[PATH_MAX], cand[3][PATH_MAX + 32] = {{0}};
         const char *env = getenv("QPCI_VIRT_MODULE");
         const char *err = "not there";
-        ssize_t n;
-        size_t k = 0;
+        _cleanup_free_ char *shown = NULL, *libdir = NULL;
+        Dl_info info;
+        int r;
 
         if (mod)
                 return 0;
         if (env && *env)
-                snprintf(cand[k++], sizeof(cand[0]), "%s", env);
+                r = try_place(NULL, env, &shown, &err);
         else {
-                n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-                if (n > 0) {
-                        exe[n] = '\0';
-                        const char *dir = dirname(exe);
-                        snprintf(cand[k++], sizeof(cand[0]), "%s/../lib/qpci-virt.so", dir);
-                        snprintf(cand[k++], sizeof(cand[0]), "%s/../lib/qpci/qpci-virt.so", dir);
+                r = -ENOENT;
+                if (dladdr((void *)load, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
+                        libdir = strdup(info.dli_fname);
+                        if (!libdir)
+                                return -ENOMEM;
+                        *strrchr(libdir, '/') = '\0';
+                        r = try_place(libdir, "qpci-virt.so", &shown, &err);
+                        if (r == -ENOENT)
+                                r = try_place(libdir, "qpci/qpci-virt.so", &shown, &err);
                 }
-                snprintf(cand[k++], sizeof(cand[0]), "%s/qpci-virt.so", QPCI_MODULE_DIR);
+                if (r == -ENOENT)
+                        r = try_place(QPCI_MODULE_DIR, "qpci-virt.so", &shown, &err);
         }
-        for (size_t i = 0; i < k; i++) {
-                void *h;
-                if (access(cand[i], F_OK) < 0)
-                        continue;
-                /* RTLD_NODELETE: the table stays valid for the life of the process. */
-                h = dlopen(cand[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-                if (!h) {
-                        err = dlerror();
-                        break;
-                }
-                mod = dlsym(h, QPCI_VIRT_MODULE_SYMBOL);
-                if (mod && mod->abi == QPCI_VIRT_MODULE_ABI)
-                        return 0;
-                err = mod ? "it comes from another build of qpci" : "it is not qpci's VM module";
-                mod = NULL;
-                dlclose(h);
-                break;
-        }
+        if (r == 0)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
         qpci_log(ctx, priority, "VM support is not available: cannot load qpci-virt.so (%s: %s); it needs libvirt0 and "
-                 "libxml2 installed", k ? cand[0] : "", err);
+                 "libxml2 installed", shown ? shown : "", err);
         return -ENOPKG;
 }
+#else
+static int load(struct qpci_ctx *ctx, int priority) {
+        /* Built so on purpose: a listing that only wanted USED BY has nothing to report at -v. */
+        qpci_log(ctx, priority == QPCI_LOG_INFO ? QPCI_LOG_DEBUG : priority,
+                 "VM support is not available: this qpci was built without it (-Dvirt=disabled); rebuild it with "
+                 "libvirt and libxml2 (Debian: libvirt-dev libxml2-dev) for the VM commands");
+        return -ENOPKG;
+}
+#endif
 
 QPCI_EXPORT int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct qpci_virt **ret) {
         int r = load(ctx, flags & QPCI_VIRT_OPTIONAL ? QPCI_LOG_INFO : QPCI_LOG_ERR);
@@ -83,9 +120,11 @@ QPCI_EXPORT const char *qpci_vm_state_name(enum qpci_vm_state s) {
         return (size_t)s < ELEMENTSOF(names) ? names[s] : "Transient";
 }
 
+/* Here, not in the module: qvm-prefs lists them, and the module checks names against them. */
 QPCI_EXPORT const char *const *qpci_vm_pref_names(void) {
-        static const char *const none[] = {NULL};
-        return mod ? mod->vm_pref_names() : none;
+        static const char *const prefs[] = {"kernel", "initrd", "kernelopts", "memory", "maxmem", "vcpus",
+                                            "pci_strictreset", NULL};
+        return prefs;
 }
 
 /* The rest forward as they are. */

@@ -3,14 +3,17 @@
  * The VM code (virt.c, assign.c, vmxml.c) is a module, qpci-virt.so, loaded on first use
  * (virt-load.c): libvirt and libxml2 bring some sixty libraries with them, which a command that
  * only lists or hides devices should neither need installed nor pay to load. The module exports
- * this one table; the public qpci_virt_*() and qpci_vm_*() functions forward through it.
+ * this one table (virt-module.c); the public qpci_virt_*() and qpci_vm_*() functions of libqpci
+ * forward through it. The module links libqpci.so for the host side (inventory, engine, state),
+ * so the process has one copy of it; what the module needs of libqpci's internals is the
+ * LIBQPCI_PRIVATE node of libqpci.sym.
  */
 #pragma once
 
 #include "qpci.h"
 
 /* Bumped when the table changes: a module of another build is refused, never half-used. */
-#define QPCI_VIRT_MODULE_ABI 3
+#define QPCI_VIRT_MODULE_ABI 4
 
 struct qpci_virt_module {
         unsigned abi;
@@ -23,7 +26,6 @@ struct qpci_virt_module {
         const char *(*vm_get_name)(const struct qpci_vm *vm);
         enum qpci_vm_state (*vm_get_state)(const struct qpci_vm *vm);
         unsigned long (*vm_get_memory_mib)(struct qpci_vm *vm);
-        const char *const *(*vm_pref_names)(void);
         int (*vm_get_pref)(struct qpci_vm *vm, const char *name, char **value, bool *is_default);
         int (*vm_set_pref)(struct qpci_vm *vm, const char *name, const char *value);
         int (*vm_get_assignments)(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n);

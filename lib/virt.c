@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "qpci-internal.h"
-#include "virt-module.h"
 #include "virt.h"
 
 /* libvirt prints every error to stderr unless told otherwise; qpci reports them itself. */
@@ -517,28 +516,3 @@ int qpci_vm_remove(struct qpci_vm *vm) {
         vm->state = QPCI_VM_HALTED;
         return 0;
 }
-
-/* The module's one export: what virt-load.c forwards the public API to. */
-QPCI_EXPORT const struct qpci_virt_module qpci_virt_module = {
-        .abi = QPCI_VIRT_MODULE_ABI,
-        .virt_open = qpci_virt_open,
-        .virt_unref = qpci_virt_unref,
-        .virt_get_uri = qpci_virt_get_uri,
-        .virt_get_vms = qpci_virt_get_vms,
-        .virt_find_vm = qpci_virt_find_vm,
-        .virt_create_vm = qpci_virt_create_vm,
-        .vm_get_name = qpci_vm_get_name,
-        .vm_get_state = qpci_vm_get_state,
-        .vm_get_memory_mib = qpci_vm_get_memory_mib,
-        .vm_pref_names = qpci_vm_pref_names,
-        .vm_get_pref = qpci_vm_get_pref,
-        .vm_set_pref = qpci_vm_set_pref,
-        .vm_get_assignments = qpci_vm_get_assignments,
-        .vm_attach = qpci_vm_attach,
-        .vm_detach = qpci_vm_detach,
-        .vm_start = qpci_vm_start,
-        .vm_check = qpci_vm_check,
-        .vm_shutdown = qpci_vm_shutdown,
-        .vm_remove = qpci_vm_remove,
-        .virt_hook = qpci_virt_hook,
-};

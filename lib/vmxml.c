@@ -246,16 +246,10 @@ static void render_memory(struct qpci_vmxml *x) {
         set_mib(max, top > mem ? top : mem);
 }
 
-static const char *const prefs[] = {"kernel", "initrd", "kernelopts", "memory", "maxmem", "vcpus",
-                                    "pci_strictreset", NULL};
-
-const char *const *qpci_vm_pref_names(void) {
-        return prefs;
-}
-
+/* The names are libqpci's (virt-load.c), so a tool can list them without loading this module. */
 static bool known_pref(const char *name) {
-        for (size_t i = 0; prefs[i]; i++)
-                if (streq(prefs[i], name))
+        for (const char *const *p = qpci_vm_pref_names(); *p; p++)
+                if (streq(*p, name))
                         return true;
         return false;
 }
