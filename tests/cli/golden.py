@@ -16,8 +16,11 @@ another kernel must get the same answers).
 In a command, $QPCI_ROOT is the fixture's directory, where boot/vmlinuz is a stand-in kernel file
 and boot/fifo a FIFO, and \xHH is that byte (control characters in arguments).
 
-  golden.py BINDIR [SCENARIO...]          check
-  golden.py --update BINDIR [SCENARIO...] rewrite the .out files from what the tools print now
+A build without VM support (meson -Dvirt=disabled) is checked with --without-vms: the scenarios
+with VMs (a "# vms:" line) are left out, and those marked "# build: without-vms" run, only then.
+
+  golden.py [--without-vms] BINDIR [SCENARIO...]          check
+  golden.py --update [--without-vms] BINDIR [SCENARIO...] rewrite the .out files from what the tools print now
 """
 import json
 import os
@@ -76,7 +79,8 @@ def verdicts(block):
 
 def main(argv):
     update = "--update" in argv
-    argv = [a for a in argv if a != "--update"]
+    without_vms = "--without-vms" in argv
+    argv = [a for a in argv if a not in ("--update", "--without-vms")]
     bindir = pathlib.Path(argv[0]).resolve()
     names = argv[1:] or sorted(p.stem for p in HERE.glob("*.cmds"))
     results = []
@@ -85,6 +89,9 @@ def main(argv):
         cmds = [l.strip() for l in lines if l.strip() and not l.startswith("#")]
         header = dict(l[1:].split(":", 1) for l in lines if l.startswith("#") and ":" in l)
         header = {k.strip(): v.strip() for k, v in header.items()}
+        only_without_vms = header.get("build") == "without-vms"
+        if (without_vms and "vms" in header) or (only_without_vms and not without_vms):
+            continue
         topology = header.get("topology", name)
         vms = HERE / "vms" / header.get("vms", "none.xml")
         with tempfile.TemporaryDirectory(prefix=f"qpci-{name}-") as tmp:
