@@ -55,8 +55,14 @@ _printf_(3, 4) QPCI_PRIVATE void qpci_log(struct qpci_ctx *ctx, int priority, co
 #define log_warn(ctx, ...) qpci_log((ctx), QPCI_LOG_WARNING, __VA_ARGS__)
 #define log_info(ctx, ...) qpci_log((ctx), QPCI_LOG_INFO, __VA_ARGS__)
 #define log_dbg(ctx, ...) qpci_log((ctx), QPCI_LOG_DEBUG, __VA_ARGS__)
-/* Logs the reason and evaluates to r, so a failure is reported where it is understood. */
-#define log_error_errno(ctx, r, ...) (qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__), (r))
+/* Logs the reason and evaluates to r, so a failure is reported where it is understood. r is taken
+ * before logging: callers pass -errno, which a log function (stdio, syslog) may change. */
+#define log_error_errno(ctx, r, ...)                                    \
+        ({                                                              \
+                int _r = (r);                                           \
+                qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__);             \
+                _r;                                                     \
+        })
 
 /* What to put before an absolute host path ("" for the real root) where a library or realpath()
  * opens the path itself instead of going through the root descriptor. */
