@@ -4,7 +4,7 @@
 Both read the same fixture tree (lspci through -A linux-sysfs -O sysfs.path=...), interleaved
 round by round so that caches and machine load hit both alike. Wall time is the median of the
 rounds; peak RSS comes from /usr/bin/time (a small parent, so the child's peak is its own).
-Targets (issue 2): list and --json at most half of lspci's time, peak RSS at most 16 MiB at 4,096
+Targets: list and --json at most half of lspci's time, peak RSS at most 16 MiB at 4,096
 functions, and 16,384 functions at most 4.5 times 4,096. Exits 1 when a target is missed.
 """
 import argparse

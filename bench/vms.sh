@@ -2,7 +2,7 @@
 # qvm-pci list on a host with 200 VMs holding assignments, against what it replaces: `virsh list
 # --all` plus `qvm-pci list` with no VMs, in one run against the same private libvirt daemon
 # (tests/libvirt/with-libvirtd), interleaved round by round; the ratio of the medians.
-# Target (issue 4): at most 1.5. The host is the seed laptop's fixture, so no device of this
+# Target: at most 1.5. The host is seed-laptop.topo's fixture, so no device of this
 # machine is assigned; every VM holds two devices (USED BY then names 100 VMs on some rows).
 set -euo pipefail
 

@@ -419,8 +419,8 @@ int qpci_state_mark_hidden(struct qpci_inventory *inv) {
  * the stub's module, whose probe then takes the device. Permissive mode, which pciback forgets
  * when the device leaves it, is written again whenever pciback has the device: at its "bind", or
  * at coldplug's replayed "add" when pciback took it before udev ran (xen-pciback.hide=), as the
- * seed page's R3.2 systemd unit does by hand. Written whole from the database after every change,
- * so it never drifts from it.
+ * R3.2 systemd unit of Qubes OS's Assigning Devices page does by hand. Written whole from the
+ * database after every change, so it never drifts from it.
  */
 #define RULES "etc/udev/rules.d/40-qpci-hide.rules"
 

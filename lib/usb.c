@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Which PCI controller a USB device hangs off, and what else rides on it: what the seed page does
- * by hand with lsusb and readlink /sys/bus/usb/devices/usbN. A root hub "usbN" sits in the
- * controller's sysfs directory, so the component above it names the controller.
+ * Which PCI controller a USB device hangs off, and what else rides on it: what Qubes OS's Assigning
+ * Devices page does by hand with lsusb and readlink /sys/bus/usb/devices/usbN. A root hub "usbN"
+ * sits in the controller's sysfs directory, so the component above it names the controller.
  */
 #include <fcntl.h>
 #include <limits.h>

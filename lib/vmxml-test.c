@@ -56,7 +56,7 @@ static void test_new_and_prefs(void **state) {
         assert_true(has(x, "machine=\"q35\""));
         /* No emulated USB controller beside the one a VM may be given. */
         assert_true(has(x, "<controller type=\"usb\" model=\"none\"/>"));
-        /* The seed page's DMA buffer goes after the console, which is not a preference. */
+        /* The Assigning Devices page's DMA buffer goes after the console, which is not a preference. */
         assert_int_equal(qpci_vmxml_set_pref(x, "kernelopts", "iommu=soft swiotlb=8192", &why), 0);
         expect_pref(x, "kernelopts", "iommu=soft swiotlb=8192", false);
         assert_true(has(x, "<cmdline>console=ttyS0 iommu=soft swiotlb=8192</cmdline>"));

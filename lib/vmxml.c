@@ -205,8 +205,9 @@ bool qpci_vmxml_has_pci(struct qpci_vmxml *x) {
         return false;
 }
 
-/* Qubes' default for a VM with PCI devices, with the seed page's buffer size: the guest bounces
- * DMA through a software IOTLB, which some devices need larger (qvm-prefs VM kernelopts ...). */
+/* Qubes' default for a VM with PCI devices, with the buffer size of Qubes OS's Assigning Devices
+ * page: the guest bounces DMA through a software IOTLB, which some devices need larger (qvm-prefs
+ * VM kernelopts ...). */
 #define KERNELOPTS_PCI "iommu=soft swiotlb=2048"
 
 static const char *default_kernelopts(struct qpci_vmxml *x) {
@@ -452,8 +453,9 @@ char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_typ
         set_mib(xmlNewChild(x.domain, NULL, BAD_CAST "memory", NULL), c->memory_mib ? c->memory_mib : 400);
         set_mib(xmlNewChild(x.domain, NULL, BAD_CAST "currentMemory", NULL), c->memory_mib ? c->memory_mib : 400);
         os = xmlNewChild(x.domain, NULL, BAD_CAST "os", NULL);
-        /* A Xen VM boots paravirtualized, as the seed page's VMs did: pcifront takes the devices.
-         * Elsewhere a q35 machine, whose PCI Express root ports take hot-plugged devices. */
+        /* A Xen VM boots paravirtualized, as the VMs of Qubes OS's Assigning Devices page did:
+         * pcifront takes the devices. Elsewhere a q35 machine, whose PCI Express root ports take
+         * hot-plugged devices. */
         n = xmlNewTextChild(os, NULL, BAD_CAST "type", BAD_CAST(xen ? "linux" : "hvm"));
         if (!xen) {
                 xmlSetProp(n, BAD_CAST "arch", BAD_CAST "x86_64");

@@ -31,7 +31,7 @@ static int do_permissive(struct qpci_dev *d, bool persistent, bool off) {
         printf("dom0:%s is permissive: a VM may write most of its config space\n", qpci_dev_get_ident(d));
         if (persistent)
                 printf("kept permissive whenever pciback takes it at boot, by /etc/udev/rules.d/40-qpci-hide.rules\n");
-        /* The seed page's warning, where the user acts. */
+        /* The warning of Qubes OS's Assigning Devices page, where the user acts. */
         fprintf(stderr, "%s: warning: this weakens the device's isolation, especially without a VT-d interrupt "
                 "remapping unit; use it only for a device that does not work otherwise\n", tool_prog);
         return 0;

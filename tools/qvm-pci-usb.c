@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * qvm-pci usb: the seed page's "Finding the right USB controller" in one command. For a USB device
- * it names the PCI controller, every bus that controller owns (an xHCI has two), every device on
- * them, and the controller's sibling functions: all that goes to the VM with it.
+ * qvm-pci usb: the "Finding the right USB controller" steps of Qubes OS's Assigning Devices page,
+ * in one command. For a USB device it names the PCI controller, every bus that controller owns (an
+ * xHCI has two), every device on them, and the controller's sibling functions: all that goes to the
+ * VM with it.
  */
 #include <errno.h>
 #include <stdio.h>

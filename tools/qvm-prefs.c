@@ -22,10 +22,10 @@ static void usage(const char *prog, FILE *f) {
                 "       %s -l VM | -g VM PROP | -s VM PROP VALUE   (Qubes R3.2)\n"
                 "\n"
                 "Preferences: kernel, initrd, kernelopts (the kernel command line; a VM with PCI devices\n"
-                "defaults to 'iommu=soft swiotlb=2048', and the seed page's DMA buffer is\n"
-                "'iommu=soft swiotlb=8192'), memory and maxmem (MiB; a VM with PCI devices gets no\n"
-                "ballooning), vcpus, pci_strictreset (False: every PCI device of the VM is used without a\n"
-                "reliable reset, as -o no-strict-reset=True does for one).\n"
+                "defaults to 'iommu=soft swiotlb=2048', and Qubes OS's Assigning Devices page gives a\n"
+                "larger DMA buffer, 'iommu=soft swiotlb=8192'), memory and maxmem (MiB; a VM with PCI\n"
+                "devices gets no ballooning), vcpus, pci_strictreset (False: every PCI device of the VM is\n"
+                "used without a reliable reset, as -o no-strict-reset=True does for one).\n"
                 "  -c, --connect URI  libvirt URI\n",
                 prog, prog, prog, prog, prog);
 }
@@ -37,7 +37,8 @@ static int list(struct qpci_vm *vm) {
                 int r = qpci_vm_get_pref(vm, *p, &value, &dflt);
                 if (r < 0)
                         return tool_failed(r);
-                /* The seed page's layout: "kernelopts       : iommu=soft swiotlb=2048 (default)". */
+                /* As Qubes OS's Assigning Devices page shows it:
+                 * "kernelopts       : iommu=soft swiotlb=2048 (default)". */
                 printf("%-16s : %s%s\n", *p, tool_esc(value), dflt ? " (default)" : "");
         }
         return 0;

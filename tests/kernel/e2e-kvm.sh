@@ -1,14 +1,15 @@
-# End to end on QEMU/KVM's side (issue 7): devices assigned with qpci's commands really work inside
-# a VM. Runs in the plain guest of tests/kernel/run-guest --libvirt --domu (busybox sh, as root):
-# Debian's kernel on q35 with an emulated Intel IOMMU, libvirtd with its QEMU driver
-# (qemu:///system), the default topology (an e1000e at 01:00.0 behind the root port 1c.0, reset
-# "pm bus", on a QEMU user network whose gateway is 10.0.2.2; a qemu-xhci at 00:0d.0 on the root
-# bus, no reset method, with a usb-kbd 0627:0001). The VMs are QEMU under TCG inside this guest
-# (no KVM in an emulated machine: libvirt's domain type 'qemu', the same driver and the same VFIO
-# as KVM), booting $QPCI_DOMU_KERNEL and $QPCI_DOMU_INITRD (tests/kernel/domu-init.sh), which report
-# on their serial console, /var/log/libvirt/qemu/NAME-console.log, as
-# "QPCI-DOMU [uptime] PASS|FAIL|INFO ..." lines. Each VM boot costs 60 to 100 s here, so the checks
-# share two boots: sys-net (the NIC and the xHCI), then sys-net2 (the NIC, then the xHCI hot-plugged).
+# End to end on QEMU/KVM's side, the workflow of Qubes OS's Assigning Devices page: devices assigned
+# with qpci's commands really work inside a VM. Runs in the plain guest of tests/kernel/run-guest
+# --libvirt --domu (busybox sh, as root): Debian's kernel on q35 with an emulated Intel IOMMU,
+# libvirtd with its QEMU driver (qemu:///system), the default topology (an e1000e at 01:00.0 behind
+# the root port 1c.0, reset "pm bus", on a QEMU user network whose gateway is 10.0.2.2; a qemu-xhci
+# at 00:0d.0 on the root bus, no reset method, with a usb-kbd 0627:0001). The VMs are QEMU under TCG
+# inside this guest (no KVM in an emulated machine: libvirt's domain type 'qemu', the same driver
+# and the same VFIO as KVM), booting $QPCI_DOMU_KERNEL and $QPCI_DOMU_INITRD
+# (tests/kernel/domu-init.sh), which report on their serial console,
+# /var/log/libvirt/qemu/NAME-console.log, as "QPCI-DOMU [uptime] PASS|FAIL|INFO ..." lines. Each VM
+# boot costs 60 to 100 s here, so the checks share two boots: sys-net (the NIC and the xHCI), then
+# sys-net2 (the NIC, then the xHCI hot-plugged).
 #
 # Only qpci's commands act (qvm-create, qvm-pci, qvm-prefs, qvm-start, qvm-shutdown, qvm-remove);
 # virsh and sysfs only look. Prints TAP, one line per check with its wall time; after a failure,
@@ -161,7 +162,8 @@ check "...the xHCI is on vfio-pci in the guest" on_driver "$XHCI" vfio-pci
 check "...vfio_iommu_type1 is loaded (vfio's softdep, followed by qpci's module load)" test -d /sys/module/vfio_iommu_type1
 check "qvm-pci: sys-net under USED BY of the e1000e" sh -c "qvm-pci | grep -q '^$NIC .* sys-net\$'"
 
-# While sys-net boots: a second VM with the same NIC (the seed page: one running VM at a time).
+# While sys-net boots: a second VM with the same NIC (the Assigning Devices page: one running VM at
+# a time).
 check "qvm-create sys-net2" qvm-create sys-net2 --kernel "$QPCI_DOMU_KERNEL" --initrd "$QPCI_DOMU_INITRD" --memory 256
 check "qvm-pci attach --persistent sys-net2 $NIC: a device may be assigned to several VMs" \
         qvm-pci attach --persistent sys-net2 "$NIC"

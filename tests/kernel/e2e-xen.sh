@@ -1,13 +1,14 @@
-# End to end on Xen (issue 7): a device assigned with qpci's commands really works inside a VM.
-# Runs in the dom0 of tests/kernel/run-guest --xen --libvirt --domu (busybox sh, as root): Xen
-# 4.17, Debian's kernel as PV dom0, libvirtd with its libxl driver, the default topology (an
-# e1000e at 01:00.0 behind the root port 1c.0, reset "pm bus"; an e1000 at 00:07.0 on the root bus,
-# no reset method), each on a QEMU user network whose gateway is 10.0.2.2. The VMs boot
-# $QPCI_DOMU_KERNEL and $QPCI_DOMU_INITRD (tests/kernel/domu-init.sh), which report on their console,
-# /var/log/xen/console/guest-NAME.log, as "QPCI-DOMU [uptime] PASS|FAIL|INFO ..." lines. Four domU
-# boots: sys-net (the e1000e), sys-net2 (the same e1000e once sys-net is down, then hot-plugs),
-# sys-usb (the xHCI at 00:0d.0 with its keyboard and the e1000, both without a reset: given through
-# libxl, which upstream libvirt would refuse).
+# End to end on Xen, the workflow of Qubes OS's Assigning Devices page: a device assigned with
+# qpci's commands really works inside a VM. Runs in the dom0 of tests/kernel/run-guest --xen
+# --libvirt --domu (busybox sh, as root): Xen 4.17, Debian's kernel as PV dom0, libvirtd with its
+# libxl driver, the default topology (an e1000e at 01:00.0 behind the root port 1c.0, reset "pm
+# bus"; an e1000 at 00:07.0 on the root bus, no reset method), each on a QEMU user network whose
+# gateway is 10.0.2.2. The VMs boot $QPCI_DOMU_KERNEL and $QPCI_DOMU_INITRD
+# (tests/kernel/domu-init.sh), which report on their console, /var/log/xen/console/guest-NAME.log,
+# as "QPCI-DOMU [uptime] PASS|FAIL|INFO ..." lines. Four domU boots: sys-net (the e1000e), sys-net2
+# (the same e1000e once sys-net is down, then hot-plugs), sys-usb (the xHCI at 00:0d.0 with its
+# keyboard and the e1000, both without a reset: given through libxl, which upstream libvirt would
+# refuse).
 #
 # Only qpci's commands act (qvm-create, qvm-pci, qvm-prefs, qvm-start, qvm-shutdown); virsh, xl
 # and sysfs only look. Prints TAP, one line per check with its wall time; after a failure, what
@@ -62,7 +63,7 @@ check "libvirtd answers on xen:///system (its libxl driver loaded)" virsh -c xen
 check "qvm-ls reaches it by itself: a Xen dom0 means xen:///system" \
         sh -c 'env -u LIBVIRT_DEFAULT_URI qvm-ls >/tmp/ls && grep -q "^Domain-0 *Running" /tmp/ls || { cat /tmp/ls; false; }'
 
-# --- sys-net: the seed page's workflow with the e1000e ------------------------------------------
+# --- sys-net: the Assigning Devices page's workflow with the e1000e ----------------------------
 check "qvm-create sys-net --kernel ... --initrd ... --memory 160" \
         qvm-create sys-net --kernel "$QPCI_DOMU_KERNEL" --initrd "$QPCI_DOMU_INITRD" --memory 160
 xml_of sys-net
@@ -114,7 +115,7 @@ else
         sed 's/^/#   /' /tmp/out
 fi
 
-# A device assigned to two VMs, used by one running VM at a time (the seed page).
+# A device assigned to two VMs, used by one running VM at a time (the Assigning Devices page).
 check "qvm-create sys-net2" qvm-create sys-net2 --kernel "$QPCI_DOMU_KERNEL" --initrd "$QPCI_DOMU_INITRD" --memory 160
 check "qvm-pci attach --persistent sys-net2 $NIC: a device may be assigned to several VMs" \
         qvm-pci attach --persistent sys-net2 "$NIC"
@@ -218,7 +219,7 @@ gone sys-net2
 check "...USED BY: only sys-net has the e1000e now" sh -c "qvm-pci | grep -q '^$NIC .* sys-net\$'"
 check "qvm-remove sys-net2" qvm-remove sys-net2
 
-# --- sys-usb: the seed's USB controller, with the no-strict-reset e1000 --------------------------
+# --- sys-usb: the page's USB controller, with the no-strict-reset e1000 --------------------------
 # Both on bus 00, with no reset method: upstream libvirt refuses to start a Xen domain with a host
 # device it cannot reset; qpci's option is the user's word that it may be used without, and qpci
 # gives them through libxl.

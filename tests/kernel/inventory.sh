@@ -210,7 +210,7 @@ while read -r i bdf; do
         is "$bdf: vendor:device $v:$dv" "\"$v\" \"$dv\"" "$got $R"
 done </tmp/index
 
-# --- the seed page's devices --------------------------------------------------------------------
+# --- the devices of the Assigning Devices page's laptop -----------------------------------------
 find_dev() { # vendor:device -> the first such function, into $R
         R=""
         for d in /sys/bus/pci/devices/*; do

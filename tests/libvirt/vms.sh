@@ -42,7 +42,7 @@ check "qvm-ls shows it halted with 256 MiB" bash -c "qvm-ls | grep -Eq '^$vm +Ha
 expect_fail "qvm-create refuses a second $vm" "a VM named '$vm' exists already" \
         qvm-create --type qemu --kernel "$kernel" "$vm"
 check "kernelopts default to nothing" test "$(qvm-prefs "$vm" kernelopts)" = ""
-check "qvm-prefs sets the seed page's DMA buffer" qvm-prefs "$vm" kernelopts "iommu=soft swiotlb=8192"
+check "qvm-prefs sets the Assigning Devices page's DMA buffer" qvm-prefs "$vm" kernelopts "iommu=soft swiotlb=8192"
 check "libvirt's cmdline has it after the console" \
         bash -c "virsh dumpxml --inactive $vm | grep -q '<cmdline>console=ttyS0 iommu=soft swiotlb=8192</cmdline>'"
 check "R3.2: qvm-prefs -s VM vcpus 2" qvm-prefs -s "$vm" vcpus 2
