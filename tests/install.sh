@@ -1,0 +1,67 @@
+#!/bin/sh
+# meson install into a staging folder, then the tools run from there as installed: qpci and its
+# links, libqpci (found through the tools' relative rpath) and the VM module (found beside the
+# installed libqpci, not in the build tree and not in the configured prefix, which does not exist).
+# TAP. Usage: install.sh BUILDDIR SOURCEDIR
+set -u
+# meson test points LD_LIBRARY_PATH at the build tree's libqpci: the installed tools must not need it.
+unset LD_LIBRARY_PATH
+build=$1
+src=$2
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+n=0
+status=0
+check() { # what, then a command that must succeed
+        what=$1
+        shift
+        n=$((n + 1))
+        if out=$("$@" 2>&1); then
+                echo "ok $n - $what"
+        else
+                echo "not ok $n - $what"
+                printf '%s\n' "$out" | sed 's/^/# /'
+                status=1
+        fi
+}
+
+check "meson install --destdir" meson install -C "$build" --destdir "$stage/root" --no-rebuild --quiet
+bin=$(find "$stage/root" -path '*/bin/qpci' | head -n 1)
+bin=${bin%/qpci}
+lib=$(find "$stage/root" -name 'libqpci.so.0' | head -n 1)
+lib=${lib%/libqpci.so.0}
+check "qpci is installed" test -x "$bin/qpci"
+for link in qvm-pci qvm-prefs qvm-create qvm-ls qvm-start qvm-shutdown qvm-remove; do
+        check "$link leads to qpci" test "$(readlink "$bin/$link")" = qpci
+done
+check "libqpci.so.0, qpci.h and qpci.pc are installed" \
+        test -f "$lib/libqpci.so.0" -a -f "$lib/pkgconfig/qpci.pc" -a -n "$(find "$stage/root" -name qpci.h)"
+check "qpci.pc gives the version" \
+        test "$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion qpci)" = "$(meson introspect --projectinfo "$build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
+
+python3 "$src/tests/fixture/mkfixture.py" "$src/tests/topologies/seed-laptop.topo" "$stage/fixture" >/dev/null
+export QPCI_ROOT="$stage/fixture" QPCI_PCI_IDS="$src/tests/data/pci.ids" QPCI_HWDB=0
+export LIBVIRT_DEFAULT_URI="test://$src/tests/cli/vms/none.xml"
+"$build/bin/qvm-pci" -v >"$stage/built.out" 2>&1
+check "the installed qvm-pci lists the fixture as the built one does" \
+        sh -c '"$1/qvm-pci" -v >"$2/installed.out" 2>&1 && cmp "$2/built.out" "$2/installed.out"' sh "$bin" "$stage"
+# loaded FILE LOG: the object of that name the dynamic loader's log (LD_DEBUG=libs) says it
+# initialised is FILE.
+loaded() {
+        got=$(sed -n 's/.*calling init: \(.*\)$/\1/p' "$2" | grep "/$(basename "$1")\$" | head -n 1)
+        [ -n "$got" ] && [ "$(readlink -f "$got")" = "$(readlink -f "$1")" ] || {
+                echo "wanted $1, loaded ${got:-nothing}"
+                return 1
+        }
+}
+LD_DEBUG=libs "$bin/qvm-pci" >/dev/null 2>"$stage/ld-list.log"
+check "the installed qvm-pci loads the installed libqpci" loaded "$lib/libqpci.so.0" "$stage/ld-list.log"
+if [ -d "$build/lib/qpci-virt.so.p" ]; then
+        check "the VM module is installed in LIBDIR/qpci" test -f "$lib/qpci/qpci-virt.so"
+        export LIBVIRT_DEFAULT_URI=test:///default
+        LD_DEBUG=libs "$bin/qvm-ls" >"$stage/ls.out" 2>"$stage/ld-ls.log"
+        check "the installed qvm-ls lists the test driver's VM" grep -q "^test " "$stage/ls.out"
+        check "the installed qvm-ls loads the installed module" loaded "$lib/qpci/qpci-virt.so" "$stage/ld-ls.log"
+fi
+echo "1..$n"
+exit $status
