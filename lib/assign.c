@@ -153,10 +153,21 @@ static int refuse_if_rooted(struct qpci_vm *vm) {
                                "this host's real devices: not giving PCI devices to %s", qpci_get_root(ctx), vm->name);
 }
 
+/* A VM of another host's libvirt can have only that host's devices, which qpci does not see: the
+ * rules and the engine would act on this host's devices at the same addresses. */
+static int refuse_remote_devices(struct qpci_vm *vm, const char *command) {
+        return qpci_virt_refuse_remote(vm->virt, QPCI_LOG_ERR, "%s has PCI devices, and qpci gives VMs this host's "
+                                       "devices only; run %s %s on %s itself", vm->name, command, vm->name,
+                                       vm->virt->remote_host);
+}
+
 int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
         struct qpci_assignment *a = NULL;
         size_t n = 0;
         int r = qpci_vm_get_assignments(vm, &a, &n);
+
+        if (r >= 0 && n > 0)
+                r = refuse_remote_devices(vm, "qvm-start");
 
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (a[i].persistent)
@@ -171,8 +182,11 @@ int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_de
         size_t n = 0;
         int r;
 
-        r = qpci_vm_check(vm, inv);
-        if (r < 0 || (r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+        if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
+                return r;
+        if (n > 0 && (r = refuse_remote_devices(vm, "qvm-start")) < 0)
+                return r;
+        if ((r = qpci_vm_check(vm, inv)) < 0)
                 return r;
         *n_devices = n;
         if (n == 0)
@@ -260,6 +274,9 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
         bool running;
         int r;
 
+        if ((r = qpci_virt_refuse_remote(vm->virt, QPCI_LOG_ERR, "qpci gives VMs this host's devices only; run "
+                                         "qvm-pci attach on %s itself", vm->virt->remote_host)) < 0)
+                return r;
         if ((lock = qpci_state_lock_vms(ctx)) < 0)
                 return lock;
         refresh_all(vm->virt);
@@ -340,6 +357,9 @@ int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct 
         bool redefine = false;
         int r;
 
+        if ((r = qpci_virt_refuse_remote(vm->virt, QPCI_LOG_ERR, "qpci gives VMs this host's devices only; run "
+                                         "qvm-pci detach on %s itself", vm->virt->remote_host)) < 0)
+                return r;
         qpci_vm_refresh(vm);
         if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0 || (r = qpci_vm_def(vm, &x)) < 0)
                 return r;

@@ -299,6 +299,9 @@ struct qpci_vm;   /* a domain; owned by its connection */
 
 enum {
         QPCI_VIRT_OPTIONAL = 1 << 0, /* the caller goes on without VMs: a failure is only info */
+        /* The caller shows or gives this host's devices with the VMs: a connection to another
+         * host's libvirt is refused (-EREMOTE), since its VMs can have only that host's devices. */
+        QPCI_VIRT_HOST_DEVICES = 1 << 1,
 };
 /* Connects to uri, or NULL for LIBVIRT_DEFAULT_URI, else xen:///system on a Xen dom0 and
  * qemu:///system elsewhere. The reason is logged when no daemon answers. */

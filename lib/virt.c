@@ -9,7 +9,10 @@
 #include <libxml/uri.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,74 @@ static void quiet_errors(void *data, virErrorPtr err) {
 const char *qpci_virt_error(void) {
         const char *m = virGetLastErrorMessage();
         return m ? m : "unknown libvirt error";
+}
+
+/* Whether name, as a libvirt daemon reports it (virGetHostname: the host name, or the canonical
+ * name the resolver gives for it), is this host's. */
+static bool is_this_host(const char *name, const char *ours) {
+        struct addrinfo *ai = NULL, hints = {.ai_flags = AI_CANONNAME, .ai_family = AF_UNSPEC};
+        size_t n = strlen(ours);
+        bool same;
+
+        if (streq(name, ours) || (!strchr(ours, '.') && strncmp(name, ours, n) == 0 && name[n] == '.'))
+                return true;
+        if (getaddrinfo(ours, NULL, &hints, &ai) != 0)
+                return false;
+        same = ai && ai->ai_canonname && streq(ai->ai_canonname, name);
+        freeaddrinfo(ai);
+        return same;
+}
+
+/*
+ * Until qpci drives other hosts, a connection to one gets VM-only commands: its VMs can have only
+ * that host's devices, which qpci neither sees nor moves, while the rules and the engine would
+ * act on this host's devices at the same addresses. Another host is a URI with a host part (as
+ * libvirt parses it, with libxml2), or a daemon whose host name is not this host's (a socket or
+ * an alias may lead anywhere).
+ */
+static int find_remote(struct qpci_virt *v, const char *want) {
+        const char *uris[] = {want, v->uri};
+        _cleanup_free_ char *theirs = NULL;
+        char ours[HOST_NAME_MAX + 1] = "";
+
+        for (size_t i = 0; i < ELEMENTSOF(uris); i++) {
+                xmlURIPtr u = uris[i] ? xmlParseURI(uris[i]) : NULL;
+                if (u && u->server && *u->server && !v->remote_host)
+                        v->remote_host = strdup(u->server);
+                xmlFreeURI(u);
+                if (v->remote_host)
+                        return 0;
+        }
+        theirs = virConnectGetHostname(v->conn);
+        if (!theirs || gethostname(ours, sizeof(ours) - 1) < 0) {
+                log_dbg(v->ctx, "cannot compare the host names of %s and this host: taken for this host's", v->uri);
+                return 0;
+        }
+        if (is_this_host(theirs, ours))
+                return 0;
+        v->remote_host = TAKE_PTR(theirs);
+        v->this_host = strdup(ours);
+        return v->this_host ? 0 : -ENOMEM;
+}
+
+int qpci_virt_refuse_remote(struct qpci_virt *v, int priority, const char *fmt, ...) {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+        int r;
+
+        if (!v->remote_host)
+                return 0;
+        va_start(ap, fmt);
+        r = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        if (v->this_host)
+                qpci_log(v->ctx, priority, "%s reaches the libvirt of another host, %s (this one is %s): %s", v->uri,
+                         v->remote_host, v->this_host, what);
+        else
+                qpci_log(v->ctx, priority, "%s is the libvirt of another host, %s: %s", v->uri, v->remote_host, what);
+        return -EREMOTE;
 }
 
 int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct qpci_virt **ret) {
@@ -53,6 +124,19 @@ int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct
         v->uri = virConnectGetURI(v->conn);
         if (!v->uri)
                 v->uri = strdup(want);
+        if (!v->uri || find_remote(v, want) < 0) {
+                qpci_virt_unref(v);
+                return -ENOMEM;
+        }
+        if ((flags & QPCI_VIRT_HOST_DEVICES) && v->remote_host) {
+                int r = flags & QPCI_VIRT_OPTIONAL
+                                ? qpci_virt_refuse_remote(v, QPCI_LOG_INFO, "its VMs have that host's devices, not "
+                                                          "this host's: USED BY is left out")
+                                : qpci_virt_refuse_remote(v, QPCI_LOG_ERR, "qpci gives VMs this host's devices only; "
+                                                          "run the command on %s itself", v->remote_host);
+                qpci_virt_unref(v);
+                return r;
+        }
         *ret = v;
         return 0;
 }
@@ -85,6 +169,8 @@ struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
         if (v->conn)
                 virConnectClose(v->conn);
         free(v->uri);
+        free(v->remote_host);
+        free(v->this_host);
         qpci_unref(v->ctx);
         free(v);
         return NULL;

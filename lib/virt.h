@@ -11,6 +11,9 @@ struct qpci_virt {
         struct qpci_ctx *ctx;
         virConnectPtr conn;
         char *uri;
+        /* Another host's libvirt: that host's name, and this one's when the names told them apart
+         * (NULL when the URI had a host part). NULL for this host's. */
+        char *remote_host, *this_host;
         struct qpci_vm **vms; /* sorted by name, read once */
         size_t n_vms;
         bool listed;
@@ -25,6 +28,8 @@ struct qpci_vm {
         struct qpci_vmxml *live; /* the running domain's XML, likewise */
 };
 
+/* When v is another host's libvirt: logs that, then what fmt says, and returns -EREMOTE; else 0. */
+_printf_(3, 4) int qpci_virt_refuse_remote(struct qpci_virt *v, int priority, const char *fmt, ...);
 /* A local session's log folder, made when missing (virt.c says why). */
 void qpci_virt_make_log_dir(struct qpci_virt *v);
 /* libvirt's last error, for a message. */

@@ -151,7 +151,9 @@ static int run(struct pci_run *r) {
         if (needs & (PCI_NEED_VIRT | PCI_NEED_VIRT_OPTIONAL)) {
                 /* Listing goes on without libvirt (an empty USED BY); what names or changes a VM cannot. */
                 bool required = (needs & PCI_NEED_VIRT) || ((needs & PCI_NEED_VIRT_WITH_ARGS) && r->n > 0);
-                if (qpci_virt_open(r->ctx, r->uri, required ? 0 : QPCI_VIRT_OPTIONAL, &r->virt) < 0 && required)
+                /* Every device here is this host's: another host's VMs are refused, or left out. */
+                if (qpci_virt_open(r->ctx, r->uri, (required ? 0 : QPCI_VIRT_OPTIONAL) | QPCI_VIRT_HOST_DEVICES,
+                                   &r->virt) < 0 && required)
                         return EXIT_FAIL;
         }
         if (needs & PCI_NEED_INVENTORY) {
