@@ -140,9 +140,8 @@ static int install(struct qpci_ctx *ctx, bool remove) {
 }
 
 int cmd_qpci_hook(const char *prog, int argc, char **argv) {
-        struct qpci_ctx *ctx = NULL;
+        _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
         const char *sub = argc > 1 ? argv[1] : NULL;
-        int ret;
 
         if (!sub || streq(sub, "--help") || streq(sub, "-h")) {
                 usage(prog, sub ? stdout : stderr);
@@ -164,13 +163,11 @@ int cmd_qpci_hook(const char *prog, int argc, char **argv) {
         if (tool_ctx_new(&ctx, false) < 0)
                 return EXIT_FAIL;
         if (!is_driver)
-                ret = install(ctx, streq(sub, "uninstall"));
-        else {
-                _cleanup_free_ char *xml = slurp(stdin);
-                /* Every domain and operation passes through here: only a start before the devices are
-                 * opened does any work. */
-                ret = xml && qpci_virt_hook(ctx, sub, argv[3], argv[4], xml) == 0 ? 0 : EXIT_FAIL;
-        }
-        qpci_unref(ctx);
-        return ret;
+                return install(ctx, streq(sub, "uninstall"));
+        _cleanup_free_ char *xml = slurp(stdin);
+        if (!xml)
+                return tool_failed(-ENOMEM);
+        /* Every domain and operation passes through here: only a start before the devices are
+         * opened does any work. */
+        return qpci_virt_hook(ctx, sub, argv[3], argv[4], xml) == 0 ? 0 : EXIT_FAIL;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -70,7 +71,16 @@ int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
         }
         qpci_set_log_fn(ctx, log_stderr, NULL);
         qpci_set_log_priority(ctx, verbose ? QPCI_LOG_INFO : QPCI_LOG_WARNING);
+        /* libpci reads the list only at the first name, and a list it cannot read only gives
+         * "Unknown" names: a wrong path is said here, where it was given. */
+        if (ids && *ids && access(ids, R_OK) < 0) {
+                r = -errno;
+                tool_error("QPCI_PCI_IDS names %s, which cannot be read: %s", ids, strerror(-r));
+                qpci_unref(ctx);
+                return r;
+        }
         if (ids && *ids && (r = qpci_set_pci_ids(ctx, ids)) < 0) {
+                tool_error("cannot use QPCI_PCI_IDS: %s", strerror(-r));
                 qpci_unref(ctx);
                 return r;
         }
