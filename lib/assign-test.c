@@ -105,20 +105,26 @@ static struct qpci_assignment assignment(struct qpci_dev *d) {
         return a;
 }
 
-/* Running VMs and the one device each has, by BDF. */
+/* Running VMs and the one device each has, by BDF; or a running VM whose devices libvirt cannot
+ * tell (unreadable). */
 struct users {
         const char *bdf[4], *vm[4];
+        bool unreadable;
 };
 
-static const char *user_of(const struct qpci_addr *addr, void *data) {
+static int user_of(const struct qpci_addr *addr, void *data, const char **vm) {
         const struct users *u = data;
         char bdf[QPCI_BDF_MAX];
 
+        if (u->unreadable)
+                return -EIO;
         qpci_addr_format_bdf(addr, bdf);
         for (size_t i = 0; i < ELEMENTSOF(u->bdf) && u->bdf[i]; i++)
-                if (streq(u->bdf[i], bdf))
-                        return u->vm[i];
-        return NULL;
+                if (streq(u->bdf[i], bdf)) {
+                        *vm = u->vm[i];
+                        return 1;
+                }
+        return 0;
 }
 
 static struct qpci_rules rules_for(struct host *h, const struct qpci_assignment *set, size_t n, struct users *u) {
@@ -248,6 +254,11 @@ static void test_one_vm(void **state) {
         assert_int_equal(qpci_rules_check(&r, &a, false), 0);
         u.bdf[0] = NULL;
         assert_int_equal(qpci_rule_one_vm(&r, nvme), 0);
+        /* Whether a running VM has it cannot be told: not given, rather than taken as unused. */
+        u.unreadable = true;
+        assert_int_equal(qpci_rule_one_vm(&r, nvme), -EIO);
+        assert_int_equal(qpci_rules_check(&r, &a, true), -EIO);
+        assert_int_equal(qpci_rules_check(&r, &a, false), 0);
         host_free(h);
 }
 
@@ -279,6 +290,9 @@ static void test_functions_together(void **state) {
         expect_error(h, "whose dom0:03_00.0 is in use by the running VM games: all its functions go to one VM; shut "
                         "games down, or attach with -o no-strict-reset=True");
         u.bdf[0] = NULL;
+        u.unreadable = true;
+        assert_int_equal(qpci_rule_functions_together(&r, audio), -EIO);
+        u.unreadable = false;
         set_driver(gpu, NULL);
         assert_int_equal(qpci_rule_functions_together(&r, audio), -EBUSY);
         expect_error(h, "whose dom0:03_00.0 is free, with no driver");
@@ -395,6 +409,8 @@ static void test_group_whole(void **state) {
                 snprintf(named, sizeof(named), "with dom0:%s, which the running VM sys-net has",
                          qpci_dev_get_ident(last));
                 expect_error(h, named);
+                u.bdf[0] = NULL, u.unreadable = true;
+                assert_int_equal(qpci_rule_group_whole(&r, first), -EIO);
                 /* On a Xen dom0 (pciback) groups do not bind: no refusal. */
                 r.vfio = false;
                 assert_int_equal(qpci_rule_group_whole(&r, first), 0);

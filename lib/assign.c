@@ -54,27 +54,32 @@ int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, si
         return 0;
 }
 
-/* The running VM other than except that has the device now, or NULL. */
-static struct qpci_vm *running_user(struct qpci_virt *v, const struct qpci_addr *addr, const struct qpci_vm *except) {
+/* The running VM other than except that has the device now (*ret, NULL when none). A running VM
+ * whose devices cannot be read might have it: that is an error (logged where it happened), never
+ * "not in use". */
+static int running_user(struct qpci_virt *v, const struct qpci_addr *addr, const struct qpci_vm *except,
+                        struct qpci_vm **ret) {
         struct qpci_vm *const *vms;
         size_t n;
+        int r;
 
-        if (qpci_virt_get_vms(v, &vms, &n) < 0)
-                return NULL;
+        *ret = NULL;
+        if ((r = qpci_virt_get_vms(v, &vms, &n)) < 0)
+                return r;
         for (size_t i = 0; i < n; i++) {
-                struct qpci_assignment *a = NULL;
+                _cleanup_free_ struct qpci_assignment *a = NULL;
                 size_t k = 0;
-                bool has = false;
-                if (vms[i] == except || vms[i]->state == QPCI_VM_HALTED ||
-                    qpci_vm_get_assignments(vms[i], &a, &k) < 0)
+                if (vms[i] == except || vms[i]->state == QPCI_VM_HALTED)
                         continue;
+                if ((r = qpci_vm_get_assignments(vms[i], &a, &k)) < 0)
+                        return r;
                 for (size_t j = 0; j < k; j++)
-                        has |= a[j].live && qpci_addr_cmp(&a[j].addr, addr) == 0;
-                free(a);
-                if (has)
-                        return vms[i];
+                        if (a[j].live && qpci_addr_cmp(&a[j].addr, addr) == 0) {
+                                *ret = vms[i];
+                                return 1;
+                        }
         }
-        return NULL;
+        return 0;
 }
 
 /* After taking the VM lock: what other commands started meanwhile is seen. */
@@ -94,9 +99,12 @@ static bool in_set(const struct qpci_assignment *a, size_t n, const struct qpci_
         return false;
 }
 
-static const char *running_user_name(const struct qpci_addr *addr, void *data) {
-        struct qpci_vm *vm = data, *user = running_user(vm->virt, addr, vm);
-        return user ? user->name : NULL;
+static int running_user_name(const struct qpci_addr *addr, void *data, const char **name) {
+        struct qpci_vm *vm = data, *user;
+        int r = running_user(vm->virt, addr, vm, &user);
+
+        *name = user ? user->name : NULL;
+        return r;
 }
 
 /* Qubes' rules (rules.c) for one device of vm, whose devices (this one included) are set[0..n).

@@ -290,8 +290,9 @@ struct qpci_rules {
         size_t n;
         bool strict;                       /* it needs a reliable reset (no no-strict-reset) */
         bool vfio;                         /* VFIO assigns, which never splits an IOMMU group (not Xen) */
-        /* The running VM, other than vm, that has the device at addr now; NULL when none. */
-        const char *(*user_of)(const struct qpci_addr *addr, void *data);
+        /* The running VM, other than vm, that has the device at addr now: 1 and its name, 0 when
+         * none, or a negative errno (logged) when that cannot be told, and the device is not given. */
+        int (*user_of)(const struct qpci_addr *addr, void *data, const char **vm);
         void *user_data;
 };
 

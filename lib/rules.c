@@ -36,8 +36,10 @@ static bool in_set(const struct qpci_rules *r, struct qpci_dev *d) {
         return false;
 }
 
-static const char *user_of(const struct qpci_rules *r, struct qpci_dev *d) {
-        return r->user_of ? r->user_of(qpci_dev_get_addr(d), r->user_data) : NULL;
+/* 1 and *vm when a running VM other than r->vm has d, 0 when none, or an error. */
+static int user_of(const struct qpci_rules *r, struct qpci_dev *d, const char **vm) {
+        *vm = NULL;
+        return r->user_of ? r->user_of(qpci_dev_get_addr(d), r->user_data, vm) : 0;
 }
 
 int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret) {
@@ -78,9 +80,12 @@ int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d) {
 
 /* A device serves one running VM at a time. */
 int qpci_rule_one_vm(const struct qpci_rules *r, struct qpci_dev *d) {
-        const char *user = user_of(r, d);
+        const char *user;
+        int k = user_of(r, d, &user);
 
-        if (user)
+        if (k < 0)
+                return k;
+        if (k > 0)
                 return log_error_errno(r->ctx, -EBUSY, "dom0:%s is in use by the running VM %s: a device serves one "
                                        "running VM at a time; shut %s down first (qvm-shutdown %s)",
                                        qpci_dev_get_ident(d), user, user, user);
@@ -103,6 +108,7 @@ static const char *state_words(const struct qpci_dev *d, char *buf, size_t size)
  * does without a strict reset. A sibling is fine when it is the VM's too, or hidden and unused. */
 int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d) {
         const char *ident = qpci_dev_get_ident(d), *user;
+        int k;
 
         if (!r->strict)
                 return 0;
@@ -112,7 +118,9 @@ int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d)
 
                 if (in_set(r, p))
                         continue;
-                if ((user = user_of(r, p)))
+                if ((k = user_of(r, p, &user)) < 0)
+                        return k;
+                if (k > 0)
                         return log_error_errno(r->ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
                                                "dom0:%s is in use by the running VM %s: all its functions go to one "
                                                "VM; shut %s down, or attach with -o no-strict-reset=True", ident, pid,
@@ -139,10 +147,13 @@ int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d) {
                 return 0;
         QPCI_DEV_FOREACH_GROUP_PEER(p, d) {
                 const char *drv = qpci_dev_get_driver(p), *user;
+                int k;
 
                 if (qpci_dev_is_bridge(p) || in_set(r, p))
                         continue;
-                if ((user = user_of(r, p)))
+                if ((k = user_of(r, p, &user)) < 0)
+                        return k;
+                if (k > 0)
                         return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
                                                "running VM %s has: VFIO never splits a group between VMs",
                                                qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d),
