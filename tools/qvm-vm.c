@@ -137,9 +137,15 @@ static int ls(struct qpci_virt *v, int argc, char **argv) {
                 if (qpci_virt_find_vm(v, argv[i], &vm) < 0)
                         return EXIT_USAGE;
         }
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ struct qpci_assignment *a = NULL;
+                size_t n_a;
                 if (strlen(tool_esc(qpci_vm_get_name(vms[i]))) > wname)
                         wname = strlen(tool_esc(qpci_vm_get_name(vms[i])));
+                /* Every VM is read before the table starts: a failure leaves no half table. */
+                if ((r = qpci_vm_get_assignments(vms[i], &a, &n_a)) < 0)
+                        return tool_failed(r);
+        }
         printf("%-*s  %-9s  %6s  %s\n", (int)wname, "NAME", "STATE", "MEMORY", "DEVICES");
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ struct qpci_assignment *a = NULL;
@@ -149,9 +155,8 @@ static int ls(struct qpci_virt *v, int argc, char **argv) {
                         want |= streq(argv[k], qpci_vm_get_name(vms[i]));
                 if (!want)
                         continue;
-                /* A VM whose devices cannot be read is not shown as one without any. */
                 if ((r = qpci_vm_get_assignments(vms[i], &a, &n_a)) < 0)
-                        return tool_failed(r);
+                        return tool_failed(r); /* read above: only memory can run out */
                 printf("%-*s  %-9s  %6lu  ", (int)wname, tool_esc(qpci_vm_get_name(vms[i])),
                        qpci_vm_state_name(qpci_vm_get_state(vms[i])), qpci_vm_get_memory_mib(vms[i]));
                 for (size_t k = 0; k < n_a; k++) {
