@@ -337,6 +337,11 @@ int qpci_vmxml_get_pref(struct qpci_vmxml *x, const char *name, char **value, bo
 /* Whether value (NULL: the default) is one the preference takes, whatever the VM: -ENOENT for no such
  * preference, -EINVAL with *why. A kernel or initrd must be a readable, non-empty regular file. */
 int qpci_vmxml_check_pref(const char *name, const char *value, const char **why);
+/* The same; files_here false: a kernel or initrd is another host's file, and only its text is
+ * checked. */
+int qpci_vmxml_check_pref_on(const char *name, const char *value, bool files_here, const char **why);
+/* Files named in x are another host's (set_pref then checks only their text). */
+void qpci_vmxml_set_files_elsewhere(struct qpci_vmxml *x, bool elsewhere);
 int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *value, const char **why);
 /* console_log: the file for the serial console's log, or NULL for none. */
 char *qpci_vmxml_new_domain(const struct qpci_vm_config *c, const char *virt_type, const char *console_log);

@@ -411,11 +411,12 @@ int qpci_virt_create_vm(struct qpci_virt *v, const struct qpci_vm_config *c, str
                                                        c->name);
         if (!c->kernel)
                 return log_error_errno(v->ctx, -EINVAL, "a VM boots its kernel directly: give one with --kernel");
-        /* The same checks as qvm-prefs's, before libvirt sees anything. */
+        /* The same checks as qvm-prefs's, before libvirt sees anything. Another host's daemon boots
+         * files of that host, which this one may not have. */
         const char *const given[][2] = {{"kernel", c->kernel}, {"initrd", c->initrd}, {"kernelopts", c->kernelopts}};
         for (size_t i = 0; i < ELEMENTSOF(given); i++) {
                 const char *why;
-                if (given[i][1] && qpci_vmxml_check_pref(given[i][0], given[i][1], &why) < 0)
+                if (given[i][1] && qpci_vmxml_check_pref_on(given[i][0], given[i][1], !v->remote_host, &why) < 0)
                         return log_error_errno(v->ctx, -EINVAL, "invalid --%s '%s': %s", given[i][0], given[i][1], why);
         }
         console_log = console_log_path(v->uri, c->name);
@@ -530,6 +531,7 @@ int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
 
         if (r < 0)
                 return r;
+        qpci_vmxml_set_files_elsewhere(x, vm->virt->remote_host);
         r = qpci_vmxml_set_pref(x, name, value, &why);
         if (r == -ENOENT)
                 return log_error_errno(ctx, r, "no such property: '%s' (qvm-prefs %s lists them)", name, vm->name);

@@ -254,6 +254,16 @@ static void test_pref_values(void **state) {
         assert_int_equal(qpci_vmxml_check_pref("initrd", "/dev/null", &why), -EINVAL);
         assert_non_null(strstr(why, "not a regular file"));
         assert_int_equal(qpci_vmxml_check_pref("kernel", "/nonexistent/vmlinuz", &why), -EINVAL);
+        /* Another host's file: only its text is checked here. */
+        assert_int_equal(qpci_vmxml_check_pref_on("kernel", "/nonexistent/vmlinuz", false, &why), 0);
+        assert_int_equal(qpci_vmxml_check_pref_on("kernel", "/boot/a\x1b", false, &why), -EINVAL);
+        struct qpci_vmxml *far = new_vm("kvm", NULL);
+        qpci_vmxml_set_files_elsewhere(far, true);
+        assert_int_equal(qpci_vmxml_set_pref(far, "initrd", "/nonexistent/initrd.img", &why), 0);
+        assert_true(has(far, "<initrd>/nonexistent/initrd.img</initrd>"));
+        qpci_vmxml_set_files_elsewhere(far, false);
+        assert_int_equal(qpci_vmxml_set_pref(far, "initrd", "/nonexistent/initrd.img", &why), -EINVAL);
+        qpci_vmxml_free(far);
         assert_int_equal(qpci_vmxml_check_pref("kernel", NULL, &why), -EINVAL);
         snprintf(path, sizeof(path), "%s/fifo", dir);
         assert_int_equal(mkfifo(path, 0600), 0);

@@ -30,6 +30,7 @@
 struct qpci_vmxml {
         xmlDoc *doc;
         xmlNode *domain;
+        bool files_elsewhere; /* the domain's files are another host's: not checked here */
 };
 
 static bool is(const xmlNode *n, const char *name) {
@@ -352,6 +353,14 @@ static const char *text_problem(const char *s) {
 }
 
 int qpci_vmxml_check_pref(const char *name, const char *value, const char **why) {
+        return qpci_vmxml_check_pref_on(name, value, true, why);
+}
+
+void qpci_vmxml_set_files_elsewhere(struct qpci_vmxml *x, bool elsewhere) {
+        x->files_elsewhere = elsewhere;
+}
+
+int qpci_vmxml_check_pref_on(const char *name, const char *value, bool files_here, const char **why) {
         unsigned long n;
         char *end = NULL;
         bool b;
@@ -370,7 +379,7 @@ int qpci_vmxml_check_pref(const char *name, const char *value, const char **why)
                                                       : "a size in MiB (a whole number, at least 1) is expected"
                                : NULL;
         } else if (streq(name, "kernel") || streq(name, "initrd"))
-                *why = text_problem(value) ?: boot_file_problem(value);
+                *why = text_problem(value) ?: files_here ? boot_file_problem(value) : NULL;
         else if (streq(name, "kernelopts"))
                 *why = text_problem(value);
         else if (streq(name, "pci_strictreset"))
@@ -384,7 +393,7 @@ int qpci_vmxml_set_pref(struct qpci_vmxml *x, const char *name, const char *valu
         xmlNode *os = child_or_new(x->domain, "os");
         unsigned long n = 0;
         bool b = false;
-        int r = qpci_vmxml_check_pref(name, value, why);
+        int r = qpci_vmxml_check_pref_on(name, value, !x->files_elsewhere, why);
 
         if (r < 0)
                 return r;

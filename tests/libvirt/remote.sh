@@ -63,6 +63,10 @@ tcp_port = "$port"
 auth_tcp = "none"
 EOF
 for drv in qemu network storage; do mkdir -p "$far/run/$drv" && touch "$far/run/$drv/autostarted"; done
+# Files only the other host has: its /var/lib/libvirt is $far/lib, not what this side sees there.
+mkdir -p "$far/lib/boot" && cp "$kernel" "$far/lib/boot/vmlinuz" && cp "$work/initrd" "$far/lib/boot/initrd" ||
+        bail "cannot copy the kernel"
+[ ! -e /var/lib/libvirt/boot/vmlinuz ] || bail "/var/lib/libvirt/boot/vmlinuz is there on this side too"
 mkdir -p "$far/cache/qemu/capabilities"
 cp /var/cache/libvirt/qemu/capabilities/*.xml "$far/cache/qemu/capabilities/" 2>/dev/null
 unshare --mount --uts --propagation private -- /bin/bash -c '
@@ -100,9 +104,13 @@ says_why() {
 for uri in "$tcp_uri" "$sock_uri"; do
         if [ "$uri" = "$tcp_uri" ]; then how="a host in the URI"; vm=far-tcp; else how="the host name only"; vm=far-sock; fi
         echo "# $uri: $how"
-        check "qvm-create -c URI $vm ($how)" \
-                qvm-create -c "$uri" --type qemu --kernel "$kernel" --initrd "$work/initrd" --memory 128 "$vm"
+        check "qvm-create -c URI $vm ($how), booting files only $far_name has" qvm-create -c "$uri" --type qemu \
+                --kernel /var/lib/libvirt/boot/vmlinuz --initrd /var/lib/libvirt/boot/initrd --memory 128 "$vm"
         check "qvm-prefs -c URI $vm kernelopts" qvm-prefs -c "$uri" "$vm" kernelopts "quiet"
+        check "qvm-prefs -c URI $vm kernel, a file only $far_name has" \
+                qvm-prefs -c "$uri" "$vm" kernel /var/lib/libvirt/boot/vmlinuz
+        expect_fail "but not a kernel name with a control character" "control characters" \
+                qvm-prefs -c "$uri" "$vm" kernel "$(printf '/boot/a\033b')"
         check "qvm-ls -c URI lists it" bash -c "qvm-ls -c '$uri' | grep -E '^$vm +Halted' >/dev/null"
         expect_fail "qvm-pci attach -p to it is refused, naming $far_name" \
                 "the libvirt of another host, $far_name" fx qvm-pci attach -c "$uri" -p "$vm" dom0:00_1a.0
