@@ -145,9 +145,9 @@ static void mark_tainted(struct qpci_vm *vm, const struct qpci_assignment *a) {
 }
 
 static void warn_if_tainted(struct qpci_vm *vm, struct qpci_dev *d) {
-        char by[256];
+        _cleanup_free_ char *by = NULL;
         if (qpci_state_tainted_by(vm->virt->ctx, qpci_dev_get_bdf(d), qpci_dev_get_vendor_id(d),
-                                  qpci_dev_get_device_id(d), by, sizeof(by)) > 0 && !streq(by, vm->name))
+                                  qpci_dev_get_device_id(d), &by) > 0 && !streq(by, vm->name))
                 log_warn(vm->virt->ctx, "dom0:%s was used by %s without a reliable reset (no-strict-reset): consider "
                          "it tainted, since %s may have left it in a state that attacks %s", qpci_dev_get_ident(d), by,
                          by, vm->name);

@@ -382,19 +382,32 @@ static void test_permissive(void **state) {
         assert_string_equal(text, "");
 }
 
-/* A device a VM used without a reliable reset stays recorded, for that very card only. */
+/* A device a VM used without a reliable reset stays recorded, for that very card only, with the
+ * VM's whole name however long it is. */
 static void test_taint(void **state) {
         struct host *h = *state;
-        char vm[64] = "";
+        char *vm = NULL;
+        char long_name[1001];
 
-        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, vm, sizeof(vm)), 0);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, &vm), 0);
+        assert_null(vm);
         assert_int_equal(qpci_state_mark_tainted(h->ctx, gpu[0], 0x10de, 0x1b80, "sys-gpu"), 0);
-        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, vm, sizeof(vm)), 1);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, &vm), 1);
         assert_string_equal(vm, "sys-gpu");
-        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b81, vm, sizeof(vm)), 0);
+        free(vm);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b81, &vm), 0);
+        assert_null(vm);
         assert_int_equal(qpci_state_mark_tainted(h->ctx, gpu[0], 0x10de, 0x1b80, "games"), 0);
-        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, vm, sizeof(vm)), 1);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, &vm), 1);
         assert_string_equal(vm, "games");
+        free(vm);
+        /* Longer than any buffer a caller would guess: the same name comes back, not a cut one. */
+        memset(long_name, 'v', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+        assert_int_equal(qpci_state_mark_tainted(h->ctx, gpu[0], 0x10de, 0x1b80, long_name), 0);
+        assert_int_equal(qpci_state_tainted_by(h->ctx, gpu[0], 0x10de, 0x1b80, &vm), 1);
+        assert_string_equal(vm, long_name);
+        free(vm);
 }
 
 static void test_group_rule(void **state) {

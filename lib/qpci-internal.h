@@ -272,9 +272,10 @@ int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendo
 /* A VM used the device without a reliable reset: it may have left it in any state (takes the lock). */
 QPCI_PRIVATE int qpci_state_mark_tainted(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
                                          const char *vm);
-/* 1 and the VM that last used this very device without a reliable reset, 0 when none (read-only). */
+/* 1 and the VM that last used this very device without a reliable reset in *ret (to free), 0 and
+ * NULL when none (read-only). */
 QPCI_PRIVATE int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device,
-                                       char *vm, size_t size);
+                                       char **ret);
 /* Whether an interrupted command left moves in the journal (read-only, no lock). */
 bool qpci_state_journal_pending(struct qpci_ctx *ctx);
 /* Sets hidden_from on the inventory's devices that qpci hid. */

@@ -349,12 +349,12 @@ int qpci_state_mark_tainted(struct qpci_ctx *ctx, const char *bdf, uint16_t vend
         return r;
 }
 
-int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *vm,
-                          size_t size) {
+int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char **ret) {
         sqlite3 *db = open_readonly(ctx);
         sqlite3_stmt *st = NULL;
         int r = 0;
 
+        *ret = NULL;
         /* A database from before version 3 has no such table: nothing was tainted then. */
         if (db && sqlite3_prepare_v2(db, "SELECT vm FROM tainted WHERE bdf = ? AND vendor = ? AND device = ?", -1, &st,
                                      NULL) == SQLITE_OK) {
@@ -362,8 +362,15 @@ int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor
                 sqlite3_bind_int(st, 2, vendor);
                 sqlite3_bind_int(st, 3, device);
                 if (sqlite3_step(st) == SQLITE_ROW) {
-                        snprintf(vm, size, "%s", (const char *)sqlite3_column_text(st, 0));
-                        r = 1;
+                        const char *vm = (const char *)sqlite3_column_text(st, 0);
+                        /* The VM's whole name, however long libvirt let it be: a cut one would
+                         * warn about the wrong VM, or about the very VM that used it. */
+                        if (!vm)
+                                r = 0;
+                        else if (!(*ret = strdup(vm)))
+                                r = -ENOMEM;
+                        else
+                                r = 1;
                 }
         }
         sqlite3_finalize(st);
