@@ -60,7 +60,7 @@ void tool_error(const char *fmt, ...) {
 }
 
 int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
-        struct qpci_ctx *ctx;
+        _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
         const char *root = getenv("QPCI_ROOT"), *ids = getenv("QPCI_PCI_IDS"), *hwdb = getenv("QPCI_HWDB");
         int r = qpci_new(root, &ctx);
 
@@ -76,18 +76,16 @@ int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
         if (ids && *ids && access(ids, R_OK) < 0) {
                 r = -errno;
                 tool_error("QPCI_PCI_IDS names %s, which cannot be read: %s", ids, strerror(-r));
-                qpci_unref(ctx);
                 return r;
         }
         if (ids && *ids && (r = qpci_set_pci_ids(ctx, ids)) < 0) {
                 tool_error("cannot use QPCI_PCI_IDS: %s", strerror(-r));
-                qpci_unref(ctx);
                 return r;
         }
         /* QPCI_HWDB=0: names only from pci.ids and the devices' own strings (stable test output). */
         if (hwdb && strcmp(hwdb, "0") == 0)
                 qpci_set_hwdb(ctx, false); /* cannot fail: nothing was looked up yet */
-        *ret = ctx;
+        *ret = TAKE_PTR(ctx);
         return 0;
 }
 
