@@ -229,8 +229,13 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 const char *word = optind < argc ? argv[optind++] : "list";
                 r.cmd = find_command(word);
                 if (!r.cmd || word[0] == '-') {
-                        tool_error("unknown command '%s': use list, info, usb, attach, detach, hide, unhide, reset or "
-                                   "permissive; see '%s --help'", word, prog);
+                        char names[256] = "";
+                        size_t len = 0;
+                        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                                if (commands[i].synopsis)
+                                        len += snprintf(names + len, len < sizeof(names) ? sizeof(names) - len : 0,
+                                                        "%s%s", len ? ", " : "", commands[i].name);
+                        tool_error("unknown command '%s': use %s; see '%s --help'", word, names, prog);
                         return EXIT_USAGE;
                 }
         }
