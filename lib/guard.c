@@ -4,9 +4,16 @@
  * device backs a block device when the block device's sysfs path runs through the function's
  * directory; the same holds for network interfaces, framebuffers and ttys. Stacked devices
  * (device-mapper, md, bonds, bridges) are followed down through their slaves and lower links.
+ *
+ * Nothing here has a size limit of its own: lines are read whole, names and paths are allocated,
+ * and a stack is followed to its bottom however deep it goes. A limit would decide what is
+ * checked, and what is not checked is handed to a VM.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <search.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,152 +22,343 @@
 #include "qpci-internal.h"
 
 struct found {
-        char *text;
-        size_t len;
+        char **items;
+        size_t n;
+        int error; /* -ENOMEM: the answer is incomplete, and must not read as "nothing" */
 };
 
 _printf_(2, 3) static void add(struct found *f, const char *fmt, ...) {
-        char buf[256];
+        _cleanup_free_ char *item = NULL;
         va_list ap;
         int n;
 
         va_start(ap, fmt);
-        n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        n = vasprintf(&item, fmt, ap);
         va_end(ap);
-        if (n < 0)
+        if (n < 0) {
+                item = NULL;
+                f->error = -ENOMEM;
                 return;
-        if (f->text && strstr(f->text, buf))
-                return; /* a disk with three mounted partitions is named once per mount, not per path */
-        char *t = realloc(f->text, f->len + n + 3);
-        if (!t)
+        }
+        /* A disk with three mounted partitions is named once per mount, not once per path to it. */
+        for (size_t i = 0; i < f->n; i++)
+                if (streq(f->items[i], item))
+                        return;
+        char **t = realloc(f->items, (f->n + 1) * sizeof(*t));
+        if (!t) {
+                f->error = -ENOMEM;
                 return;
-        f->text = t;
-        f->len += sprintf(t + f->len, "%s%s", f->len ? ", " : "", buf);
+        }
+        f->items = t;
+        f->items[f->n++] = TAKE_PTR(item);
 }
 
-static bool below(struct qpci_ctx *ctx, const char *rel, const char *bdf, int depth);
+/* The /proc files write space, tab, newline and backslash in names as \ooo (the kernel's
+ * mangle() and seq_path()): decoded in place, so a mount on "/mnt/my disk" is that path. */
+static void unescape_octal(char *s) {
+        char *w = s;
 
-/* Whether any entry of rel/sub (those starting with prefix, when given) sits below the function. */
-static bool any_below(struct qpci_ctx *ctx, const char *rel, const char *sub, const char *prefix, const char *bdf,
-                      int depth) {
-        char dir[PATH_MAX], next[PATH_MAX];
+        for (const char *r = s; *r;) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+                    r[3] <= '7') {
+                        *w++ = (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
+                        r += 4;
+                } else
+                        *w++ = *r++;
+        }
+        *w = '\0';
+}
+
+struct walk {
+        const char *needle;  /* "/BDF/" */
+        const char *root;    /* the root's real path, "" for / */
+        char **queue;        /* real paths still to look at */
+        size_t n, size;
+        void *seen;          /* every real path ever queued (tsearch), so a loop ends */
+        int error;
+};
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(a, b);
+}
+
+/* Queues the sysfs object at path (any spelling) unless it was already seen; path is consumed. */
+static void walk_push(struct walk *w, char *path) {
+        _cleanup_free_ char *p = path;
+        char *real = realpath(p, NULL), **node;
+
+        if (!real)
+                return; /* a dangling link leads nowhere */
+        node = tsearch(real, &w->seen, cmp_str);
+        if (!node) {
+                free(real);
+                w->error = -ENOMEM;
+                return;
+        }
+        if (*node != real) {
+                free(real);
+                return;
+        }
+        if (w->n == w->size) {
+                size_t size = w->size ? w->size * 2 : 16;
+                char **q = realloc(w->queue, size * sizeof(*q));
+                if (!q) {
+                        w->error = -ENOMEM;
+                        return;
+                }
+                w->queue = q;
+                w->size = size;
+        }
+        w->queue[w->n++] = real; /* owned by w->seen; the queue only points at it */
+}
+
+/* Queues the entries of dir/sub (those starting with prefix, when given). */
+static void walk_push_entries(struct walk *w, const char *dir, const char *sub, const char *prefix) {
+        _cleanup_free_ char *path = NULL;
         struct dirent *de;
 
-        snprintf(dir, sizeof(dir), "%s/%s%s%s", qpci_root_prefix(ctx), rel, sub ? "/" : "",
-                 sub ? sub : "");
-        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (asprintf(&path, "%s%s%s", dir, sub ? "/" : "", sub ? sub : "") < 0) {
+                w->error = -ENOMEM;
+                return;
+        }
+        _cleanup_closedir_ DIR *d = opendir(path);
         while (d && (de = readdir(d))) {
+                char *next;
                 if (de->d_name[0] == '.' || (prefix && strncmp(de->d_name, prefix, strlen(prefix)) != 0))
                         continue;
-                snprintf(next, sizeof(next), "%s/%s%s%s", rel, sub ? sub : "", sub ? "/" : "", de->d_name);
-                if (below(ctx, next, bdf, depth + 1))
-                        return true;
+                if (asprintf(&next, "%s/%s", path, de->d_name) < 0) {
+                        w->error = -ENOMEM;
+                        return;
+                }
+                walk_push(w, next);
         }
-        return false;
 }
 
-/* Whether the sysfs object at rel (relative to root) sits below the function. */
-static bool below(struct qpci_ctx *ctx, const char *rel, const char *bdf, int depth) {
-        char path[PATH_MAX], real[PATH_MAX], needle[64];
+/* Whether the sysfs object at rel (relative to root) sits below the function, directly or through
+ * what it is stacked on: 1, 0, or -ENOMEM. Every object is looked at once, however deep the stack
+ * and whatever loops its links make. */
+static int below(struct qpci_ctx *ctx, const char *rel, const char *bdf) {
+        _cleanup_free_ char *needle = NULL, *start = NULL, *root = NULL;
+        struct walk w = {0};
+        int r = 0;
 
-        snprintf(path, sizeof(path), "%s/%s", qpci_root_prefix(ctx), rel);
-        if (!realpath(path, real) || strlen(real) + 2 > sizeof(real))
-                return false;
-        snprintf(needle, sizeof(needle), "/%s/", bdf);
-        strcat(real, "/");
-        if (strstr(real, needle))
-                return true;
-        /* Stacked block devices list what they are made of in slaves/, stacked links in lower_*. */
-        return depth < 8 &&
-               (any_below(ctx, rel, "slaves", NULL, bdf, depth) || any_below(ctx, rel, NULL, "lower_", bdf, depth));
+        if (asprintf(&needle, "/%s/", bdf) < 0 || asprintf(&start, "%s/%s", qpci_root_prefix(ctx), rel) < 0)
+                return -ENOMEM;
+        root = *qpci_root_prefix(ctx) ? realpath(qpci_root_prefix(ctx), NULL) : strdup("");
+        if (!root)
+                return -ENOMEM;
+        w.needle = needle;
+        w.root = root;
+        walk_push(&w, TAKE_PTR(start));
+        for (size_t i = 0; r == 0 && w.error == 0 && i < w.n; i++) {
+                const char *real = w.queue[i];
+                size_t skip = strncmp(real, root, strlen(root)) == 0 ? strlen(root) : 0;
+                _cleanup_free_ char *slashed = NULL;
+
+                /* Only the part below the root: a fixture's own folder may hold anything. */
+                if (asprintf(&slashed, "%s/", real + skip) < 0)
+                        w.error = -ENOMEM;
+                else if (strstr(slashed, needle))
+                        r = 1;
+                else {
+                        /* Stacked block devices list what they are made of in slaves/, stacked
+                         * network links in lower_*. */
+                        walk_push_entries(&w, real, "slaves", NULL);
+                        walk_push_entries(&w, real, NULL, "lower_");
+                }
+        }
+        free(w.queue);
+        tdestroy(w.seen, free);
+        return r ? r : w.error;
 }
 
-/* Mounted filesystems and swap: /proc/self/mountinfo and /proc/swaps name their block devices. */
-static void check_block(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_fclose_ FILE *mi = NULL, *sw = NULL;
-        _cleanup_close_ int fd = -1;
-        char line[4096];
+static void note(struct found *f, int r) {
+        if (r < 0)
+                f->error = r;
+}
 
-        fd = qpci_open_root(ctx, "/proc/self/mountinfo", O_RDONLY);
-        mi = fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
-        while (mi && fgets(line, sizeof(line), mi)) {
-                unsigned maj, min;
-                char mnt[1024], rel[64], *sep, src[1024] = "", type[64] = "";
-                /* "36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
-                if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min, mnt) != 3)
+static FILE *open_proc(struct qpci_ctx *ctx, const char *path) {
+        _cleanup_close_ int fd = qpci_open_root(ctx, path, O_RDONLY);
+        return fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
+}
+
+/* Mounted filesystems: /proc/self/mountinfo's lines, each read whole however long (an overlay's
+ * can run to pages).
+ * "36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
+static void check_mounts(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
+        _cleanup_fclose_ FILE *mi = open_proc(ctx, "/proc/self/mountinfo");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        while (mi && getline(&line, &size, mi) > 0) {
+                char *field[5], *type = NULL, *src = NULL, *save = NULL, *t, rel[64];
+                unsigned maj, min, i = 0;
+                int r;
+
+                line[strcspn(line, "\n")] = '\0';
+                for (t = strtok_r(line, " ", &save); t && i < ELEMENTSOF(field); t = strtok_r(NULL, " ", &save))
+                        field[i++] = t;
+                if (i < ELEMENTSOF(field) || sscanf(field[2], "%u:%u", &maj, &min) != 2)
                         continue;
-                if ((sep = strstr(line, " - ")))
-                        sscanf(sep + 3, "%63s %1023s", type, src);
+                /* Optional fields (shared:N, master:N...) until a lone "-", then type and source. */
+                while ((t = strtok_r(NULL, " ", &save)) && !streq(t, "-"))
+                        ;
+                if (t && (type = strtok_r(NULL, " ", &save)))
+                        src = strtok_r(NULL, " ", &save);
+                unescape_octal(field[4]);
+                if (type)
+                        unescape_octal(type);
+                if (src)
+                        unescape_octal(src);
                 snprintf(rel, sizeof(rel), "sys/dev/block/%u:%u", maj, min);
-                if (below(ctx, rel, bdf, 0))
-                        add(f, "the filesystem mounted on %s (%s %s)", mnt, type, src);
+                if ((r = below(ctx, rel, bdf)) > 0)
+                        add(f, "the filesystem mounted on %s (%s %s)", field[4], type ? type : "",
+                            src ? src : "");
+                note(f, r);
         }
-        fd = qpci_open_root(ctx, "/proc/swaps", O_RDONLY);
-        sw = fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
-        while (sw && fgets(line, sizeof(line), sw)) {
-                char name[1024], rel[64], path[PATH_MAX];
+}
+
+/* Active swap: /proc/swaps names each swap partition or file, escaped as mountinfo is. */
+static void check_swap(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
+        _cleanup_fclose_ FILE *sw = open_proc(ctx, "/proc/swaps");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        while (sw && getline(&line, &size, sw) > 0) {
+                _cleanup_free_ char *path = NULL;
+                char *name = line, rel[64];
                 struct stat st;
-                if (sscanf(line, "%1023s", name) != 1 || streq(name, "Filename"))
+                int r;
+
+                name[strcspn(name, " \t\n")] = '\0';
+                if (!*name || streq(name, "Filename"))
                         continue;
-                snprintf(path, sizeof(path), "%s%s", qpci_root_prefix(ctx), name);
+                unescape_octal(name);
+                if (asprintf(&path, "%s%s", qpci_root_prefix(ctx), name) < 0) {
+                        f->error = -ENOMEM;
+                        return;
+                }
                 if (stat(path, &st) < 0)
                         continue;
                 /* A swap partition is its own device; a swap file lives on its filesystem's. */
                 dev_t dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
                 snprintf(rel, sizeof(rel), "sys/dev/block/%u:%u", major(dev), minor(dev));
-                if (below(ctx, rel, bdf, 0))
+                if ((r = below(ctx, rel, bdf)) > 0)
                         add(f, "active swap on %s", name);
+                note(f, r);
         }
 }
 
 /* The interface of the default route: /proc/net/route's line with destination 00000000. */
 static void check_route(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_close_ int fd = qpci_open_root(ctx, "/proc/net/route", O_RDONLY);
-        _cleanup_fclose_ FILE *rt = fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
-        char line[512];
+        _cleanup_fclose_ FILE *rt = open_proc(ctx, "/proc/net/route");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
 
-        while (rt && fgets(line, sizeof(line), rt)) {
-                char iface[64], dest[16], rel[128];
-                if (sscanf(line, "%63s %15s", iface, dest) != 2 || !streq(dest, "00000000"))
+        while (rt && getline(&line, &size, rt) > 0) {
+                _cleanup_free_ char *rel = NULL;
+                char *save = NULL, *iface = strtok_r(line, " \t\n", &save), *dest = strtok_r(NULL, " \t\n", &save);
+                int r;
+
+                if (!iface || !dest || !streq(dest, "00000000"))
                         continue;
-                snprintf(rel, sizeof(rel), "sys/class/net/%s", iface);
-                if (below(ctx, rel, bdf, 0))
+                if (asprintf(&rel, "sys/class/net/%s", iface) < 0) {
+                        f->error = -ENOMEM;
+                        return;
+                }
+                if ((r = below(ctx, rel, bdf)) > 0)
                         add(f, "the network interface %s of the default route", iface);
+                note(f, r);
         }
+}
+
+static int is_fb(const struct dirent *de) {
+        const char *d = de->d_name;
+        if (strncmp(d, "fb", 2) != 0 || !d[2])
+                return 0;
+        for (d += 2; *d; d++)
+                if (*d < '0' || *d > '9')
+                        return 0;
+        return 1;
+}
+
+/* A virtual terminal is drawn by fbcon on the framebuffers, however many the host has. */
+static void check_framebuffers(struct qpci_ctx *ctx, const char *bdf, const char *tty, struct found *f) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **fbs = NULL;
+        int n;
+
+        if (asprintf(&dir, "%s/sys/class/graphics", qpci_root_prefix(ctx)) < 0) {
+                f->error = -ENOMEM;
+                return;
+        }
+        n = scandir(dir, &fbs, is_fb, versionsort);
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *rel = NULL;
+                int r = asprintf(&rel, "sys/class/graphics/%s", fbs[i]->d_name) < 0 ? -ENOMEM : below(ctx, rel, bdf);
+                if (r > 0)
+                        add(f, "the console %s (on %s)", tty, fbs[i]->d_name);
+                note(f, r);
+        }
+        for (int i = 0; i < n; i++)
+                free(fbs[i]);
+        free(fbs);
 }
 
 /* The consoles the kernel writes to, and what shows them: a framebuffer or a serial port. */
 static void check_console(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_close_ int fd = qpci_open_root(ctx, "/sys/class/tty/console", O_PATH | O_DIRECTORY);
-        char active[256], rel[128];
+        _cleanup_fclose_ FILE *active = open_proc(ctx, "/sys/class/tty/console/active");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
         char *save = NULL;
 
-        if (fd < 0 || qpci_read_line(fd, "active", active, sizeof(active)) <= 0)
+        if (!active || getline(&line, &size, active) <= 0)
                 return;
-        for (char *t = strtok_r(active, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-                if (strncmp(t, "tty", 3) == 0 && t[3] >= '0' && t[3] <= '9') {
-                        /* A virtual terminal is drawn on the framebuffer (fbcon). */
-                        for (int fb = 0; fb < 8; fb++) {
-                                snprintf(rel, sizeof(rel), "sys/class/graphics/fb%d", fb);
-                                if (below(ctx, rel, bdf, 0))
-                                        add(f, "the console %s (on fb%d)", t, fb);
-                        }
-                } else {
-                        snprintf(rel, sizeof(rel), "sys/class/tty/%s", t);
-                        if (below(ctx, rel, bdf, 0))
+        for (char *t = strtok_r(line, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+                if (strncmp(t, "tty", 3) == 0 && t[3] >= '0' && t[3] <= '9')
+                        check_framebuffers(ctx, bdf, t, f);
+                else {
+                        _cleanup_free_ char *rel = NULL;
+                        int r = asprintf(&rel, "sys/class/tty/%s", t) < 0 ? -ENOMEM : below(ctx, rel, bdf);
+                        if (r > 0)
                                 add(f, "the console %s", t);
+                        note(f, r);
                 }
         }
 }
 
+/* Joins what was found into one phrase: "A, B, C". */
+static char *join(struct found *f) {
+        size_t len = 1;
+        char *text, *p;
+
+        for (size_t i = 0; i < f->n; i++)
+                len += strlen(f->items[i]) + 2;
+        if (!(text = p = malloc(len)))
+                return NULL;
+        *p = '\0';
+        for (size_t i = 0; i < f->n; i++)
+                p = stpcpy(stpcpy(p, i ? ", " : ""), f->items[i]);
+        return text;
+}
+
 int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret) {
         struct found f = {0};
+        char *text = NULL;
 
-        check_block(ctx, bdf, &f);
+        check_mounts(ctx, bdf, &f);
+        check_swap(ctx, bdf, &f);
         check_route(ctx, bdf, &f);
         check_console(ctx, bdf, &f);
-        *ret = f.text;
-        return f.text ? 1 : 0;
+        if (!f.error && f.n && !(text = join(&f)))
+                f.error = -ENOMEM;
+        for (size_t i = 0; i < f.n; i++)
+                free(f.items[i]);
+        free(f.items);
+        *ret = text;
+        if (f.error)
+                return f.error;
+        return text ? 1 : 0;
 }
 
 QPCI_EXPORT int qpci_dev_get_host_dependents(struct qpci_dev *d, char **ret) {

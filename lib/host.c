@@ -367,9 +367,15 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 return r;
         for (size_t i = 0; i < nm && !(o && o->force); i++) {
                 _cleanup_free_ char *what = NULL;
-                if (qpci_guard_dependents(ctx, m[i].bdf, &what) > 0)
+                r = qpci_guard_dependents(ctx, m[i].bdf, &what);
+                if (r > 0)
                         return log_error_errno(ctx, -EBUSY, "%s backs %s: hiding it would take that from the host; "
                                                "add --force if you mean it", m[i].bdf, what);
+                /* Not knowing what depends on it is not knowing that nothing does. */
+                if (r < 0)
+                        return log_error_errno(ctx, r, "could not check what on the host depends on %s (%s): "
+                                               "nothing was hidden; add --force to hide it unchecked",
+                                               m[i].bdf, strerror(-r));
         }
         qsort(m, nm, sizeof(*m), move_cmp);
         if ((r = begin_command(ctx)) < 0 || (r = ensure_driver(ctx, stub)) < 0 ||
