@@ -34,9 +34,9 @@ int qpci_write_attr(struct qpci_ctx *ctx, int dirfd, const char *name, const cha
         /* Tests put a model of the driver core here (and faults into it); see host-test.c. */
         if (ctx->write_hook)
                 return ctx->write_hook(ctx->write_hook_data, dirfd, name, value);
-        fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+        fd = qpci_open_attr(dirfd, name, O_WRONLY);
         if (fd < 0)
-                return -errno;
+                return fd;
         /* sysfs takes one write per attribute; a short write is a failure, not something to resume. */
         n = write(fd, value, len);
         if (n < 0)

@@ -213,8 +213,13 @@ static int journal_intent(struct qpci_ctx *ctx, const char *op, struct move *m, 
                 _cleanup_close_ int devfd = qpci_dev_open_sysfs(ctx, m[i].bdf);
                 if (devfd < 0)
                         r = log_error_errno(ctx, devfd, "%s: gone from sysfs: %s", m[i].bdf, strerror(-devfd));
-                else if ((r = qpci_current_driver(devfd, m[i].from, sizeof(m[i].from))) >= 0 &&
-                         (r = qpci_read_override(devfd, m[i].override, sizeof(m[i].override))) >= 0)
+                else if ((r = qpci_current_driver(devfd, m[i].from, sizeof(m[i].from))) < 0)
+                        r = log_error_errno(ctx, r, "%s: cannot read its driver link: %s", m[i].bdf,
+                                            qpci_attr_strerror(r));
+                else if ((r = qpci_read_override(devfd, m[i].override, sizeof(m[i].override))) < 0)
+                        r = log_error_errno(ctx, r, "%s: cannot read its driver_override: %s", m[i].bdf,
+                                            qpci_attr_strerror(r));
+                else
                         r = qpci_journal_add(ctx, op, m[i].bdf, m[i].from, m[i].override);
         }
         if (r < 0) {

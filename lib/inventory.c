@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pci-regs.h"
 #include "qpci-internal.h"
@@ -89,10 +90,11 @@ static void fill_field(struct qpci_dev *d, int devfd, const char *attr, unsigned
         if (from_config) {
                 set(d, config_value);
                 if (r != -ENOENT)
-                        qpci_dev_warn(d, "unreadable %s attribute (%s): used config space", attr, strerror(-r));
+                        qpci_dev_warn(d, "unreadable %s attribute (%s): used config space", attr,
+                                      qpci_attr_strerror(r));
                 return;
         }
-        qpci_dev_warn(d, "%s unknown: no %s attribute (%s) and no config space", attr, attr, strerror(-r));
+        qpci_dev_warn(d, "%s unknown: no %s attribute (%s) and no config space", attr, attr, qpci_attr_strerror(r));
 }
 
 static void set_vendor(struct qpci_dev *d, unsigned long v) { d->vendor_id = v; }
@@ -107,7 +109,7 @@ static void load_config(struct qpci_dev *d, int devfd) {
         ssize_t n = qpci_read_binary(devfd, "config", buf, sizeof(buf));
 
         if (n < 0) {
-                qpci_dev_warn(d, "cannot read config space: %s", strerror((int)-n));
+                qpci_dev_warn(d, "cannot read config space: %s", qpci_attr_strerror((int)n));
                 n = 0;
         } else if (n == 0)
                 qpci_dev_warn(d, "config space is empty: header fields and capabilities unknown");
@@ -128,6 +130,8 @@ static void load_ids(struct qpci_dev *d, int devfd) {
 
         if (n >= 0)
                 have = parse_uevent(d, buf);
+        else if (n != -ENOENT)
+                qpci_dev_warn(d, "unreadable uevent (%s): ids read from their own attributes", qpci_attr_strerror(n));
         bool ids = c->len >= 4, hdr = c->header_ok;
         bool subsys = c->header_ok && c->subsys_ok;
         if (!(have & UEV_ID)) {
@@ -145,15 +149,21 @@ static void load_ids(struct qpci_dev *d, int devfd) {
         else
                 fill_field(d, devfd, "revision", 0xff, false, 0, set_revision);
         char drv[NAME_MAX + 1];
-        if (qpci_readlink_basename(devfd, "driver", drv, sizeof(drv)) == 0)
+        int r = qpci_readlink_basename(devfd, "driver", drv, sizeof(drv));
+        if (r == 0)
                 d->driver = strdup(drv);
+        else if (r == -ELOOP)
+                qpci_dev_warn(d, "its driver link loops back on itself: driver unknown");
 }
 
 static void load_links(struct qpci_dev *d, int devfd) {
         char buf[NAME_MAX + 1];
 
         d->iommu_group = -1;
-        if (qpci_readlink_basename(devfd, "iommu_group", buf, sizeof(buf)) == 0) {
+        int r = qpci_readlink_basename(devfd, "iommu_group", buf, sizeof(buf));
+        if (r == -ELOOP)
+                qpci_dev_warn(d, "its iommu_group link loops back on itself: group unknown");
+        if (r == 0) {
                 char *end;
                 long g = strtol(buf, &end, 10);
                 if (*end || g < 0 || g > INT_MAX)
@@ -175,8 +185,11 @@ static void load_links(struct qpci_dev *d, int devfd) {
         if (n >= 0) {
                 d->kernel_reset_methods = strdup(methods);
                 d->has_reset_file = true;
-        } else
+        } else {
+                if (n != -ENOENT)
+                        qpci_dev_warn(d, "unreadable reset_method (%s): taken as absent", qpci_attr_strerror(n));
                 d->has_reset_file = faccessat(devfd, "reset", F_OK, 0) == 0;
+        }
 }
 
 /* Reads one function; whatever cannot be read becomes a warning on it, never a failure. */
@@ -226,6 +239,73 @@ static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
                               "and 2): it is garbage or the device stopped answering; capabilities unread, and "
                               "its class says whether it is a bridge", d->header_type & PCI_HEADER_TYPE_MASK);
         d->bridge = bridge >= 0 ? bridge : (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0607;
+}
+
+/*
+ * sys/bus/pci/devices holds one link per function, which the kernel names "%04x:%02x:%02x.%d" after
+ * the directory it leads to. Another spelling of an address, or a second name for a directory,
+ * would list a function twice; a link that loops or leads nowhere would list one that is not there.
+ * NULL when name is a function, else why not (allocated; "" when out of memory).
+ */
+static char *not_a_function(int dirfd, const char *name) {
+        char bdf[QPCI_BDF_MAX], target[PATH_MAX];
+        const char *base, *why = NULL;
+        char *msg = NULL;
+        struct qpci_addr a;
+        struct stat st;
+        ssize_t n;
+
+        if (qpci_addr_parse_sysfs(name, &a) < 0)
+                why = "not a PCI address";
+        else if (!streq(name, qpci_addr_format_bdf(&a, bdf))) {
+                if (asprintf(&msg, "not a name the kernel gives (it would be %s)", bdf) < 0)
+                        msg = NULL;
+        } else if (fstatat(dirfd, name, &st, 0) < 0)
+                why = errno == ELOOP ? "its link loops back on itself"
+                    : errno == ENOENT ? "its link leads nowhere"
+                                      : strerror(errno);
+        else if (!S_ISDIR(st.st_mode))
+                why = "not a device directory";
+        else if ((n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
+                target[n] = '\0';
+                base = strrchr(target, '/');
+                base = base ? base + 1 : target;
+                if (!streq(base, name) && asprintf(&msg, "it leads to %s, so it names another function", base) < 0)
+                        msg = NULL;
+                else if (streq(base, name))
+                        return NULL;
+        } else
+                return NULL; /* a directory, not a link: nothing else to compare */
+        if (why)
+                msg = strdup(why);
+        return msg ? msg : strdup("");
+}
+
+static int str_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct lines {
+        char **v;
+        size_t n;
+};
+
+static void lines_done(struct lines *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i]);
+        free(l->v);
+}
+
+static int lines_add(struct lines *l, char *line) {
+        char **nv = line ? reallocarray(l->v, l->n + 1, sizeof(*nv)) : NULL;
+
+        if (!nv) {
+                free(line);
+                return -ENOMEM;
+        }
+        l->v = nv;
+        l->v[l->n++] = line;
+        return 0;
 }
 
 static int addr_cmp(const void *a, const void *b) {
@@ -361,6 +441,7 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = NULL;
         _cleanup_closedir_ DIR *dir = NULL;
         _cleanup_free_ struct qpci_addr *addrs = NULL;
+        _cleanup_(lines_done) struct lines rejects = {0};
         size_t cap = 0, n_addrs = 0;
         struct dirent *de;
         int fd;
@@ -388,10 +469,17 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 struct qpci_addr a;
                 if (de->d_name[0] == '.')
                         continue;
-                if (qpci_addr_parse_sysfs(de->d_name, &a) < 0) {
-                        log_warn(ctx, "ignoring %s in sys/bus/pci/devices: not a PCI address", de->d_name);
+                _cleanup_free_ char *why = not_a_function(dirfd(dir), de->d_name);
+                if (why) {
+                        /* Kept to be told in name order: readdir's order is the file system's. */
+                        char *line = NULL;
+                        if (asprintf(&line, "ignoring %s in sys/bus/pci/devices: %s", de->d_name, why) < 0)
+                                line = NULL;
+                        if (lines_add(&rejects, line) < 0)
+                                return -ENOMEM;
                         continue;
                 }
+                qpci_addr_parse_sysfs(de->d_name, &a);
                 if (n_addrs == cap) {
                         size_t ncap = cap ? cap * 2 : 64;
                         struct qpci_addr *na = reallocarray(addrs, ncap, sizeof(*na));
@@ -402,6 +490,10 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 }
                 addrs[n_addrs++] = a;
         }
+        if (rejects.n > 0)
+                qsort(rejects.v, rejects.n, sizeof(*rejects.v), str_cmp);
+        for (size_t i = 0; i < rejects.n; i++)
+                log_warn(ctx, "%s", rejects.v[i]);
         if (n_addrs > 0) /* qsort's array may not be NULL, even empty: a host (or VM) without PCI */
                 qsort(addrs, n_addrs, sizeof(*addrs), addr_cmp);
         inv->devs = calloc(n_addrs ? n_addrs : 1, sizeof(*inv->devs));

@@ -85,6 +85,13 @@ static inline int qpci_hex_digit(int c) {
 
 /* Opens a host path ("/sys/bus/pci/devices") below the context's root. */
 QPCI_PRIVATE int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags);
+/* What a kernel attribute that is not a regular file gives (a FIFO, a device node): -QPCI_ENOTREG. */
+#define QPCI_ENOTREG EBADFD
+/* Opens an attribute relative to dirfd without blocking (flags: O_RDONLY or O_WRONLY); a fd, or
+ * -errno, -EISDIR, -QPCI_ENOTREG when it is not a regular file. */
+int qpci_open_attr(int dirfd, const char *name, int flags);
+/* strerror() that names -QPCI_ENOTREG in words. */
+const char *qpci_attr_strerror(int r);
 /* Reads a small attribute file relative to dirfd into buf (NUL-terminated); returns its length or -errno. */
 ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size);
 /* The attribute with its trailing newline removed. */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "qpci-internal.h"
 
@@ -19,15 +20,43 @@ int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags) {
         return fd < 0 ? -errno : fd;
 }
 
+int qpci_open_attr(int dirfd, const char *name, int flags) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        /* Every kernel attribute is a regular file. Anything else where one should be (a FIFO, which
+         * a plain open() waits on for a writer forever; a device node) is refused before any I/O;
+         * O_NONBLOCK changes nothing for regular files. */
+        fd = openat(dirfd, name, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
+                int r = -errno;
+                /* A FIFO without a reader refuses a non-blocking writer with ENXIO: name it. */
+                if (r == -ENXIO && fstatat(dirfd, name, &st, 0) == 0 && !S_ISREG(st.st_mode))
+                        return -QPCI_ENOTREG;
+                return r;
+        }
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -QPCI_ENOTREG;
+        return TAKE_FD(fd);
+}
+
+const char *qpci_attr_strerror(int r) {
+        if (r == -QPCI_ENOTREG)
+                return "not a regular file, as every kernel attribute is";
+        return strerror(r < 0 ? -r : r);
+}
+
 ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
         _cleanup_close_ int fd = -1;
         ssize_t n;
 
         if (size == 0)
                 return -EINVAL;
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        fd = qpci_open_attr(dirfd, name, O_RDONLY);
         if (fd < 0)
-                return -errno;
+                return fd;
         n = read(fd, buf, size - 1);
         if (n < 0)
                 return -errno;
@@ -86,6 +115,10 @@ int qpci_readlink_basename(int dirfd, const char *name, char *buf, size_t size) 
 
         if (n < 0)
                 return -errno;
+        /* A link that leads back to itself has a name but no target: say so, not its name. (A
+         * dangling one keeps its name: a driver directory may be gone while the link is not.) */
+        if (faccessat(dirfd, name, F_OK, 0) < 0 && errno == ELOOP)
+                return -ELOOP;
         target[n] = '\0';
         base = strrchr(target, '/');
         base = base ? base + 1 : target;
@@ -111,11 +144,11 @@ int qpci_path_parent_component(const char *path, char *buf, size_t size) {
 }
 
 ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size) {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = qpci_open_attr(dirfd, name, O_RDONLY);
         size_t got = 0;
 
         if (fd < 0)
-                return -errno;
+                return fd;
         /* sysfs config reads may come back short (unprivileged readers get 64 bytes): loop to EOF. */
         while (got < size) {
                 ssize_t n = read(fd, buf + got, size - got);
