@@ -394,8 +394,12 @@ check "its output is well-formed JSON" [ ! -s /tmp/flat.err ]
 xi=$(sed -n "s#^/\([0-9]*\)/bdf=\"$XHCI\"\$#\1#p" /tmp/usb.flat)
 got=$(sed -n "s#^/$xi/buses/[0-9]*/bus=##p" /tmp/usb.flat | sort -n | tr '\n' ' ')
 is "qvm-pci usb --json: the xHCI owns buses $xbuses" "$xbuses" "${got% }"
+# The kernel numbers USB buses 1 to 64 (USB_MAXBUS): 63 is a bus this guest does not have, 99
+# cannot be one.
+qvm-pci usb 63 >/tmp/usbq.out 2>&1
+check "qvm-pci usb 63 (no such bus): status 1" [ $? = 1 ]
 qvm-pci usb 99 >/tmp/usbq.out 2>&1
-check "qvm-pci usb 99 (no such bus): status 1" [ $? = 1 ]
+check "qvm-pci usb 99 (not a USB bus number): status 2" [ $? = 2 ]
 
 echo "1..$n"
 [ $failed -eq 0 ]
