@@ -7,6 +7,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/uri.h>
+#include <libxml/xmlerror.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +27,12 @@
 /* libvirt prints every error to stderr unless told otherwise; qpci reports them itself. */
 static void quiet_errors(void *data, virErrorPtr err) {
         (void)data, (void)err;
+}
+
+/* libxml2 prints its own parser errors to stderr ("I/O warning : failed to load external entity")
+ * when libvirt parses in this process (the test driver); libvirt's error then says it in one line. */
+static void quiet_xml(void *data, const char *fmt, ...) {
+        (void)data, (void)fmt;
 }
 
 const char *qpci_virt_error(void) {
@@ -108,6 +115,7 @@ int qpci_virt_open(struct qpci_ctx *ctx, const char *uri, unsigned flags, struct
         if (!want || !*want)
                 want = qpci_host_is_xen_dom0(ctx) ? "xen:///system" : "qemu:///system";
         virSetErrorFunc(NULL, quiet_errors);
+        xmlSetGenericErrorFunc(NULL, quiet_xml);
         v = calloc(1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
