@@ -17,6 +17,11 @@
 
 #include "qpci-internal.h"
 
+static FILE *open_proc_file(struct qpci_ctx *ctx, const char *path) {
+        _cleanup_close_ int fd = qpci_open_root(ctx, path, O_RDONLY);
+        return fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
+}
+
 bool qpci_driver_is_stub(const char *driver) {
         static const char *const stubs[] = {"vfio-pci", "pciback", "pci-stub"};
 
@@ -114,9 +119,20 @@ int qpci_read_override(int devfd, char *buf, size_t size) {
         return 0;
 }
 
+/* pciback lists one address a line. A line is the device only when it is the whole line: the
+ * device 0000:e1:00.0 is not 10000:e1:00.0 behind a VMD controller, which contains its address. */
 bool qpci_pciback_is_permissive(struct qpci_ctx *ctx, const char *bdf) {
-        _cleanup_close_ int fd = qpci_open_root(ctx, "/sys/bus/pci/drivers/pciback", O_PATH | O_DIRECTORY);
-        char list[8192] = "";
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        ssize_t n;
 
-        return fd >= 0 && qpci_read_attr(fd, "permissive", list, sizeof(list)) >= 0 && strstr(list, bdf);
+        f = open_proc_file(ctx, "/sys/bus/pci/drivers/pciback/permissive");
+        while (f && (n = getline(&line, &size, f)) > 0) {
+                if (line[n - 1] == '\n')
+                        line[n - 1] = '\0';
+                if (streq(line, bdf))
+                        return true;
+        }
+        return false;
 }

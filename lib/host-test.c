@@ -410,6 +410,27 @@ static void test_taint(void **state) {
         free(vm);
 }
 
+/* pciback's permissive list names each device on a line of its own: another segment's device whose
+ * address ends in this one's (10000:03:00.0 behind a VMD controller) is not this one. */
+static void test_permissive_exact(void **state) {
+        struct host *h = *state;
+        char p[PATH_MAX];
+        FILE *f;
+
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback%s%s", "", "");
+        assert_int_equal(mkdir(p, 0755), 0);
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/drivers/pciback/permissive%s%s", "", "");
+        assert_non_null(f = fopen(p, "w"));
+        fputs("10000:03:00.0\n0000:03:00.10\n", f);
+        fclose(f);
+        assert_false(qpci_pciback_is_permissive(h->ctx, gpu[0]));
+        assert_non_null(f = fopen(p, "a"));
+        fputs("0000:03:00.0\n", f);
+        fclose(f);
+        assert_true(qpci_pciback_is_permissive(h->ctx, gpu[0]));
+        assert_false(qpci_pciback_is_permissive(h->ctx, gpu[1]));
+}
+
 static void test_group_rule(void **state) {
         struct host *h = *state;
 
@@ -576,6 +597,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_group_rule, setup, teardown),
                 cmocka_unit_test(test_large_groups),
                 cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_permissive_exact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
