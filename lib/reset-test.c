@@ -302,6 +302,58 @@ static void test_old_kernel_device_specific(void **state) {
         fixture_free(f);
 }
 
+/* The kernel's quirks skip some methods that config space offers: so does the derivation. */
+static void test_old_kernel_quirks(void **state) {
+        struct fixture *f = fixture_new("5.10.0-28-amd64");
+        struct qpci_dev parent = {0};
+        struct qpci_dev *d = &f->dev;
+        (void)state;
+
+        /* An AMD GPU with its HDMI audio behind a switch port: PM without NoSoftRst, which the
+         * kernel's quirk ignores (the round trip resets nothing), and a bus reset probed before
+         * the audio function existed. 6.1 lists only `bus` for it: not strict, on both kernels. */
+        d->vendor_id = 0x1002;
+        d->device_id = 0x67df;
+        d->class_code = 0x030000;
+        d->root_bus = false;
+        d->parent = &parent;
+        d->addr.bus = 3;
+        d->bus_peers = 1;
+        d->config.pcie_type = QPCI_PCIE_ENDPOINT;
+        d->config.pm_pos = 0x50;
+        d->has_reset_file = true;
+        qpci_dev_resolve_reset(d);
+        assert_int_equal(qpci_dev_get_reset_methods(d), QPCI_RESET_BUS);
+        assert_false(qpci_dev_has_strict_reset(d));
+        free(d->reset_reason);
+        d->reset_reason = NULL;
+        /* On a root bus the kernel keeps the PM reset (nothing better is possible there). */
+        d->root_bus = true;
+        d->parent = NULL;
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_PM);
+        /* Not a GPU (its audio function): PM counts. */
+        d->root_bus = false;
+        d->parent = &parent;
+        d->class_code = 0x040300;
+        d->bus_before = 1;
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_PM);
+
+        /* Intel 82579LM: FLR (here through Advanced Features) hangs it, so the kernel never uses it. */
+        d->vendor_id = 0x8086;
+        d->device_id = 0x1502;
+        d->class_code = 0x020000;
+        d->root_bus = true;
+        d->parent = NULL;
+        d->bus_before = 3;
+        d->config.pm_pos = 0;
+        d->config.af_pos = 0x60;
+        d->config.af_tp = d->config.af_flr = true;
+        assert_int_equal(qpci_reset_derive(d), 0);
+        d->device_id = 0x10d3; /* an 82574L, which has no such quirk */
+        assert_int_equal(qpci_reset_derive(d), QPCI_RESET_AF_FLR);
+        fixture_free(f);
+}
+
 static void test_root_bus_alone(void **state) {
         struct fixture *f = fixture_new("6.6.0");
         (void)state;
@@ -325,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(test_kernel_bus_on_shared_bus),
                 cmocka_unit_test(test_old_kernel_gpu_bus_only),
                 cmocka_unit_test(test_old_kernel_device_specific),
+                cmocka_unit_test(test_old_kernel_quirks),
                 cmocka_unit_test(test_root_bus_alone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

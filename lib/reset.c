@@ -55,16 +55,44 @@ bool qpci_kernel_has_reset_method(const char *release) {
         return major > 5 || (major == 5 && minor >= 15);
 }
 
+/*
+ * The kernel's own exceptions, as the kernels without reset_method have them (drivers/pci/quirks.c
+ * in 5.10): functions whose FLR hangs them (PCI_DEV_FLAGS_NO_FLR_RESET, which pcie_has_flr() and
+ * pci_af_flr() both honour), and AMD/ATI GPUs below a bridge, whose D3hot round trip resets
+ * nothing (PCI_DEV_FLAGS_NO_PM_RESET). The probe skips those methods; so does the derivation.
+ */
+static bool quirk_no_flr(const struct qpci_dev *d) {
+        static const struct {
+                uint16_t vendor, device;
+        } ids[] = {
+                {0x1022, 0x1487}, /* AMD Starship/Matisse HD Audio */
+                {0x1022, 0x148c}, /* AMD Starship USB 3.0 */
+                {0x1022, 0x149c}, /* AMD Matisse USB 3.0 */
+                {0x8086, 0x1502}, /* Intel 82579LM */
+                {0x8086, 0x1503}, /* Intel 82579V */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                if (d->vendor_id == ids[i].vendor && d->device_id == ids[i].device)
+                        return true;
+        return false;
+}
+
+static bool quirk_no_pm_reset(const struct qpci_dev *d) {
+        return d->vendor_id == 0x1002 && (d->class_code >> 8) == 0x0300 && !d->root_bus;
+}
+
 unsigned qpci_reset_derive(const struct qpci_dev *d) {
         const struct qpci_config *c = &d->config;
+        bool no_flr = quirk_no_flr(d);
         unsigned m = 0;
 
         /* SR-IOV requires every VF to support FLR; the kernel and libvirt both rely on it. */
-        if (c->pcie_flr || d->physfn)
+        if ((c->pcie_flr || d->physfn) && !no_flr)
                 m |= QPCI_RESET_FLR;
-        if (c->af_tp && c->af_flr)
+        if (c->af_tp && c->af_flr && !no_flr)
                 m |= QPCI_RESET_AF_FLR;
-        if (c->pm_pos && !c->pm_no_soft_reset)
+        if (c->pm_pos && !c->pm_no_soft_reset && !quirk_no_pm_reset(d))
                 m |= QPCI_RESET_PM;
         /*
          * pci_parent_bus_reset() (and the slot reset before it): never on a root bus (no bridge to
