@@ -49,6 +49,11 @@ static char *slurp(FILE *f) {
                 if (k == 0)
                         break;
         }
+        /* A domain's XML cut short by a read error would be checked as if it were whole. */
+        if (ferror(f)) {
+                free(buf);
+                return NULL;
+        }
         buf[len] = '\0';
         return buf;
 }
@@ -165,8 +170,10 @@ int cmd_qpci_hook(const char *prog, int argc, char **argv) {
         if (!is_driver)
                 return install(ctx, streq(sub, "uninstall"));
         _cleanup_free_ char *xml = slurp(stdin);
-        if (!xml)
-                return tool_failed(-ENOMEM);
+        if (!xml) {
+                tool_error("cannot read the domain's XML from standard input: %s", strerror(errno));
+                return EXIT_FAIL;
+        }
         /* Every domain and operation passes through here: only a start before the devices are
          * opened does any work. */
         return qpci_virt_hook(ctx, sub, argv[3], argv[4], xml) == 0 ? 0 : EXIT_FAIL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Option errors that name the option the user wrote, whatever getopt did to argv. */
+/* Errors in the tools' words: options named as the user wrote them, whatever getopt did to argv, and
+ * failures the library has already told. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
