@@ -31,6 +31,8 @@ QPCI_EXPORT int qpci_new(const char *root, struct qpci_ctx **ret) {
                 return -errno;
         ctx->refcount = 1;
         ctx->lock_fd = -1;
+        /* Long enough for any unbind that ends; a driver stuck in one must not hang every command. */
+        ctx->lock_timeout_ms = 60000;
         ctx->root = TAKE_PTR(r);
         ctx->log_priority = QPCI_LOG_WARNING;
         ctx->use_hwdb = true;
@@ -49,7 +51,7 @@ QPCI_EXPORT struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx) {
                 return NULL;
         qpci_names_free(ctx);
         qpci_modules_free(ctx);
-        qpci_state_close(ctx);
+        qpci_state_close_all(ctx);
         if (ctx->root_fd >= 0)
                 close(ctx->root_fd);
         free(ctx->root);
@@ -66,6 +68,10 @@ QPCI_EXPORT void qpci_set_log_fn(struct qpci_ctx *ctx, qpci_log_fn fn, void *dat
 
 QPCI_EXPORT void qpci_set_log_priority(struct qpci_ctx *ctx, int priority) {
         ctx->log_priority = priority;
+}
+
+QPCI_EXPORT void qpci_set_lock_timeout(struct qpci_ctx *ctx, unsigned seconds) {
+        ctx->lock_timeout_ms = seconds > 86400 ? 86400000 : seconds * 1000;
 }
 
 QPCI_EXPORT const char *qpci_get_root(const struct qpci_ctx *ctx) {

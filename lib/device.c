@@ -31,12 +31,29 @@ QPCI_EXPORT bool qpci_dev_is_sriov_pf(const struct qpci_dev *d) { return d->srio
 QPCI_EXPORT unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d) { return d->total_vfs; }
 QPCI_EXPORT unsigned qpci_dev_get_num_vfs(const struct qpci_dev *d) { return d->num_vfs; }
 QPCI_EXPORT const char *qpci_dev_get_warnings(const struct qpci_dev *d) { return d->warnings; }
+static void mark_hidden(const char *bdf, uint16_t vendor, uint16_t device, const char *host_driver, void *data) {
+        struct qpci_inventory *inv = data;
+        struct qpci_addr a;
+        struct qpci_dev *d;
+
+        if (qpci_addr_parse_sysfs(bdf, &a) < 0 || !(d = qpci_inventory_find(inv, &a)))
+                return;
+        /* Only for the same card: the address may hold another one since. */
+        if (d->vendor_id != vendor || d->device_id != device)
+                return;
+        char *from = strdup(host_driver);
+        if (from) {
+                free(d->hidden_from);
+                d->hidden_from = from;
+        }
+}
+
 QPCI_EXPORT const char *qpci_dev_get_hidden_from(const struct qpci_dev *d) {
         /* Read on first use: a hide or unhide never needs it, and opening the database costs. Without
-         * it devices only lack "hidden by qpci": not fatal. */
+         * it devices only lack "hidden by qpci": not fatal (the state says why, once). */
         if (!d->inv->hidden_loaded) {
                 d->inv->hidden_loaded = true;
-                qpci_state_mark_hidden(d->inv);
+                qpci_state_foreach_hidden(d->inv->ctx, mark_hidden, d->inv);
         }
         return d->hidden_from;
 }

@@ -43,7 +43,12 @@ struct qpci_ctx {
         struct udev_hwdb *hwdb;
         bool hwdb_failed;
         char *osrelease;     /* the kernel release of the (rooted) host, "" when unknown */
-        struct sqlite3 *db;  /* state.c: open, and lock_fd locked, for the length of one command */
+        /* state.c: the database, open with lock_fd locked while state_refs > 0: a command's window,
+         * and whatever it calls inside shares it (nested opens count, the last close releases). */
+        struct sqlite3 *db;
+        int state_refs;
+        bool state_warned;            /* a problem with the state was said once already */
+        unsigned lock_timeout_ms;     /* how long a command waits for another's lock */
         /* Every sysfs write goes through this when set: the unit tests' model of the driver core. */
         int (*write_hook)(void *data, int dirfd, const char *name, const char *value);
         void *write_hook_data;
@@ -247,9 +252,17 @@ int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
 
 /* ---- state.c: host state and the intent journal ---- */
 
-/* Takes the state lock (waiting for other qpci processes) and opens the database. */
+/* Takes the state lock (waiting for another command at most the context's lock timeout, saying
+ * for whom) and opens the database; nests: each open needs its close. */
 int qpci_state_open(struct qpci_ctx *ctx);
+/* The same without waiting: -EWOULDBLOCK, unsaid, when another command holds the lock. */
+int qpci_state_try_open(struct qpci_ctx *ctx);
 void qpci_state_close(struct qpci_ctx *ctx);
+/* Whatever the nesting (the context's end). */
+void qpci_state_close_all(struct qpci_ctx *ctx);
+/* A reader found the database damaged (SQLite's code): set aside at once when no command holds the
+ * lock, else said once. */
+void qpci_state_damaged(struct qpci_ctx *ctx, int code);
 /* Serializes what gives devices to VMs (a start, a hot-plug), from the rules to the hypervisor's
  * answer, so two starts of VMs sharing a device cannot both pass the rules: a descriptor to close. */
 QPCI_PRIVATE int qpci_state_lock_vms(struct qpci_ctx *ctx);
@@ -259,7 +272,10 @@ void qpci_state_rollback(struct qpci_ctx *ctx);
 int qpci_journal_add(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
                      const char *from_override);
 int qpci_journal_clear(struct qpci_ctx *ctx);
-/* Newest entry first; stops at nothing, returns the first failure. */
+/* Drops one device's entries: its move is ended by hand, the device left as it is. */
+int qpci_journal_forget(struct qpci_ctx *ctx, const char *bdf);
+/* Newest entry first; stops at nothing, returns the first failure. An entry that does not say
+ * where its device was is skipped (and said). */
 int qpci_journal_foreach(struct qpci_ctx *ctx,
                          int (*fn)(struct qpci_ctx *ctx, const char *op, const char *bdf, const char *from_driver,
                                    const char *from_override, void *data),
@@ -285,8 +301,13 @@ QPCI_PRIVATE int qpci_state_tainted_by(struct qpci_ctx *ctx, const char *bdf, ui
                                        char **ret);
 /* Whether an interrupted command left moves in the journal (read-only, no lock). */
 bool qpci_state_journal_pending(struct qpci_ctx *ctx);
-/* Sets hidden_from on the inventory's devices that qpci hid. */
-int qpci_state_mark_hidden(struct qpci_inventory *inv);
+/* Each device qpci hid, with the driver it had ("" for none), read without the lock; records that
+ * do not say all of it are skipped (and said). 0, or -EIO when the state could not be read whole
+ * (said). */
+int qpci_state_foreach_hidden(struct qpci_ctx *ctx,
+                              void (*fn)(const char *bdf, uint16_t vendor, uint16_t device, const char *host_driver,
+                                         void *data),
+                              void *data);
 
 /* ---- rules.c: Qubes' rules for one device given to a VM ---- */
 

@@ -41,6 +41,9 @@ struct qpci_ctx *qpci_ref(struct qpci_ctx *ctx);
 struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx);
 void qpci_set_log_fn(struct qpci_ctx *ctx, qpci_log_fn fn, void *data);
 void qpci_set_log_priority(struct qpci_ctx *ctx, int priority);
+/* How long a command that changes devices waits for another one (which it names) before it gives
+ * up: 60 s unless set. */
+void qpci_set_lock_timeout(struct qpci_ctx *ctx, unsigned seconds);
 const char *qpci_get_root(const struct qpci_ctx *ctx);
 /* A pci.ids file to name devices from instead of the system's (and no udev hwdb). Like
  * qpci_set_hwdb(), only before the first name is looked up: -EBUSY after. */

@@ -13,8 +13,12 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <time.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "qpci-internal.h"
@@ -39,7 +43,7 @@ static void log_capture(void *data, int priority, const char *fmt, va_list args)
                 errno = f->clobber_errno;
 }
 
-static _unused_ void path_of(struct fx *f, char *buf, size_t size, const char *rel) {
+static void path_of(struct fx *f, char *buf, size_t size, const char *rel) {
         snprintf(buf, size, "%s/%s", f->root, rel);
 }
 
@@ -83,9 +87,398 @@ static void test_error_code_survives_logging(void **state) {
         assert_non_null(strstr(f->log, "probe: No such file or directory"));
 }
 
+static size_t count_lines(const char *log, const char *needle) {
+        size_t n = 0;
+        for (const char *p = log; (p = strstr(p, needle)); p++)
+                n++;
+        return n;
+}
+
+/* No SQL in what users read, and the file named. */
+static void assert_words(struct fx *f) {
+        assert_null(strstr(f->log, "SELECT"));
+        assert_null(strstr(f->log, "INSERT"));
+        assert_null(strstr(f->log, "CREATE"));
+        assert_null(strstr(f->log, "PRAGMA"));
+}
+
+/* Runs SQL on the fixture's database as another program would (a hand edit, an older qpci). */
+static void raw_sql(struct fx *f, const char *sql) {
+        char path[PATH_MAX];
+        sqlite3 *db;
+
+        path_of(f, path, sizeof(path), "var/lib/qpci/state.db");
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+        sqlite3_close(db);
+}
+
+static void mkdir_state(struct fx *f) {
+        char cmd[PATH_MAX + 32];
+        snprintf(cmd, sizeof(cmd), "mkdir -p %s/var/lib/qpci", f->root);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void make_db(struct fx *f) {
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        qpci_state_close(f->ctx);
+}
+
+/* Whether some process other than this one could take the lock now (a child tries). */
+static bool lock_free(struct fx *f) {
+        char path[PATH_MAX];
+        int status;
+        pid_t pid;
+
+        path_of(f, path, sizeof(path), "var/lib/qpci/lock");
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int fd = open(path, O_RDWR);
+                _exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static const char *hidden_from(struct fx *f, const char *bdf, struct qpci_inventory **inv) {
+        struct qpci_dev *d;
+
+        assert_int_equal(qpci_inventory_new(f->ctx, inv), 0);
+        assert_int_equal(qpci_inventory_lookup(*inv, bdf, &d, NULL), 0);
+        return qpci_dev_get_hidden_from(d);
+}
+
+/* What a command holds, what it calls inside keeps: the lock stays until the command lets go. */
+static void test_state_nests(void **state) {
+        struct fx *f = *state;
+        char *vm = NULL;
+
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_false(lock_free(f));
+        assert_int_equal(qpci_state_mark_tainted(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, "sys-gpu"), 0);
+        assert_non_null(f->ctx->db);
+        assert_false(lock_free(f));
+        assert_int_equal(qpci_state_permissive_at_boot(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, false), 0);
+        assert_non_null(f->ctx->db);
+        assert_false(lock_free(f));
+        assert_int_equal(qpci_state_tainted_by(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, &vm), 1);
+        assert_string_equal(vm, "sys-gpu");
+        free(vm);
+        qpci_state_close(f->ctx);
+        assert_true(lock_free(f));
+        assert_null(f->ctx->db);
+}
+
+/* A row as a database can hold it whatever qpci wrote: NULLs, a driver name that is a path. */
+static void test_rows_with_nulls(void **state) {
+        struct fx *f = *state;
+        struct qpci_inventory *inv;
+        char drv[64], *vm = NULL;
+
+        make_db(f);
+        raw_sql(f, "DROP TABLE devices; CREATE TABLE devices (bdf TEXT, vendor INTEGER, device INTEGER, host_driver "
+                   "TEXT, stub TEXT, bound_by_qpci INTEGER, persistent INTEGER, hidden_at INTEGER);"
+                   "INSERT INTO devices VALUES ('0000:03:00.0', 4318, 7040, NULL, 'vfio-pci', 1, 1, 0);"
+                   "INSERT INTO devices VALUES ('0000:03:00.1', 4318, 4336, '../../../../tmp/x', 'vfio-pci', 1, 1, 0);"
+                   "INSERT INTO devices VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
+                   "INSERT INTO devices VALUES ('0000:04:00.0', 5197, 43016, 'nvme', 'x\" RUN+=\"/bin/evil', 1, 1, 0);"
+                   "DROP TABLE tainted; CREATE TABLE tainted (bdf TEXT, vendor INTEGER, device INTEGER, vm TEXT, "
+                   "since INTEGER); INSERT INTO tainted VALUES ('0000:03:00.0', 4318, 7040, NULL, NULL);"
+                   "DROP TABLE journal; CREATE TABLE journal (seq INTEGER PRIMARY KEY, op TEXT, bdf TEXT, "
+                   "from_driver TEXT, from_override TEXT); INSERT INTO journal (op) VALUES (NULL);");
+        assert_null(hidden_from(f, "0000:03:00.0", &inv));
+        qpci_inventory_unref(inv);
+        assert_null(hidden_from(f, "0000:03:00.1", &inv));
+        qpci_inventory_unref(inv);
+        assert_string_equal(hidden_from(f, "0000:04:00.0", &inv), "nvme");
+        qpci_inventory_unref(inv);
+        assert_non_null(strstr(f->log, "damaged device record"));
+        assert_int_equal(qpci_state_tainted_by(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, &vm), 1);
+        free(vm);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_int_equal(qpci_state_host_driver(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, drv, sizeof(drv)), 0);
+        assert_int_equal(qpci_state_host_driver(f->ctx, "0000:03:00.1", 0x10de, 0x10f0, drv, sizeof(drv)), 0);
+        assert_string_equal(drv, "");
+        /* A rule udev runs as root holds nothing a row made up. */
+        char rules[PATH_MAX], text[4096] = "";
+        assert_true(qpci_state_write_rules(f->ctx) >= 0);
+        path_of(f, rules, sizeof(rules), "etc/udev/rules.d/40-qpci-hide.rules");
+        FILE *fp = fopen(rules, "r");
+        if (fp) {
+                text[fread(text, 1, sizeof(text) - 1, fp)] = '\0';
+                fclose(fp);
+        }
+        assert_null(strstr(text, "evil"));
+        qpci_state_close(f->ctx);
+        assert_words(f);
+}
+
+/* Random bytes over one page: said, the file kept aside, and qpci goes on from sysfs. */
+static void test_damaged_database(void **state) {
+        struct fx *f = *state;
+        struct qpci_inventory *inv;
+        char path[PATH_MAX], junk[4096];
+        FILE *fp;
+
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_int_equal(qpci_state_begin(f->ctx), 0);
+        assert_int_equal(qpci_state_record_hidden(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, "nouveau", "vfio-pci", true,
+                                                  false), 0);
+        assert_int_equal(qpci_state_commit(f->ctx), 0);
+        qpci_state_close(f->ctx);
+        assert_string_equal(hidden_from(f, "0000:03:00.0", &inv), "nouveau");
+        qpci_inventory_unref(inv);
+
+        path_of(f, path, sizeof(path), "var/lib/qpci/state.db");
+        srand(7);
+        for (size_t i = 0; i < sizeof(junk); i++)
+                junk[i] = (char)rand();
+        assert_non_null(fp = fopen(path, "r+"));
+        assert_int_equal(fseek(fp, 4096, SEEK_SET), 0); /* page 2: the first table's */
+        assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
+        fclose(fp);
+
+        f->log[0] = '\0';
+        assert_null(hidden_from(f, "0000:03:00.0", &inv));
+        qpci_inventory_unref(inv);
+        assert_non_null(strstr(f->log, "is damaged"));
+        assert_non_null(strstr(f->log, "state.db.damaged-"));
+        assert_words(f);
+        /* Kept aside: the next command starts a new one. */
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "ls %s/var/lib/qpci/state.db.damaged-* >/dev/null 2>&1", f->root);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_false(qpci_state_journal_pending(f->ctx));
+        qpci_state_close(f->ctx);
+}
+
+/* Damage a command finds under the lock (a hide's start): set aside, and the command goes on. */
+static void test_damaged_database_under_lock(void **state) {
+        struct fx *f = *state;
+        char path[PATH_MAX], cmd[256];
+
+        mkdir_state(f);
+        path_of(f, path, sizeof(path), "var/lib/qpci/state.db");
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs("this is not a database, and never was one; it is long enough to be read as a header.....", fp);
+        fclose(fp);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_int_equal(qpci_state_begin(f->ctx), 0);
+        assert_int_equal(qpci_journal_clear(f->ctx), 0);
+        assert_int_equal(qpci_state_commit(f->ctx), 0);
+        qpci_state_close(f->ctx);
+        assert_int_equal(count_lines(f->log, "is damaged"), 1);
+        snprintf(cmd, sizeof(cmd), "grep -q 'never was one' %s/var/lib/qpci/state.db.damaged-*", f->root);
+        assert_int_equal(system(cmd), 0);
+        assert_words(f);
+}
+
+/* A directory where the database goes: one warning for a listing, one error for a move. */
+static void test_directory_database(void **state) {
+        struct fx *f = *state;
+        struct qpci_inventory *inv;
+        char path[PATH_MAX], *vm = NULL;
+
+        mkdir_state(f);
+        path_of(f, path, sizeof(path), "var/lib/qpci/state.db");
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_false(qpci_state_journal_pending(f->ctx));
+        assert_null(hidden_from(f, "0000:03:00.0", &inv));
+        qpci_inventory_unref(inv);
+        assert_int_equal(qpci_state_tainted_by(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, &vm), 0);
+        assert_null(vm);
+        assert_int_equal(count_lines(f->log, "\n"), 1);
+        assert_non_null(strstr(f->log, "state.db is not a file"));
+        f->log[0] = '\0';
+        assert_true(qpci_state_open(f->ctx) < 0);
+        assert_int_equal(count_lines(f->log, "\n"), 1);
+        assert_non_null(strstr(f->log, "move it away"));
+        assert_true(lock_free(f));
+}
+
+/* Another command holds the lock, as one stuck in a driver's unbind would. */
+static void test_lock_held(void **state) {
+        struct fx *f = *state;
+        struct qpci_inventory *inv;
+        int pipefd[2], status;
+        char c;
+        pid_t pid;
+
+        make_db(f);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_int_equal(qpci_state_begin(f->ctx), 0);
+        assert_int_equal(qpci_state_record_hidden(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, "nouveau", "vfio-pci", true,
+                                                  false), 0);
+        assert_int_equal(qpci_journal_add(f->ctx, "hide", "0000:03:00.1", "snd_hda_intel", ""), 0);
+        assert_int_equal(qpci_state_commit(f->ctx), 0);
+        qpci_state_close(f->ctx);
+
+        assert_int_equal(pipe(pipefd), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct qpci_ctx *ctx;
+                close(pipefd[0]);
+                if (qpci_new(f->root, &ctx) < 0 || qpci_state_open(ctx) < 0)
+                        _exit(1);
+                assert_int_equal(write(pipefd[1], "x", 1), 1);
+                pause();
+                _exit(0);
+        }
+        close(pipefd[1]);
+        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        close(pipefd[0]);
+
+        /* Readers: at once, and they see what was committed. */
+        time_t t0 = time(NULL);
+        assert_string_equal(hidden_from(f, "0000:03:00.0", &inv), "nouveau");
+        qpci_inventory_unref(inv);
+        assert_true(qpci_state_journal_pending(f->ctx));
+        assert_true(time(NULL) - t0 <= 1);
+        /* A writer: says for whom it waits, and gives up. */
+        qpci_set_lock_timeout(f->ctx, 1);
+        f->log[0] = '\0';
+        assert_int_equal(qpci_state_open(f->ctx), -EBUSY);
+        assert_true(time(NULL) - t0 <= 4);
+        char holder[32];
+        snprintf(holder, sizeof(holder), "pid %d: ", (int)pid);
+        assert_int_equal(count_lines(f->log, holder), 2); /* waiting for it, then giving up */
+        assert_non_null(strstr(f->log, "test-state"));
+        assert_non_null(strstr(f->log, "gave up after 1 s"));
+        assert_null(f->ctx->db);
+
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        qpci_state_close(f->ctx);
+}
+
+/* Inside the child of in_tmpfs(): no cmocka there (a failure would run the rest of the tests in
+ * the child too), but a line on stderr and exit status 1. */
+#define CHECK(cond)                                                                                  \
+        do {                                                                                         \
+                if (!(cond)) {                                                                       \
+                        fprintf(stderr, "%s:%d: %s failed; logged: %s\n", __FILE__, __LINE__, #cond, \
+                                f->log);                                                             \
+                        _exit(1);                                                                    \
+                }                                                                                    \
+        } while (0)
+
+/* In a mount namespace of its own (the host's mounts untouched): a child mounts a small tmpfs over
+ * the state folder and runs fn there. Skipped where mounting is not allowed. */
+static void in_tmpfs(struct fx *f, const char *opts, void (*fn)(struct fx *f, const char *dir)) {
+        char dir[PATH_MAX];
+        int status;
+        pid_t pid;
+
+        path_of(f, dir, sizeof(dir), "var/lib/qpci");
+        mkdir_state(f);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", dir, "tmpfs", 0, opts) < 0)
+                        _exit(77);
+                /* A context of this namespace: its root descriptor would still see the old mounts. */
+                qpci_unref(f->ctx);
+                if (qpci_new(f->root, &f->ctx) < 0)
+                        _exit(1);
+                qpci_set_log_fn(f->ctx, log_capture, f);
+                fn(f, dir);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+                skip();
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Whether the lock is free, from this process: another descriptor of the file. */
+static bool lock_free_here(struct fx *f) {
+        char path[PATH_MAX];
+        _cleanup_close_ int fd = -1;
+
+        path_of(f, path, sizeof(path), "var/lib/qpci/lock");
+        fd = open(path, O_RDWR);
+        return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+static void full_disk(struct fx *f, const char *dir) {
+        char cmd[PATH_MAX + 64];
+        int r;
+
+        /* The lock file and an empty database fit; the journal does not. */
+        CHECK(qpci_state_open(f->ctx) == 0);
+        qpci_state_close(f->ctx);
+        snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/filler bs=4k 2>/dev/null", dir);
+        CHECK(system(cmd) != -1);
+        f->log[0] = '\0';
+        CHECK(qpci_state_open(f->ctx) == 0);
+        r = qpci_state_begin(f->ctx);
+        if (r >= 0) {
+                for (int i = 0; r >= 0 && i < 64; i++)
+                        r = qpci_journal_add(f->ctx, "hide", "0000:03:00.0", "nouveau",
+                                             "a long override to fill pages............................");
+                if (r >= 0)
+                        r = qpci_state_commit(f->ctx);
+                if (r < 0)
+                        qpci_state_rollback(f->ctx);
+        }
+        qpci_state_close(f->ctx);
+        CHECK(r == -ENOSPC);
+        CHECK(count_lines(f->log, "\n") == 1);
+        CHECK(strstr(f->log, "is full; free some space"));
+        CHECK(strstr(f->log, "state.db"));
+        CHECK(!strstr(f->log, "INSERT") && !strstr(f->log, "SELECT"));
+        CHECK(lock_free_here(f));
+}
+
+static void test_full_disk(void **state) {
+        in_tmpfs(*state, "size=64k", full_disk);
+}
+
+static void read_only(struct fx *f, const char *dir) {
+        struct qpci_inventory *inv;
+        struct qpci_dev *d;
+
+        CHECK(qpci_state_open(f->ctx) == 0);
+        CHECK(qpci_state_begin(f->ctx) == 0);
+        CHECK(qpci_state_record_hidden(f->ctx, "0000:03:00.0", 0x10de, 0x1b80, "nouveau", "vfio-pci", true, false) == 0);
+        CHECK(qpci_state_commit(f->ctx) == 0);
+        qpci_state_close(f->ctx);
+        CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+        f->log[0] = '\0';
+        /* Reading needs no write. */
+        CHECK(qpci_inventory_new(f->ctx, &inv) == 0);
+        CHECK(qpci_inventory_lookup(inv, "0000:03:00.0", &d, NULL) == 0);
+        CHECK(qpci_dev_get_hidden_from(d) && streq(qpci_dev_get_hidden_from(d), "nouveau"));
+        qpci_inventory_unref(inv);
+        CHECK(f->log[0] == '\0');
+        /* A change is refused in one line that says what to do. */
+        CHECK(qpci_state_open(f->ctx) < 0);
+        CHECK(count_lines(f->log, "\n") == 1);
+        CHECK(strstr(f->log, "make it writable"));
+}
+
+static void test_read_only(void **state) {
+        in_tmpfs(*state, "size=1m", read_only);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_error_code_survives_logging, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_nests, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rows_with_nulls, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_damaged_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_damaged_database_under_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_directory_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lock_held, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
