@@ -17,7 +17,7 @@ user=qpci-session
 # The user's folder: not under QPCI_LIBVIRTD_DIR, which only root may enter.
 home=$(mktemp -d "${TMPDIR:-/tmp}/qpci-libvirt-session.XXXXXX")
 work=$home/work
-trap 'rm -rf "$home"' EXIT
+trap 'umount "$home/build" 2>/dev/null; rm -rf --one-file-system "$home"' EXIT
 mkdir -p "$work"
 
 # The user, in a passwd and group of this mount namespace only.
@@ -45,6 +45,11 @@ log_outputs = "3:stderr"
 EOF
 chown -R "$uid:$uid" "$home"
 chmod 700 "$home/run"
+# The tools as the user reaches them: the build tree may sit where only root may enter (a
+# checkout in /root), so it is mounted, in this namespace only, inside the user's own folder.
+mkdir "$home/build"
+mount --bind "$(dirname "$bin")" "$home/build" || bail "cannot show the build tree to $user"
+bin=$home/build/bin
 
 as_user() {
         setpriv --reuid="$uid" --regid="$uid" --clear-groups -- env -i PATH="$bin:/usr/bin:/bin:/usr/sbin:/sbin" \
