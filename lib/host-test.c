@@ -431,6 +431,31 @@ static void test_permissive_exact(void **state) {
         assert_false(qpci_pciback_is_permissive(h->ctx, gpu[1]));
 }
 
+/* A driver_override longer than qpci's record of it (the kernel takes up to a page) is not cut to
+ * fit and later put back cut: the hide is refused before anything moves. */
+static void test_long_override(void **state) {
+        struct host *h = *state;
+        char p[PATH_MAX], longer[NAME_MAX + 46], ovr[sizeof(longer) + 8];
+        FILE *f;
+
+        memset(longer, 'x', sizeof(longer) - 1);
+        longer[sizeof(longer) - 1] = '\0';
+        path_of(&h->m, p, sizeof(p), "sys/bus/pci/devices/%s/driver_override%s", gpu[1], "");
+        assert_non_null(f = fopen(p, "w"));
+        fprintf(f, "%s\n", longer);
+        fclose(f);
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, NULL), -EFBIG);
+        assert_int_equal(h->m.writes, 0);
+        for (size_t i = 0; i < 2; i++) {
+                char cur[64];
+                dev_driver(&h->m, gpu[i], cur, sizeof(cur));
+                assert_string_equal(cur, native[i]);
+        }
+        dev_override(&h->m, gpu[1], ovr, sizeof(ovr));
+        assert_string_equal(ovr, longer);
+        assert_int_equal(journal_rows(h), 0);
+}
+
 static void test_group_rule(void **state) {
         struct host *h = *state;
 
@@ -598,6 +623,7 @@ int main(void) {
                 cmocka_unit_test(test_large_groups),
                 cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_permissive_exact, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_long_override, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),

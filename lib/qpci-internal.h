@@ -95,9 +95,10 @@ QPCI_PRIVATE int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flag
 /* Opens an attribute relative to dirfd without blocking (flags: O_RDONLY or O_WRONLY); a fd, or
  * -errno, -EISDIR, -QPCI_ENOTREG when it is not a regular file. */
 int qpci_open_attr(int dirfd, const char *name, int flags);
-/* strerror() that names -QPCI_ENOTREG in words. */
+/* strerror() that names -QPCI_ENOTREG and -EFBIG in words. */
 const char *qpci_attr_strerror(int r);
-/* Reads a small attribute file relative to dirfd into buf (NUL-terminated); returns its length or -errno. */
+/* Reads a small attribute file relative to dirfd into buf (NUL-terminated); returns its length or
+ * -errno, -EFBIG when it does not fit in buf (never a cut value). */
 ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size);
 /* The attribute with its trailing newline removed. */
 ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size);

@@ -45,6 +45,8 @@ int qpci_open_attr(int dirfd, const char *name, int flags) {
 const char *qpci_attr_strerror(int r) {
         if (r == -QPCI_ENOTREG)
                 return "not a regular file, as every kernel attribute is";
+        if (r == -EFBIG)
+                return "longer than qpci takes for it: not read, rather than read cut";
         return strerror(r < 0 ? -r : r);
 }
 
@@ -57,10 +59,25 @@ ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
         fd = qpci_open_attr(dirfd, name, O_RDONLY);
         if (fd < 0)
                 return fd;
-        n = read(fd, buf, size - 1);
-        if (n < 0)
-                return -errno;
+        for (n = 0; (size_t)n < size - 1;) {
+                ssize_t k = read(fd, buf + n, size - 1 - n);
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                n += k;
+        }
         buf[n] = '\0';
+        /* A value that does not fit is not read: a cut one would be taken for the whole (a driver
+         * name, an override to put back, a list of devices) and decide what moves. */
+        if ((size_t)n == size - 1) {
+                char more;
+                ssize_t k = read(fd, &more, 1);
+                if (k < 0)
+                        return -errno;
+                if (k > 0)
+                        return -EFBIG;
+        }
         return n;
 }
 

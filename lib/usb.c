@@ -79,7 +79,8 @@ QPCI_EXPORT struct qpci_usb *qpci_usb_unref(struct qpci_usb *usb) {
 static inline void qpci_usb_unrefp(struct qpci_usb **p) { qpci_usb_unref(*p); }
 
 static char *read_string(int fd, const char *name) {
-        char buf[256];
+        /* usbcore keeps a string descriptor's 126 UTF-16 units as at most 381 bytes of UTF-8. */
+        char buf[512];
         return qpci_read_line(fd, name, buf, sizeof(buf)) > 0 ? strdup(buf) : NULL;
 }
 
