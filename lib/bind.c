@@ -18,8 +18,11 @@
 #include "qpci-internal.h"
 
 static FILE *open_proc_file(struct qpci_ctx *ctx, const char *path) {
-        _cleanup_close_ int fd = qpci_open_root(ctx, path, O_RDONLY);
-        return fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
+        _cleanup_close_ int fd = qpci_open_attr(ctx->root_fd, path + 1, O_RDONLY);
+        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+        if (f)
+                TAKE_FD(fd);
+        return f;
 }
 
 bool qpci_driver_is_stub(const char *driver) {

@@ -317,6 +317,23 @@ static void test_route_stack(void **state) {
         assert_dependents(f, NVME, "");
 }
 
+/* A /proc file that is not one (a FIFO, which a plain open waits on forever): the guard does not
+ * hang, and says it could not tell rather than that nothing depends on the device. */
+static void test_unreadable_proc(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *p = at(f, "proc/swaps");
+        char *what = NULL;
+
+        put(f, "proc/self/mountinfo", "21 1 240:16 / / rw - ext4 /dev/sda rw\n");
+        assert_int_equal(mkfifo(p, 0644), 0);
+        alarm(10);
+        assert_true(qpci_guard_dependents(f->ctx, NVME, &what) < 0);
+        assert_null(what);
+        assert_true(qpci_guard_dependents(f->ctx, SATA, &what) < 0);
+        assert_null(what);
+        alarm(0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_deep_stack, setup, teardown),
@@ -326,6 +343,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_similar_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_console_framebuffers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_route_stack, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_proc, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

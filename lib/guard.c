@@ -177,16 +177,29 @@ static void note(struct found *f, int r) {
                 f->error = r;
 }
 
-static FILE *open_proc(struct qpci_ctx *ctx, const char *path) {
-        _cleanup_close_ int fd = qpci_open_root(ctx, path, O_RDONLY);
-        return fd >= 0 ? fdopen(TAKE_FD(fd), "r") : NULL;
+/* A /proc or sysfs file below the root, NULL when there is none. One that is there but cannot be
+ * read (not a regular file: a FIFO would block forever) leaves the answer incomplete. */
+static FILE *open_proc(struct qpci_ctx *ctx, const char *path, struct found *f) {
+        _cleanup_close_ int fd = qpci_open_attr(ctx->root_fd, path + 1, O_RDONLY);
+        FILE *file;
+
+        if (fd < 0) {
+                if (fd != -ENOENT)
+                        f->error = fd;
+                return NULL;
+        }
+        if (!(file = fdopen(fd, "r")))
+                f->error = -errno;
+        else
+                TAKE_FD(fd);
+        return file;
 }
 
 /* Mounted filesystems: /proc/self/mountinfo's lines, each read whole however long (an overlay's
  * can run to pages).
  * "36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
 static void check_mounts(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_fclose_ FILE *mi = open_proc(ctx, "/proc/self/mountinfo");
+        _cleanup_fclose_ FILE *mi = open_proc(ctx, "/proc/self/mountinfo", f);
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
 
@@ -220,7 +233,7 @@ static void check_mounts(struct qpci_ctx *ctx, const char *bdf, struct found *f)
 
 /* Active swap: /proc/swaps names each swap partition or file, escaped as mountinfo is. */
 static void check_swap(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_fclose_ FILE *sw = open_proc(ctx, "/proc/swaps");
+        _cleanup_fclose_ FILE *sw = open_proc(ctx, "/proc/swaps", f);
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
 
@@ -251,7 +264,7 @@ static void check_swap(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
 
 /* The interface of the default route: /proc/net/route's line with destination 00000000. */
 static void check_route(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_fclose_ FILE *rt = open_proc(ctx, "/proc/net/route");
+        _cleanup_fclose_ FILE *rt = open_proc(ctx, "/proc/net/route", f);
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
 
@@ -307,7 +320,7 @@ static void check_framebuffers(struct qpci_ctx *ctx, const char *bdf, const char
 
 /* The consoles the kernel writes to, and what shows them: a framebuffer or a serial port. */
 static void check_console(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
-        _cleanup_fclose_ FILE *active = open_proc(ctx, "/sys/class/tty/console/active");
+        _cleanup_fclose_ FILE *active = open_proc(ctx, "/sys/class/tty/console/active", f);
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
         char *save = NULL;

@@ -456,6 +456,25 @@ static void test_long_override(void **state) {
         assert_int_equal(journal_rows(h), 0);
 }
 
+/* When the guard cannot tell what on the host depends on a device (its /proc file is a FIFO), the
+ * hide is refused: not knowing is not knowing that nothing does. */
+static void test_guard_unreadable(void **state) {
+        struct host *h = *state;
+        char p[PATH_MAX];
+
+        path_of(&h->m, p, sizeof(p), "proc/self%s%s", "", "");
+        assert_int_equal(mkdir(p, 0755), 0);
+        path_of(&h->m, p, sizeof(p), "proc/self/mountinfo%s%s", "", "");
+        assert_int_equal(mkfifo(p, 0644), 0);
+        alarm(10);
+        assert_true(qpci_host_hide(h->inv, h->devs, 2, NULL) < 0);
+        alarm(0);
+        assert_int_equal(h->m.writes, 0);
+        expect(h, native, "(null)");
+        /* --force hides it unchecked, as it hides a device the host does depend on. */
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, &(struct qpci_hide_options){.force = true}), 0);
+}
+
 static void test_group_rule(void **state) {
         struct host *h = *state;
 
@@ -624,6 +643,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_permissive_exact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_override, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_guard_unreadable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
