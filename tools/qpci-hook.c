@@ -61,12 +61,14 @@ static char *slurp(FILE *f) {
 /* Whether the file at path (under root) is one of ours: only those are replaced or removed. */
 static int ours(const char *path) {
         _cleanup_fclose_ FILE *f = fopen(path, "r");
-        char line[256] = "";
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
 
         if (!f)
                 return errno == ENOENT ? 1 : -errno;
-        /* The mark is the second line, after the #! line. */
-        if (!fgets(line, sizeof(line), f) || !fgets(line, sizeof(line), f))
+        /* The mark is the second line, after the #! line: whole lines, so the end of another
+         * program's long first line is never taken for our mark. */
+        if (getline(&line, &size, f) < 0 || getline(&line, &size, f) < 0)
                 return 0;
         return strncmp(line, MARK, strlen(MARK)) == 0;
 }
