@@ -317,6 +317,54 @@ static void test_route_stack(void **state) {
         assert_dependents(f, NVME, "");
 }
 
+/* btrfs gives its mounts anonymous numbers (0:N) that /sys/dev/block does not know: the source
+ * names the device, directly or through device-mapper, and a swap file on btrfs is on it too. */
+static void test_btrfs(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *p = NULL, *mountinfo = NULL, *mapper = NULL;
+        struct stat st;
+
+        stacked(f, "dm-5", 5, (const char *const[]){"sda", SATA_DISK, NULL});
+        link_to(f, NVME_PART, "sys/class/block/nvme0n1p1");
+        link_to(f, virt("dm-5"), "sys/class/block/dm-5");
+        put(f, "dev/nvme0n1p1", "");
+        put(f, "dev/dm-5", "");
+        mapper = at(f, "dev/mapper/crypt");
+        mkparent(mapper);
+        assert_int_equal(symlink("../dm-5", mapper), 0);
+        put(f, "swap/file", "");
+        /* The swap file's number, as stat() gives it here, stands for btrfs's anonymous one. */
+        p = at(f, "swap/file");
+        assert_int_equal(stat(p, &st), 0);
+        assert_true(asprintf(&mountinfo, "21 1 0:33 / / rw,relatime shared:1 - btrfs /dev/nvme0n1p1 rw,ssd\n"
+                                         "22 21 0:34 /@home /home rw - btrfs /dev/mapper/crypt rw\n"
+                                         "23 21 %u:%u /@swap /swap rw - btrfs /dev/nvme0n1p1 rw\n"
+                                         "24 21 0:22 / /run rw - tmpfs tmpfs rw\n",
+                             major(st.st_dev), minor(st.st_dev)) > 0);
+        put(f, "proc/self/mountinfo", mountinfo);
+        put(f, "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/swap/file\tfile\t1024\t0\t-2\n");
+        assert_dependents(f, NVME, "the filesystem mounted on / (btrfs /dev/nvme0n1p1), the filesystem mounted on "
+                                   "/swap (btrfs /dev/nvme0n1p1), active swap on /swap/file");
+        assert_dependents(f, SATA, "the filesystem mounted on /home (btrfs /dev/mapper/crypt)");
+}
+
+/* A swap file in a btrfs subvolume has the subvolume's number, which no mount shows: it is on the
+ * filesystem of the deepest mount point above it. */
+static void test_btrfs_subvolume_swap(void **state) {
+        struct fixture *f = *state;
+
+        link_to(f, NVME_PART, "sys/class/block/nvme0n1p1");
+        link_to(f, SATA_DISK, "sys/class/block/sda");
+        put(f, "dev/nvme0n1p1", "");
+        put(f, "dev/sda", "");
+        put(f, "swap/file", "");
+        put(f, "proc/self/mountinfo", "21 1 0:33 / / rw - btrfs /dev/sda rw\n"
+                                      "22 21 0:34 /@sw /swap rw - btrfs /dev/nvme0n1p1 rw\n"
+                                      "23 21 0:35 /@swapx /swapx rw - btrfs /dev/sda rw\n");
+        put(f, "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/swap/file\tfile\t1024\t0\t-2\n");
+        assert_dependents(f, NVME, "the filesystem mounted on /swap (btrfs /dev/nvme0n1p1), active swap on /swap/file");
+}
+
 /* A /proc file that is not one (a FIFO, which a plain open waits on forever): the guard does not
  * hang, and says it could not tell rather than that nothing depends on the device. */
 static void test_unreadable_proc(void **state) {
@@ -343,6 +391,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_similar_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_console_framebuffers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_route_stack, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_btrfs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_btrfs_subvolume_swap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_proc, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,16 +195,70 @@ static FILE *open_proc(struct qpci_ctx *ctx, const char *path, struct found *f) 
         return file;
 }
 
+struct mount {
+        unsigned maj, min;
+        char *dir, *src;
+};
+
+struct mounts {
+        struct mount *m;
+        size_t n;
+};
+
+static void mounts_free(struct mounts *ms) {
+        for (size_t i = 0; i < ms->n; i++) {
+                free(ms->m[i].dir);
+                free(ms->m[i].src);
+        }
+        free(ms->m);
+}
+
+/* The block device a mount's source names ("/dev/nvme0n1p2", "/dev/mapper/root"), as a path in
+ * sysfs, or NULL. A device node gives its number; a name that is no node (a fixture's /dev) its
+ * entry in /sys/class/block. */
+static char *source_sysfs(struct qpci_ctx *ctx, const char *src) {
+        _cleanup_free_ char *path = NULL, *real = NULL;
+        char *rel = NULL;
+        struct stat st;
+
+        if (!src || src[0] != '/' || asprintf(&path, "%s%s", qpci_root_prefix(ctx), src) < 0)
+                return NULL;
+        if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+                if (asprintf(&rel, "sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev)) < 0)
+                        return NULL;
+                return rel;
+        }
+        if (!(real = realpath(path, NULL)) || !strstr(real, "/dev/"))
+                return NULL;
+        if (asprintf(&rel, "sys/class/block/%s", strrchr(real, '/') + 1) < 0)
+                return NULL;
+        return rel;
+}
+
+/* Whether the filesystem on device maj:min, mounted from src, sits below the function. A
+ * filesystem on a block device has it in /sys/dev/block; btrfs (and any filesystem that gives its
+ * mounts an anonymous number, 0:N) has only its source to say which device it is on. */
+static int fs_below(struct qpci_ctx *ctx, const char *bdf, unsigned maj, unsigned min, const char *src) {
+        _cleanup_free_ char *rel = NULL, *by_src = NULL;
+
+        if (asprintf(&rel, "sys/dev/block/%u:%u", maj, min) < 0)
+                return -ENOMEM;
+        if (faccessat(ctx->root_fd, rel, F_OK, 0) == 0)
+                return below(ctx, rel, bdf);
+        by_src = source_sysfs(ctx, src);
+        return by_src ? below(ctx, by_src, bdf) : 0;
+}
+
 /* Mounted filesystems: /proc/self/mountinfo's lines, each read whole however long (an overlay's
- * can run to pages).
+ * can run to pages). What is mounted from where is kept for the swap files.
  * "36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
-static void check_mounts(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
+static void check_mounts(struct qpci_ctx *ctx, const char *bdf, struct found *f, struct mounts *ms) {
         _cleanup_fclose_ FILE *mi = open_proc(ctx, "/proc/self/mountinfo", f);
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
 
         while (mi && getline(&line, &size, mi) > 0) {
-                char *field[5], *type = NULL, *src = NULL, *save = NULL, *t, rel[64];
+                char *field[5], *type = NULL, *src = NULL, *save = NULL, *t;
                 unsigned maj, min, i = 0;
                 int r;
 
@@ -223,23 +277,54 @@ static void check_mounts(struct qpci_ctx *ctx, const char *bdf, struct found *f)
                         unescape_octal(type);
                 if (src)
                         unescape_octal(src);
-                snprintf(rel, sizeof(rel), "sys/dev/block/%u:%u", maj, min);
-                if ((r = below(ctx, rel, bdf)) > 0)
+                if ((r = fs_below(ctx, bdf, maj, min, src)) > 0)
                         add(f, "the filesystem mounted on %s (%s %s)", field[4], type ? type : "",
                             src ? src : "");
                 note(f, r);
+                struct mount *m = realloc(ms->m, (ms->n + 1) * sizeof(*m));
+                if (!m) {
+                        f->error = -ENOMEM;
+                        return;
+                }
+                ms->m = m;
+                m[ms->n] = (struct mount){maj, min, strdup(field[4]), src ? strdup(src) : NULL};
+                if (!m[ms->n].dir || (src && !m[ms->n].src))
+                        f->error = -ENOMEM;
+                ms->n++;
         }
 }
 
+/* The mount a file lives on, for a filesystem without a block device of its own: the one with
+ * its device number, or else the deepest mount point above it (a btrfs subvolume has a number of
+ * its own). */
+static const struct mount *mount_of(const struct mounts *ms, const char *name, dev_t dev) {
+        const struct mount *best = NULL;
+        size_t best_len = 0;
+
+        for (size_t i = ms->n; i-- > 0;)
+                if (ms->m[i].maj == major(dev) && ms->m[i].min == minor(dev))
+                        return &ms->m[i];
+        for (size_t i = 0; i < ms->n; i++) {
+                size_t l = strlen(ms->m[i].dir);
+                bool above = streq(ms->m[i].dir, "/") ||
+                             (strncmp(name, ms->m[i].dir, l) == 0 && (name[l] == '/' || !name[l]));
+                if (above && (!best || l >= best_len)) {
+                        best = &ms->m[i];
+                        best_len = l;
+                }
+        }
+        return best;
+}
+
 /* Active swap: /proc/swaps names each swap partition or file, escaped as mountinfo is. */
-static void check_swap(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
+static void check_swap(struct qpci_ctx *ctx, const char *bdf, struct found *f, const struct mounts *ms) {
         _cleanup_fclose_ FILE *sw = open_proc(ctx, "/proc/swaps", f);
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
 
         while (sw && getline(&line, &size, sw) > 0) {
-                _cleanup_free_ char *path = NULL;
-                char *name = line, rel[64];
+                _cleanup_free_ char *path = NULL, *rel = NULL;
+                char *name = line;
                 struct stat st;
                 int r;
 
@@ -254,9 +339,15 @@ static void check_swap(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
                 if (stat(path, &st) < 0)
                         continue;
                 /* A swap partition is its own device; a swap file lives on its filesystem's. */
-                dev_t dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
-                snprintf(rel, sizeof(rel), "sys/dev/block/%u:%u", major(dev), minor(dev));
-                if ((r = below(ctx, rel, bdf)) > 0)
+                if (S_ISBLK(st.st_mode))
+                        r = asprintf(&rel, "sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev)) < 0
+                                    ? -ENOMEM
+                                    : below(ctx, rel, bdf);
+                else {
+                        const struct mount *m = mount_of(ms, name, st.st_dev);
+                        r = fs_below(ctx, bdf, major(st.st_dev), minor(st.st_dev), m ? m->src : NULL);
+                }
+                if (r > 0)
                         add(f, "active swap on %s", name);
                 note(f, r);
         }
@@ -359,8 +450,11 @@ int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret) {
         struct found f = {0};
         char *text = NULL;
 
-        check_mounts(ctx, bdf, &f);
-        check_swap(ctx, bdf, &f);
+        struct mounts ms = {0};
+
+        check_mounts(ctx, bdf, &f, &ms);
+        check_swap(ctx, bdf, &f, &ms);
+        mounts_free(&ms);
         check_route(ctx, bdf, &f);
         check_console(ctx, bdf, &f);
         if (!f.error && f.n && !(text = join(&f)))
