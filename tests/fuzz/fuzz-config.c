@@ -18,5 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 __builtin_trap();
         if (c.header_ok != (size >= 64))
                 __builtin_trap();
+        /* A header type the kernel refuses decides nothing: no capabilities, no bridge verdict. */
+        if (c.header_ok && !c.header_known && (c.pm_pos || c.pcie_pos || c.af_pos || qpci_config_is_bridge(&c) != -1))
+                __builtin_trap();
+        if (c.subsys_ok && !c.header_ok)
+                __builtin_trap();
         return 0;
 }
