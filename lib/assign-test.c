@@ -157,7 +157,7 @@ static void test_same_card(void **state) {
         struct qpci_rules r = rules_for(h, &a, 1, &u);
         (void)state;
 
-        assert_string_equal(a.path, "0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:04:00.0");
+        assert_string_equal(a.path, "00_01.0-00_00.0-00_01.0-00_00.0");
         assert_int_equal(qpci_rule_present(&r, &a, &d), 0);
         assert_ptr_equal(d, nvme);
         assert_int_equal(qpci_rule_same_card(&r, &a, nvme), 0);
@@ -177,9 +177,18 @@ static void test_same_card(void **state) {
         assert_int_equal(qpci_rule_same_card(&r, &other, nvme), 0);
 
         struct qpci_assignment moved = a;
-        snprintf(moved.path, sizeof(moved.path), "0000:00:01.0/0000:01:00.0/0000:02:00.0/0000:04:00.0");
+        snprintf(moved.path, sizeof(moved.path), "00_01.0-00_00.0-00_00.0-00_00.0");
         assert_int_equal(qpci_rule_same_card(&r, &moved, nvme), -ESTALE);
-        expect_error(h, "the buses were renumbered");
+        expect_error(h, "dom0:04_00.0 is now at 00_01.0-00_00.0-00_01.0-00_00.0, not at 00_01.0-00_00.0-00_00.0-00_00.0 "
+                        "where it was assigned to sys-gpu: the buses were renumbered");
+
+        /* Recorded before paths, as the chain of BDFs: the same place, then another one. */
+        struct qpci_assignment before = a;
+        snprintf(before.path, sizeof(before.path), "0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:04:00.0");
+        assert_int_equal(qpci_rule_same_card(&r, &before, nvme), 0);
+        snprintf(before.path, sizeof(before.path), "0000:00:01.0/0000:01:00.0/0000:02:00.0/0000:04:00.0");
+        assert_int_equal(qpci_rule_same_card(&r, &before, nvme), -ESTALE);
+        expect_error(h, "not at 00_01.0-00_00.0-00_00.0-00_00.0 where it was assigned");
         host_free(h);
 }
 
@@ -212,8 +221,8 @@ static void test_same_card_deep(void **state) {
         struct qpci_rules r = rules_for(moved, &a, 1, &u);
         (void)state;
 
-        assert_int_equal(strlen(a.path), 13 * 13 - 1);
-        assert_string_equal(a.path + strlen(a.path) - 25, "0000:0b:00.0/0000:0c:00.0");
+        assert_int_equal(strlen(a.path), 7 + 12 * 8);
+        assert_string_equal(a.path + strlen(a.path) - 16, "-00_00.0-00_00.0");
         assert_int_equal(qpci_rule_same_card(&r, &a, dev(moved, "0c:00.0")), -ESTALE);
         expect_error(moved, "the buses were renumbered");
         r = rules_for(h, &a, 1, &u);

@@ -10,6 +10,8 @@
 QPCI_EXPORT const struct qpci_addr *qpci_dev_get_addr(const struct qpci_dev *d) { return &d->addr; }
 QPCI_EXPORT const char *qpci_dev_get_bdf(const struct qpci_dev *d) { return d->bdf; }
 QPCI_EXPORT const char *qpci_dev_get_ident(const struct qpci_dev *d) { return d->ident; }
+QPCI_EXPORT const char *qpci_dev_get_path(const struct qpci_dev *d) { return d->path; }
+QPCI_EXPORT const char *qpci_dev_get_devid(const struct qpci_dev *d) { return d->devid; }
 QPCI_EXPORT uint16_t qpci_dev_get_vendor_id(const struct qpci_dev *d) { return d->vendor_id; }
 QPCI_EXPORT uint16_t qpci_dev_get_device_id(const struct qpci_dev *d) { return d->device_id; }
 QPCI_EXPORT uint16_t qpci_dev_get_subsystem_vendor_id(const struct qpci_dev *d) { return d->subsys_vendor_id; }

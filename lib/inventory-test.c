@@ -325,6 +325,46 @@ static void test_usb_controllers(void **state) {
         host_free(h);
 }
 
+/* Each device's PCI path, as Qubes R4.3 computes it from sysfs, finds that device; a device id
+ * matches the device it describes, with wildcards, and no other. */
+static void test_paths_and_ids(void **state) {
+        struct host *h = host_new("paths");
+        struct qpci_dev *gpu = dev(h, "c6:00.0"), *d = NULL;
+        (void)state;
+
+        /* Qubes' worked example: root bus c0, secondary buses c5 and c6. */
+        assert_string_equal(qpci_dev_get_path(gpu), "c0_03.5-00_00.0-00_00.0");
+        assert_string_equal(qpci_dev_get_path(dev(h, "c0:03.5")), "c0_03.5");
+        assert_string_equal(qpci_dev_get_path(dev(h, "0d:00.0")), "00_07.0-00_00.0-00_02.0-00_00.0-00_01.0-00_00.0");
+        assert_string_equal(qpci_dev_get_path(dev(h, "05:02.0")), "00_1e.0-00_02.0");
+        for (size_t i = 0; i < qpci_inventory_count(h->inv); i++) {
+                struct qpci_dev *x = qpci_inventory_get(h->inv, i);
+                assert_ptr_equal(dev(h, qpci_dev_get_path(x)), x);
+        }
+        assert_string_equal(qpci_dev_get_devid(gpu), "0x1002:0x73df::p030000");
+        assert_true(qpci_devid_matches("0x1002:0x73df::p030000", gpu));
+        assert_true(qpci_devid_matches("0x1002:0x73DF::p030000", gpu));
+        assert_true(qpci_devid_matches("*", gpu));
+        assert_true(qpci_devid_matches("_", gpu));
+        assert_true(qpci_devid_matches("*:0x73df:*:p03****", gpu));
+        assert_true(qpci_devid_matches("0x1002:_::p______", gpu));
+        assert_true(qpci_devid_matches("0x1002:0x73df::*", gpu));
+        assert_false(qpci_devid_matches("0x1002:0x73de::p030000", gpu));
+        assert_false(qpci_devid_matches("0x1002:0x73df::p030001", gpu));
+        assert_false(qpci_devid_matches("0x1002:0x73df:SN1:p030000", gpu));
+        assert_false(qpci_devid_matches("0x1002:0x73df::p030000p030000", gpu));
+        assert_false(qpci_devid_matches("0x1002:0x73df", gpu));
+        assert_false(qpci_devid_matches(NULL, gpu));
+
+        const char *why = NULL;
+        assert_int_equal(qpci_inventory_lookup(h->inv, "dom0:c0_03.5-00_00.0-00_00.0:0x8086:0x73df::p030000", &d, &why),
+                         -ENODEV);
+        assert_non_null(strstr(why, "not the one the device id names"));
+        assert_int_equal(qpci_inventory_lookup(h->inv, "dom0:c0_03.5-00_00.0-00_01.0", &d, &why), -ENODEV);
+        assert_int_equal(qpci_inventory_lookup(h->inv, "dom0:*:0x1002:0x73df::p030000", &d, &why), -EINVAL);
+        host_free(h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_seed_laptop),
@@ -334,6 +374,7 @@ int main(void) {
                 cmocka_unit_test(test_segments),
                 cmocka_unit_test(test_odd_sysfs),
                 cmocka_unit_test(test_usb_controllers),
+                cmocka_unit_test(test_paths_and_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,6 +239,18 @@ static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
                               "and 2): it is garbage or the device stopped answering; capabilities unread, and "
                               "its class says whether it is a bridge", d->header_type & PCI_HEADER_TYPE_MASK);
         d->bridge = bridge >= 0 ? bridge : (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0607;
+        /* The bus behind a bridge, which the paths of the devices below count from: the kernel's
+         * number (decimal), else the header's. */
+        d->secondary_bus = -1;
+        if (d->bridge) {
+                char num[16];
+                unsigned long v;
+                if (qpci_read_line(devfd, "secondary_bus_number", num, sizeof(num)) > 0 &&
+                    qpci_parse_dec(num, 255, &v) == 0)
+                        d->secondary_bus = (int)v;
+                else if (d->config.header_ok)
+                        d->secondary_bus = d->config.secondary_bus;
+        }
 }
 
 /*
@@ -375,6 +387,48 @@ static void link_relations(struct qpci_inventory *inv) {
                 qpci_dev_resolve_reset(&inv->devs[i]);
 }
 
+/*
+ * Qubes R4.3's PCI path: the bridges from the root bus down and the device, the first with its
+ * own bus number, each other with its bus relative to the secondary bus of the bridge above, so
+ * that renumbered buses leave it as it was. The kernel puts a device below the bridge whose bus
+ * it is on, so that number is 00; a tree that says otherwise keeps its own bus number there rather
+ * than a negative one. A parent chain longer than the 256 buses there are (a fixture's loop) stops.
+ */
+static int build_path(struct qpci_dev *d, unsigned depth) {
+        struct qpci_dev *p = d->parent;
+        char part[QPCI_IDENT_MAX + 2];
+        int r;
+
+        if (d->path)
+                return 0;
+        if (!p || depth >= 256)
+                return (d->path = strdup(d->ident)) ? 0 : -ENOMEM;
+        r = build_path(p, depth + 1);
+        if (r < 0)
+                return r;
+        unsigned bus = d->addr.bus;
+        if (p->secondary_bus >= 0 && bus >= (unsigned)p->secondary_bus)
+                bus -= p->secondary_bus;
+        snprintf(part, sizeof(part), "-%02x_%02x.%x", bus, d->addr.dev, d->addr.fn);
+        if (asprintf(&d->path, "%s%s", p->path, part) < 0) {
+                d->path = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int build_identities(struct qpci_inventory *inv) {
+        for (size_t i = 0; i < inv->n; i++) {
+                struct qpci_dev *d = &inv->devs[i];
+                int r = build_path(d, 0);
+                if (r < 0)
+                        return r;
+                snprintf(d->devid, sizeof(d->devid), "0x%04x:0x%04x::p%06x", d->vendor_id, d->device_id,
+                         d->class_code & 0xffffff);
+        }
+        return 0;
+}
+
 static int group_cmp(const void *a, const void *b) {
         const struct qpci_dev *x = *(struct qpci_dev *const *)a, *y = *(struct qpci_dev *const *)b;
         if (x->iommu_group != y->iommu_group)
@@ -407,6 +461,7 @@ static int index_groups(struct qpci_inventory *inv) {
 static void dev_done(struct qpci_dev *d) {
         free(d->driver);
         free(d->parent_bdf);
+        free(d->path);
         free(d->physfn_bdf);
         free(d->kernel_reset_methods);
         free(d->reset_reason);
@@ -505,7 +560,10 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 load_device(inv, dirfd(dir), d);
         }
         link_relations(inv);
-        int r = index_groups(inv);
+        int r = build_identities(inv);
+        if (r < 0)
+                return r;
+        r = index_groups(inv);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(inv);
@@ -523,23 +581,4 @@ QPCI_EXPORT struct qpci_dev *qpci_inventory_get(const struct qpci_inventory *inv
 QPCI_EXPORT struct qpci_dev *qpci_inventory_find(const struct qpci_inventory *inv, const struct qpci_addr *a) {
         struct qpci_dev key = {.addr = *a};
         return bsearch(&key, inv->devs, inv->n, sizeof(*inv->devs), dev_cmp);
-}
-
-QPCI_EXPORT int qpci_inventory_lookup(const struct qpci_inventory *inv, const char *id, struct qpci_dev **ret,
-                                      const char **why) {
-        struct qpci_addr a;
-        const char *dummy;
-        int r;
-
-        if (!why)
-                why = &dummy;
-        r = qpci_addr_parse(id, &a, why);
-        if (r < 0)
-                return r;
-        *ret = qpci_inventory_find(inv, &a);
-        if (!*ret) {
-                *why = "no such PCI device on this host";
-                return -ENODEV;
-        }
-        return 0;
 }

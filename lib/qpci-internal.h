@@ -105,6 +105,8 @@ ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size);
 /* Parses "0x8086\n"-style attributes. */
 int qpci_read_hex(int dirfd, const char *name, unsigned long max, unsigned long *ret);
 QPCI_PRIVATE int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret);
+/* A decimal attribute ("6\n", as secondary_bus_number is). */
+int qpci_parse_dec(const char *s, unsigned long max, unsigned long *ret);
 /* The last component of a symlink's target (a driver's or group's name), -errno when not a link. */
 int qpci_readlink_basename(int dirfd, const char *name, char *buf, size_t size);
 /* Returns the component before the last one of a path ("a/b/c" -> "b"), in buf. */
@@ -197,6 +199,9 @@ struct qpci_dev {
         char *physfn_bdf;
         struct qpci_dev *parent;
         struct qpci_dev *physfn;
+        int secondary_bus;              /* a bridge's, -1 when not one or unknown */
+        char *path;                     /* Qubes R4.3's PCI path, its port id */
+        char devid[32];                 /* Qubes R4.3's device id, "0x8086:0x10d3::p020000" */
         struct qpci_config config;
         char *kernel_reset_methods;     /* the reset_method file, NULL when absent */
         bool has_reset_file;
@@ -326,7 +331,7 @@ struct qpci_rules {
         void *user_data;
 };
 
-/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges; QPCI_PATH_MAX holds any. */
+/* Its PCI path (qpci_dev_get_path()), "00_1c.0-00_00.0"; QPCI_PATH_MAX holds any. */
 QPCI_PRIVATE void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size);
 int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
 int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);

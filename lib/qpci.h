@@ -76,6 +76,31 @@ char *qpci_addr_format_bdf(const struct qpci_addr *a, char buf[static QPCI_BDF_M
 char *qpci_addr_format_ident(const struct qpci_addr *a, char buf[static QPCI_IDENT_MAX]);
 int qpci_addr_cmp(const struct qpci_addr *a, const struct qpci_addr *b);
 
+/* ---- Qubes R4.3's identities: ports (PCI paths), device ids, device strings ---- */
+
+/*
+ * A PCI path (Qubes R4.3's port id of a PCI device) as typed ("00_1C.0-00_00.0", "0001_00_02.0-00_00.0")
+ * in the form qpci_dev_get_path() gives, allocated in *ret; -EINVAL and *why when it is none.
+ */
+int qpci_path_parse(const char *s, char **ret, const char **why);
+/*
+ * A device id pattern: "*" (or "_") for any device, else VENDOR:DEVICE:SERIAL:INTERFACES as Qubes
+ * R4.3 writes it, "0x8086:0x10d3::p020000" (an interface is p and the class, subclass and
+ * programming interface); "*" or "_" alone for any value of a field, and in place of any one
+ * character of the vendor, device and interfaces.
+ */
+int qpci_devid_check(const char *s, const char **why);
+bool qpci_devid_matches(const char *pattern, const struct qpci_dev *d);
+
+/* A device string: R4.3's BACKEND:PORT[:DEVID], and every older form qpci_addr_parse() takes. */
+struct qpci_device_spec {
+        char *backend; /* "dom0", the only one with PCI devices (also when left out) */
+        char *port;    /* a PCI path ("00_1c.0-00_00.0"), a BDF's ident ("00_1a.0", "0001_00_1a.0"), or "*" */
+        char *devid;   /* NULL when not given; "*" for any */
+};
+int qpci_device_spec_parse(const char *s, struct qpci_device_spec *ret, const char **why);
+void qpci_device_spec_done(struct qpci_device_spec *spec);
+
 /* ---- inventory -------------------------------------------------------- */
 
 /* A snapshot of every PCI function of the host, sorted by address. */
@@ -86,7 +111,9 @@ size_t qpci_inventory_count(const struct qpci_inventory *inv);
 /* Devices belong to the inventory and live as long as it does. */
 struct qpci_dev *qpci_inventory_get(const struct qpci_inventory *inv, size_t i);
 struct qpci_dev *qpci_inventory_find(const struct qpci_inventory *inv, const struct qpci_addr *a);
-/* Parses a user's id and finds it: -EINVAL (malformed) or -ENODEV (no such device), *why says which. */
+/* Parses a user's device string (qpci_device_spec_parse()) and finds the device at its port, a
+ * PCI path or a BDF: -EINVAL (malformed) or -ENODEV (no such device, or another one than its
+ * device id names), *why says which. */
 int qpci_inventory_lookup(const struct qpci_inventory *inv, const char *id, struct qpci_dev **ret,
                           const char **why);
 
@@ -95,6 +122,12 @@ int qpci_inventory_lookup(const struct qpci_inventory *inv, const char *id, stru
 const struct qpci_addr *qpci_dev_get_addr(const struct qpci_dev *d);
 const char *qpci_dev_get_bdf(const struct qpci_dev *d);
 const char *qpci_dev_get_ident(const struct qpci_dev *d);
+/* Its PCI path, Qubes R4.3's port id: on a root bus its ident ("00_1a.0"); behind bridges each
+ * bridge from the root bus down and then the device, each bus number relative to the secondary
+ * bus of the bridge above ("00_1c.0-00_00.0"), which renumbered buses leave as it was. */
+const char *qpci_dev_get_path(const struct qpci_dev *d);
+/* Qubes R4.3's device id: "0x8086:0x10d3::p020000" (vendor, device, no serial, p and the class). */
+const char *qpci_dev_get_devid(const struct qpci_dev *d);
 uint16_t qpci_dev_get_vendor_id(const struct qpci_dev *d);
 uint16_t qpci_dev_get_device_id(const struct qpci_dev *d);
 uint16_t qpci_dev_get_subsystem_vendor_id(const struct qpci_dev *d);
@@ -354,7 +387,7 @@ struct qpci_assignment {
         struct qpci_addr addr;
         char bdf[QPCI_BDF_MAX];
         uint16_t vendor_id, device_id; /* the device that was assigned; 0 when qpci did not assign it */
-        char path[QPCI_PATH_MAX];      /* its bridges and itself, "0000:00:1c.0/0000:01:00.0" */
+        char path[QPCI_PATH_MAX];      /* its PCI path, "00_1c.0-00_00.0" (before: "0000:00:1c.0/0000:01:00.0") */
         bool no_strict_reset;
         bool permissive;
         bool persistent; /* in the definition: the VM gets it at every start */

@@ -13,20 +13,42 @@
 
 #include "qpci-internal.h"
 
-/* "0000:00:1c.0/0000:01:00.0": the device behind its bridges, which a BDF shift changes. A parent
- * chain is at most one bridge per bus number (QPCI_PATH_MAX), and a tree that claims more (a
- * fixture's loop) stops there. */
-static size_t path_append(const struct qpci_dev *d, char *buf, size_t size, size_t len, unsigned depth) {
-        const struct qpci_dev *p = qpci_dev_get_parent(d);
-
-        if (p && depth < 256)
-                len = path_append(p, buf, size, len, depth + 1);
-        return len + snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "/" : "", qpci_dev_get_bdf(d));
+/* The device's PCI path (qpci_dev_get_path()): one notion of "where", for the rules and for
+ * Qubes' port ids alike. */
+void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size) {
+        snprintf(buf, size, "%s", qpci_dev_get_path(d));
 }
 
-void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size) {
-        buf[0] = '\0';
-        path_append(d, buf, size, 0, 0);
+/*
+ * qpci recorded the place of an assignment as its chain of BDFs, "0000:00:1c.0/0000:01:00.0",
+ * before it used PCI paths. The same place as a path: a bridge's secondary bus is the bus of the
+ * device below it in the chain, so each bus after the first is 00 relative to it. False when old
+ * is not that form (a path already, or damaged: compared as it is).
+ */
+static bool path_from_bdf_chain(const char *old, char *buf, size_t size) {
+        size_t len = 0;
+
+        if (!strchr(old, ':'))
+                return false;
+        for (const char *p = old; *p;) {
+                const char *slash = strchr(p, '/');
+                size_t n = slash ? (size_t)(slash - p) : strlen(p);
+                char part[QPCI_BDF_MAX], ident[QPCI_IDENT_MAX];
+                struct qpci_addr a;
+
+                if (n == 0 || n >= sizeof(part))
+                        return false;
+                memcpy(part, p, n);
+                part[n] = '\0';
+                if (qpci_addr_parse_sysfs(part, &a) < 0)
+                        return false;
+                if (len == 0)
+                        len += snprintf(buf + len, len < size ? size - len : 0, "%s", qpci_addr_format_ident(&a, ident));
+                else
+                        len += snprintf(buf + len, len < size ? size - len : 0, "-00_%02x.%x", a.dev, a.fn);
+                p = slash ? slash + 1 : p + n;
+        }
+        return len > 0 && len < size;
 }
 
 static bool in_set(const struct qpci_rules *r, struct qpci_dev *d) {
@@ -63,11 +85,13 @@ int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment
                                        "to %s: the hardware changed; detach it and attach the device you mean",
                                        qpci_dev_get_ident(d), qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d),
                                        a->vendor_id, a->device_id, r->vm);
+        char was[sizeof(a->path)];
+        const char *assigned = path_from_bdf_chain(a->path, was, sizeof(was)) ? was : a->path;
         qpci_dev_format_path(d, path, sizeof(path));
-        if (a->path[0] && !streq(a->path, path))
+        if (a->path[0] && !streq(assigned, path))
                 return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now at %s, not at %s where it was assigned to %s: the "
                                        "buses were renumbered; detach it and attach the device you mean",
-                                       qpci_dev_get_ident(d), path, a->path, r->vm);
+                                       qpci_dev_get_ident(d), path, assigned, r->vm);
         return 0;
 }
 

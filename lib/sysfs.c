@@ -116,6 +116,26 @@ int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret) {
         return 0;
 }
 
+int qpci_parse_dec(const char *s, unsigned long max, unsigned long *ret) {
+        unsigned long v = 0;
+        bool any = false;
+
+        for (; *s; s++) {
+                if (*s == '\n' && s[1] == '\0')
+                        break;
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                if (v > (max - (*s - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (*s - '0');
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
 int qpci_read_hex(int dirfd, const char *name, unsigned long max, unsigned long *ret) {
         char buf[32];
         ssize_t n = qpci_read_line(dirfd, name, buf, sizeof(buf));

@@ -52,6 +52,9 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, 
         json_begin_object(j, NULL);
         json_string(j, "id", id);
         json_string(j, "bdf", qpci_dev_get_bdf(d));
+        /* Qubes R4.3's identities; "device_id" was already the PCI device id, and stays that. */
+        json_string(j, "port_id", qpci_dev_get_path(d));
+        json_string(j, "qubes_device_id", qpci_dev_get_devid(d));
         json_hex(j, "vendor_id", qpci_dev_get_vendor_id(d), 4);
         json_hex(j, "device_id", qpci_dev_get_device_id(d), 4);
         json_hex(j, "subsystem_vendor_id", qpci_dev_get_subsystem_vendor_id(d), 4);
@@ -287,6 +290,10 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
         }
         printf("dom0:%s  %s\n", qpci_dev_get_ident(d), qpci_dev_get_bdf(d));
         printf("  %-14s%s\n", "description", tool_esc(qpci_dev_get_description(d)));
+        /* What Qubes R4.3's info gives: the port (a PCI path), the device id and the SBDF. */
+        printf("  %-14sdom0:%s\n", "port", qpci_dev_get_path(d));
+        printf("  %-14s%s\n", "device ID", qpci_dev_get_devid(d));
+        printf("  %-14s%s\n", "sbdf", qpci_dev_get_bdf(d));
         printf("  %-14s%04x:%04x, subsystem %04x:%04x, class %06x, revision %02x\n", "ids",
                qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d), qpci_dev_get_subsystem_vendor_id(d),
                qpci_dev_get_subsystem_device_id(d), qpci_dev_get_class(d), qpci_dev_get_revision(d));
