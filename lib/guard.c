@@ -24,7 +24,8 @@
 struct found {
         char **items;
         size_t n;
-        int error; /* -ENOMEM: the answer is incomplete, and must not read as "nothing" */
+        int error;     /* the answer is incomplete, and must not read as "nothing" */
+        char *failure; /* what could not be read, when that was the reason */
 };
 
 _printf_(2, 3) static void add(struct found *f, const char *fmt, ...) {
@@ -70,8 +71,6 @@ static void unescape_octal(char *s) {
 }
 
 struct walk {
-        const char *needle;  /* "/BDF/" */
-        const char *root;    /* the root's real path, "" for / */
         char **queue;        /* real paths still to look at */
         size_t n, size;
         void *seen;          /* every real path ever queued (tsearch), so a loop ends */
@@ -146,9 +145,7 @@ static int below(struct qpci_ctx *ctx, const char *rel, const char *bdf) {
                 return -ENOMEM;
         root = *qpci_root_prefix(ctx) ? realpath(qpci_root_prefix(ctx), NULL) : strdup("");
         if (!root)
-                return -ENOMEM;
-        w.needle = needle;
-        w.root = root;
+                return -errno;
         walk_push(&w, TAKE_PTR(start));
         for (size_t i = 0; r == 0 && w.error == 0 && i < w.n; i++) {
                 const char *real = w.queue[i];
@@ -181,18 +178,19 @@ static void note(struct found *f, int r) {
  * read (not a regular file: a FIFO would block forever) leaves the answer incomplete. */
 static FILE *open_proc(struct qpci_ctx *ctx, const char *path, struct found *f) {
         _cleanup_close_ int fd = qpci_open_attr(ctx->root_fd, path + 1, O_RDONLY);
-        FILE *file;
+        FILE *file = NULL;
 
-        if (fd < 0) {
-                if (fd != -ENOENT)
-                        f->error = fd;
-                return NULL;
-        }
-        if (!(file = fdopen(fd, "r")))
-                f->error = -errno;
-        else
+        if (fd >= 0 && (file = fdopen(fd, "r"))) {
                 TAKE_FD(fd);
-        return file;
+                return file;
+        }
+        int r = fd < 0 ? fd : -errno;
+        if (r == -ENOENT)
+                return NULL;
+        f->error = r;
+        if (!f->failure && asprintf(&f->failure, "cannot read %s: %s", path, qpci_attr_strerror(r)) < 0)
+                f->failure = NULL;
+        return NULL;
 }
 
 struct mount {
@@ -462,9 +460,12 @@ int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret) {
         for (size_t i = 0; i < f.n; i++)
                 free(f.items[i]);
         free(f.items);
-        *ret = text;
-        if (f.error)
+        if (f.error) {
+                free(text);
+                *ret = f.failure;
                 return f.error;
+        }
+        *ret = text;
         return text ? 1 : 0;
 }
 

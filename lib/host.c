@@ -378,9 +378,9 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                                                "add --force if you mean it", m[i].bdf, what);
                 /* Not knowing what depends on it is not knowing that nothing does. */
                 if (r < 0)
-                        return log_error_errno(ctx, r, "could not check what on the host depends on %s (%s): "
-                                               "nothing was hidden; add --force to hide it unchecked",
-                                               m[i].bdf, strerror(-r));
+                        return log_error_errno(ctx, r, "cannot tell what on the host depends on %s (%s): nothing "
+                                               "was hidden; add --force to hide it unchecked", m[i].bdf,
+                                               what ? what : strerror(-r));
         }
         qsort(m, nm, sizeof(*m), move_cmp);
         if ((r = begin_command(ctx)) < 0 || (r = ensure_driver(ctx, stub)) < 0 ||

@@ -347,7 +347,8 @@ QPCI_PRIVATE int qpci_rules_check(const struct qpci_rules *r, const struct qpci_
 /* ---- guard.c ---- */
 
 /* What on the host depends on the function (mounts, swap, default route, console), as one
- * comma-separated phrase in *ret (free it); 1 when something does, 0 when nothing. */
+ * comma-separated phrase in *ret (free it); 1 when something does, 0 when nothing, -errno when it
+ * cannot tell, with what could not be read in *ret when that is why (else NULL). */
 int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret);
 
 /* ---- usb.c ---- */

@@ -203,7 +203,8 @@ const char *qpci_dev_get_class_name(struct qpci_dev *d);
 const char *qpci_dev_get_description(struct qpci_dev *d);
 
 /* What on the host uses the function (mounted filesystems, swap, the default route's interface,
- * the console), as one phrase in *ret for the caller to free; 0 and NULL when nothing does. */
+ * the console), as one phrase in *ret for the caller to free; 0 and NULL when nothing does;
+ * -errno when qpci cannot tell, with what it could not read in *ret when that is why. */
 int qpci_dev_get_host_dependents(struct qpci_dev *d, char **ret);
 
 /* ---- reset ------------------------------------------------------------ */

@@ -282,7 +282,10 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
         if (as_json) {
                 _cleanup_free_ char *deps = NULL;
                 struct json j;
-                qpci_dev_get_host_dependents(d, &deps);
+                if (qpci_dev_get_host_dependents(d, &deps) < 0) {
+                        free(deps); /* what could not be read, not what uses it */
+                        deps = NULL;
+                }
                 json_init(&j, stdout);
                 json_dev(&j, d, deps, u);
                 json_finish(&j);
@@ -328,8 +331,11 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
                 printf("  %-14sphysical function, %u of %u VFs enabled\n", "sr-iov", qpci_dev_get_num_vfs(d),
                        qpci_dev_get_total_vfs(d));
         _cleanup_free_ char *deps = NULL;
-        if (qpci_dev_get_host_dependents(d, &deps) > 0)
+        int uses = qpci_dev_get_host_dependents(d, &deps);
+        if (uses > 0)
                 printf("  %-14s%s\n", "host uses it", tool_esc(deps));
+        else if (uses < 0) /* not knowing is not "nothing" */
+                printf("  %-14sunknown: %s\n", "host uses it", deps ? tool_esc(deps) : strerror(-uses));
         printf("  %-14s%s (%s)\n", "reset",
                qpci_dev_get_reset_methods(d) ? reset_list(qpci_dev_get_reset_methods(d), reset, sizeof(reset)) : "none",
                sources[qpci_dev_get_reset_source(d)]);
