@@ -76,6 +76,10 @@ struct move {
         char from[NAME_MAX + 1];        /* the driver before, "" for none */
         char override[NAME_MAX + 1];    /* driver_override before, "" for none */
         bool moved;
+        bool stuck;                     /* restore() could not put it back */
+        bool gone;                      /* not in sysfs (unplugged) */
+        bool forget;                    /* recovery leaves it as it is */
+        char now[NAME_MAX + 1];         /* after restore(): the driver it is on, "" for none */
 };
 
 static int move_cmp(const void *a, const void *b) {
@@ -106,8 +110,9 @@ static int detach(struct qpci_ctx *ctx, struct move *m, const char *override, co
         return r;
 }
 
-/* Puts the devices back as they were, unbinds before probes, the EHCI first. */
-static int restore(struct qpci_ctx *ctx, struct move *m, size_t n) {
+/* Puts the devices back as they were, unbinds before probes, the EHCI first. A device that could
+ * not be put back is marked stuck, and said as an error unless quiet (recovery says it whole). */
+static int restore(struct qpci_ctx *ctx, struct move *m, size_t n, bool quiet) {
         int ret = 0;
 
         for (size_t i = 0; i < n; i++)
@@ -115,20 +120,27 @@ static int restore(struct qpci_ctx *ctx, struct move *m, size_t n) {
                         int r = detach(ctx, &m[i], m[i].override, m[i].from);
                         if (r < 0 && ret == 0)
                                 ret = r;
+                        m[i].stuck = r < 0;
                 }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_close_ int devfd = -1;
-                char cur[NAME_MAX + 1] = "";
+                char *cur = m[i].now;
 
-                if (!m[i].moved || (devfd = qpci_dev_open_sysfs(ctx, m[i].bdf)) < 0)
+                cur[0] = '\0';
+                if (!m[i].moved)
                         continue;
-                qpci_current_driver(devfd, cur, sizeof(cur));
+                if ((devfd = qpci_dev_open_sysfs(ctx, m[i].bdf)) < 0) {
+                        m[i].stuck = m[i].gone = true;
+                        continue;
+                }
+                qpci_current_driver(devfd, cur, sizeof(m[i].now));
                 if (!streq(cur, m[i].from) && m[i].from[0] && qpci_bind(ctx, m[i].bdf, m[i].from) < 0)
                         qpci_drivers_probe(ctx, m[i].bdf); /* the driver may want its own match */
-                qpci_current_driver(devfd, cur, sizeof(cur));
+                qpci_current_driver(devfd, cur, sizeof(m[i].now));
                 if (!streq(cur, m[i].from)) {
-                        log_err(ctx, "%s: could not put it back on %s (it is on %s)", m[i].bdf,
-                                m[i].from[0] ? m[i].from : "no driver", cur[0] ? cur : "no driver");
+                        qpci_log(ctx, quiet ? QPCI_LOG_INFO : QPCI_LOG_ERR, "%s: could not put it back on %s (it is on %s)",
+                                 m[i].bdf, m[i].from[0] ? m[i].from : "no driver", cur[0] ? cur : "no driver");
+                        m[i].stuck = true;
                         if (ret == 0)
                                 ret = -EIO;
                 } else
@@ -156,7 +168,7 @@ static int add_row(struct qpci_ctx *ctx, const char *op, const char *bdf, const 
         rows->m = nm;
         if (devfd >= 0)
                 qpci_read_hex(devfd, "class", 0xffffff, &cls);
-        nm[rows->n] = (struct move){.class_code = cls, .moved = true};
+        nm[rows->n] = (struct move){.class_code = cls, .moved = true, .gone = devfd < 0};
         snprintf(nm[rows->n].bdf, sizeof(nm->bdf), "%s", bdf);
         snprintf(nm[rows->n].from, sizeof(nm->from), "%s", from_driver);
         snprintf(nm[rows->n].override, sizeof(nm->override), "%s", from_override);
@@ -172,25 +184,73 @@ static void abandon(struct qpci_ctx *ctx) {
                 qpci_state_rollback(ctx);
 }
 
-/* Opens the state (taking the lock) and undoes what an interrupted command left behind. */
-static int begin_command(struct qpci_ctx *ctx) {
-        struct rows rows = {0};
-        int r = qpci_state_open(ctx);
+/* "0000:0f:00.0 (gone from this host), 0000:03:00.0 (on vfio-pci, not nouveau)": what is stuck. */
+static char *describe_stuck(const struct move *m, size_t n) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char *text = NULL;
+        size_t len = 0, k = 0;
 
-        if (r < 0)
-                return r;
-        r = qpci_journal_foreach(ctx, add_row, &rows);
+        if (!(f = open_memstream(&text, &len)))
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (!m[i].stuck)
+                        continue;
+                fprintf(f, "%s%s (", k++ ? ", " : "", m[i].bdf);
+                if (m[i].gone)
+                        fputs("gone from this host", f);
+                else
+                        fprintf(f, "on %s, not back on %s", m[i].now[0] ? m[i].now : "no driver",
+                                m[i].from[0] ? m[i].from : "no driver");
+                fputc(')', f);
+        }
+        if (fclose(TAKE_PTR(f)) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* Under the lock: puts back what an interrupted command left half-moved. 1 when it could not
+ * (the journal kept, *stuck says which devices, unless NULL), 0 when done or nothing was pending. */
+static int replay(struct qpci_ctx *ctx, char **stuck) {
+        struct rows rows = {0};
+        int r = qpci_journal_foreach(ctx, add_row, &rows);
+
         if (r >= 0 && rows.n > 0) {
                 log_warn(ctx, "an earlier qpci command was interrupted: putting %zu device(s) back as they were",
                          rows.n);
                 qsort(rows.m, rows.n, sizeof(*rows.m), move_cmp);
-                r = restore(ctx, rows.m, rows.n);
-                if (r < 0)
-                        log_err(ctx, "recovery failed: the journal in /var/lib/qpci is kept for the next try");
-                else
+                bool any_stuck = false;
+                for (size_t i = 0; i < rows.n; i++)
+                        if (rows.m[i].gone) /* nothing to write to, and nothing that says it is over */
+                                rows.m[i].moved = false, rows.m[i].stuck = true;
+                restore(ctx, rows.m, rows.n, true);
+                for (size_t i = 0; i < rows.n; i++)
+                        any_stuck |= rows.m[i].stuck;
+                if (any_stuck) {
+                        if (stuck && !(*stuck = describe_stuck(rows.m, rows.n)))
+                                r = -ENOMEM;
+                        else
+                                r = 1;
+                } else
                         abandon(ctx);
         }
         free(rows.m);
+        return r;
+}
+
+/* Opens the state (taking the lock) and undoes what an interrupted command left behind. */
+static int begin_command(struct qpci_ctx *ctx) {
+        _cleanup_free_ char *stuck = NULL;
+        int r = qpci_state_open(ctx);
+
+        if (r < 0)
+                return r;
+        r = replay(ctx, &stuck);
+        /* Moving more devices over a half-finished move would bury it: the user ends it first. */
+        if (r > 0)
+                r = log_error_errno(ctx, -EBUSY, "an interrupted qpci command left %s half-moved, and qpci cannot "
+                                    "put it back: run 'qpci recover' to see each device and end that move", stuck);
         return r;
 }
 
@@ -201,6 +261,124 @@ QPCI_EXPORT int qpci_host_recover(struct qpci_ctx *ctx) {
         if (!qpci_state_journal_pending(ctx))
                 return 0;
         r = begin_command(ctx);
+        qpci_state_close(ctx);
+        return r;
+}
+
+QPCI_EXPORT int qpci_host_recover_reading(struct qpci_ctx *ctx) {
+        _cleanup_free_ char *stuck = NULL;
+        char holder[300];
+        int r;
+
+        if (!qpci_state_journal_pending(ctx))
+                return 0;
+        /* Never waits: the journal may be the live intent of a command moving devices right now. */
+        r = qpci_state_try_open(ctx);
+        if (r == -EWOULDBLOCK) {
+                qpci_state_holder(ctx, holder, sizeof(holder));
+                log_warn(ctx, "another qpci command (%s) is moving devices: what is shown may change", holder);
+                return 0;
+        }
+        if (r < 0) {
+                log_warn(ctx, "an interrupted qpci command left devices half-moved, and this one cannot put them "
+                         "back (%s): what is shown is as sysfs has it; run 'qpci recover' as root", strerror(-r));
+                return 0;
+        }
+        r = replay(ctx, &stuck);
+        qpci_state_close(ctx);
+        if (r > 0)
+                log_warn(ctx, "an interrupted qpci command left %s half-moved, and qpci cannot put it back: what is "
+                         "shown is as sysfs has it; run 'qpci recover' to end that move", stuck);
+        return r == -ENOMEM ? r : 0;
+}
+
+/* The device a --forget names, in the journal's spelling. */
+static struct move *find_row(struct rows *rows, const char *id, int *err) {
+        struct qpci_addr a;
+        char bdf[QPCI_BDF_MAX];
+        const char *why;
+
+        if (qpci_addr_parse(id, &a, &why) < 0) {
+                *err = -EINVAL;
+                return NULL;
+        }
+        qpci_addr_format_bdf(&a, bdf);
+        for (size_t i = 0; i < rows->n; i++)
+                if (streq(rows->m[i].bdf, bdf))
+                        return &rows->m[i];
+        *err = -ENOENT;
+        return NULL;
+}
+
+QPCI_EXPORT int qpci_host_recover_by_hand(struct qpci_ctx *ctx, const char *const *forget, size_t n_forget,
+                                          struct qpci_recovered **ret, size_t *n_ret) {
+        _cleanup_free_ struct qpci_recovered *out = NULL;
+        struct rows rows = {0};
+        bool stuck = false;
+        int r;
+
+        *ret = NULL;
+        *n_ret = 0;
+        if ((r = qpci_state_open(ctx)) < 0)
+                return r;
+        if ((r = qpci_journal_foreach(ctx, add_row, &rows)) < 0)
+                goto out;
+        for (size_t i = 0; i < n_forget; i++) {
+                int err = 0;
+                struct move *m = find_row(&rows, forget[i], &err);
+                if (!m) {
+                        r = log_error_errno(ctx, err, err == -EINVAL ? "'%s' is not a device id, like dom0:00_1a.0"
+                                            : rows.n ? "%s is not part of the interrupted move: leave out --forget, or "
+                                                       "name one of the devices 'qpci recover' lists"
+                                                     : "%s: no qpci command was interrupted, so there is nothing to "
+                                                       "forget", forget[i]);
+                        goto out;
+                }
+                m->forget = true;
+        }
+        if (rows.n == 0)
+                goto out;
+        /* A device that is gone has nothing to put back: when it comes back, it is a new device to the
+         * kernel, with no override. So is a device the user chose to leave as it is. */
+        for (size_t i = 0; i < rows.n; i++)
+                rows.m[i].moved = !rows.m[i].forget && !rows.m[i].gone;
+        qsort(rows.m, rows.n, sizeof(*rows.m), move_cmp);
+        restore(ctx, rows.m, rows.n, true);
+        if (!(out = calloc(rows.n, sizeof(*out)))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if ((r = qpci_state_begin(ctx)) < 0)
+                goto out;
+        for (size_t i = 0; r >= 0 && i < rows.n; i++) {
+                struct move *m = &rows.m[i];
+                struct qpci_recovered *o = &out[i];
+                snprintf(o->bdf, sizeof(o->bdf), "%s", m->bdf);
+                snprintf(o->was, sizeof(o->was), "%s", m->from);
+                if (!m->moved && !m->gone)
+                        qpci_host_current_driver(ctx, m->bdf, o->now, sizeof(o->now));
+                else
+                        snprintf(o->now, sizeof(o->now), "%s", m->now);
+                o->state = m->gone      ? QPCI_RECOVERED_GONE
+                           : m->forget  ? QPCI_RECOVERED_LEFT
+                           : m->stuck   ? QPCI_RECOVERED_STUCK
+                                        : QPCI_RECOVERED_BACK;
+                stuck |= o->state == QPCI_RECOVERED_STUCK;
+                /* What is ended leaves the journal; a stuck device stays for the next try. */
+                if (o->state != QPCI_RECOVERED_STUCK)
+                        r = qpci_journal_forget(ctx, m->bdf);
+        }
+        if (r >= 0)
+                r = qpci_state_commit(ctx);
+        else
+                qpci_state_rollback(ctx);
+        if (r >= 0) {
+                *n_ret = rows.n;
+                *ret = TAKE_PTR(out);
+                r = stuck ? -EBUSY : 0;
+        }
+out:
+        free(rows.m);
         qpci_state_close(ctx);
         return r;
 }
@@ -265,7 +443,7 @@ static int conclude(struct qpci_ctx *ctx, int r, bool hide, const char *stub, bo
                 any |= m[i].moved;
         if (any)
                 log_err(ctx, "putting the devices back as they were");
-        restore(ctx, m, n);
+        restore(ctx, m, n, false);
         abandon(ctx);
         return r;
 }

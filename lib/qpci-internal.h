@@ -263,6 +263,8 @@ int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
 int qpci_state_open(struct qpci_ctx *ctx);
 /* The same without waiting: -EWOULDBLOCK, unsaid, when another command holds the lock. */
 int qpci_state_try_open(struct qpci_ctx *ctx);
+/* Who holds the lock, as it wrote itself beside it ("pid 1234: qvm-pci hide 03:00.0"). */
+void qpci_state_holder(struct qpci_ctx *ctx, char *buf, size_t size);
 void qpci_state_close(struct qpci_ctx *ctx);
 /* Whatever the nesting (the context's end). */
 void qpci_state_close_all(struct qpci_ctx *ctx);

@@ -283,6 +283,31 @@ int qpci_host_clear_permissive(struct qpci_dev *d, bool persistent);
 /* Puts back what an interrupted command left half-moved, if anything (then under the lock);
  * front ends call it before they read the host. */
 int qpci_host_recover(struct qpci_ctx *ctx);
+/* The same for a command that only reads: it never waits for another command, and a move it
+ * cannot put back is a warning (what is shown is then as sysfs has it), not a failure. */
+int qpci_host_recover_reading(struct qpci_ctx *ctx);
+
+enum qpci_recovered_state {
+        QPCI_RECOVERED_BACK,  /* on the driver it had before the interrupted command */
+        QPCI_RECOVERED_STUCK, /* qpci could not put it back: it stays in the journal */
+        QPCI_RECOVERED_GONE,  /* not on the host any more (unplugged): nothing to put back */
+        QPCI_RECOVERED_LEFT,  /* forgotten as asked: left on the driver it is on */
+};
+
+struct qpci_recovered {
+        char bdf[QPCI_BDF_MAX];
+        char was[256];        /* the driver before the interrupted command, "" for none */
+        char now[256];        /* the driver it is on now, "" for none */
+        enum qpci_recovered_state state;
+};
+
+/* Ends an interrupted move by hand: puts back each device of the journal that it can, and leaves
+ * those named in forget (any id form) as they are, as it does devices that are gone; *ret (free
+ * it) says where each one is left. 0 when the move is ended, -EBUSY when a device is still stuck
+ * (it stays in the journal for the next try), -ENOENT for a forget not in the move (logged). With
+ * no interrupted move, 0 and no device. */
+int qpci_host_recover_by_hand(struct qpci_ctx *ctx, const char *const *forget, size_t n_forget,
+                              struct qpci_recovered **ret, size_t *n_ret);
 
 /* ---- USB: which PCI controller a USB device hangs off ------------------- */
 

@@ -244,11 +244,11 @@ static void test_damaged_database(void **state) {
         assert_null(hidden_from(f, "0000:03:00.0", &inv));
         qpci_inventory_unref(inv);
         assert_non_null(strstr(f->log, "is damaged"));
-        assert_non_null(strstr(f->log, "state.db.damaged-"));
+        assert_non_null(strstr(f->log, "state.db.damaged"));
         assert_words(f);
         /* Kept aside: the next command starts a new one. */
         char cmd[256];
-        snprintf(cmd, sizeof(cmd), "ls %s/var/lib/qpci/state.db.damaged-* >/dev/null 2>&1", f->root);
+        snprintf(cmd, sizeof(cmd), "ls %s/var/lib/qpci/state.db.damaged* >/dev/null 2>&1", f->root);
         assert_int_equal(system(cmd), 0);
         assert_int_equal(qpci_state_open(f->ctx), 0);
         assert_false(qpci_state_journal_pending(f->ctx));
@@ -272,7 +272,7 @@ static void test_damaged_database_under_lock(void **state) {
         assert_int_equal(qpci_state_commit(f->ctx), 0);
         qpci_state_close(f->ctx);
         assert_int_equal(count_lines(f->log, "is damaged"), 1);
-        snprintf(cmd, sizeof(cmd), "grep -q 'never was one' %s/var/lib/qpci/state.db.damaged-*", f->root);
+        snprintf(cmd, sizeof(cmd), "grep -q 'never was one' %s/var/lib/qpci/state.db.damaged*", f->root);
         assert_int_equal(system(cmd), 0);
         assert_words(f);
 }
@@ -355,6 +355,89 @@ static void test_lock_held(void **state) {
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_int_equal(qpci_state_open(f->ctx), 0);
         qpci_state_close(f->ctx);
+}
+
+/* A journal that cannot be played back: a device gone (unplugged), another whose driver will not
+ * take it back. Moves are refused with what to do, readers go on, and recover ends it by hand. */
+static void test_unreplayable_journal(void **state) {
+        struct fx *f = *state;
+        struct qpci_inventory *inv;
+        struct qpci_recovered *got = NULL;
+        size_t n = 99;
+
+        make_db(f);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_int_equal(qpci_state_begin(f->ctx), 0);
+        assert_int_equal(qpci_journal_add(f->ctx, "hide", "0000:0f:00.0", "e1000e", ""), 0);
+        assert_int_equal(qpci_journal_add(f->ctx, "hide", "0000:04:00.0", "e1000e", ""), 0);
+        assert_int_equal(qpci_state_commit(f->ctx), 0);
+        qpci_state_close(f->ctx);
+
+        f->log[0] = '\0';
+        assert_int_equal(qpci_host_recover(f->ctx), -EBUSY);
+        assert_non_null(strstr(f->log, "left 0000:04:00.0 (on nvme, not back on e1000e), 0000:0f:00.0 (gone from this "
+                                       "host) half-moved"));
+        assert_non_null(strstr(f->log, "run 'qpci recover'"));
+        assert_true(lock_free(f));
+        /* Reading goes on, with a warning, and the journal stays for the next try. */
+        f->log[0] = '\0';
+        assert_int_equal(qpci_host_recover_reading(f->ctx), 0);
+        assert_non_null(strstr(f->log, "what is shown is as sysfs has it"));
+        assert_int_equal(qpci_inventory_new(f->ctx, &inv), 0);
+        qpci_inventory_unref(inv);
+        assert_true(qpci_state_journal_pending(f->ctx));
+
+        /* By hand: the gone device's move ends; the stuck one stays, said. */
+        assert_int_equal(qpci_host_recover_by_hand(f->ctx, NULL, 0, &got, &n), -EBUSY);
+        assert_int_equal(n, 2);
+        for (size_t i = 0; i < n; i++) {
+                if (streq(got[i].bdf, "0000:0f:00.0"))
+                        assert_int_equal(got[i].state, QPCI_RECOVERED_GONE);
+                else {
+                        assert_string_equal(got[i].bdf, "0000:04:00.0");
+                        assert_int_equal(got[i].state, QPCI_RECOVERED_STUCK);
+                        assert_string_equal(got[i].now, "nvme");
+                        assert_string_equal(got[i].was, "e1000e");
+                }
+        }
+        free(got);
+        /* Only a device of the move can be forgotten. */
+        assert_int_equal(qpci_host_recover_by_hand(f->ctx, (const char *[]){"03:00.0"}, 1, &got, &n), -ENOENT);
+        assert_null(got);
+        assert_int_equal(qpci_host_recover_by_hand(f->ctx, (const char *[]){"dom0:04_00.0"}, 1, &got, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(got[0].state, QPCI_RECOVERED_LEFT);
+        assert_string_equal(got[0].now, "nvme");
+        free(got);
+        assert_false(qpci_state_journal_pending(f->ctx));
+        assert_int_equal(qpci_host_recover(f->ctx), 0);
+        assert_int_equal(qpci_host_recover_by_hand(f->ctx, NULL, 0, &got, &n), 0);
+        assert_int_equal(n, 0);
+        free(got);
+        assert_true(lock_free(f));
+}
+
+/* A reader meets the live intent of a move under way: it neither waits nor puts anything back. */
+static void test_reader_during_move(void **state) {
+        struct fx *f = *state;
+        char path[PATH_MAX];
+        int fd;
+
+        make_db(f);
+        assert_int_equal(qpci_state_open(f->ctx), 0);
+        assert_int_equal(qpci_state_begin(f->ctx), 0);
+        assert_int_equal(qpci_journal_add(f->ctx, "hide", "0000:04:00.0", "e1000e", ""), 0);
+        assert_int_equal(qpci_state_commit(f->ctx), 0);
+        qpci_state_close(f->ctx);
+        path_of(f, path, sizeof(path), "var/lib/qpci/lock");
+        assert_true((fd = open(path, O_RDWR)) >= 0);
+        assert_int_equal(flock(fd, LOCK_EX), 0);
+        assert_int_equal(pwrite(fd, "pid 4242: qvm-pci hide 04:00.0\n", 31, 0), 31);
+        f->log[0] = '\0';
+        assert_int_equal(qpci_host_recover_reading(f->ctx), 0);
+        assert_non_null(strstr(f->log, "another qpci command (pid 4242: qvm-pci hide 04:00.0) is moving devices"));
+        assert_true(qpci_state_journal_pending(f->ctx));
+        close(fd);
 }
 
 /* Inside the child of in_tmpfs(): no cmocka there (a failure would run the rest of the tests in
@@ -477,6 +560,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_damaged_database_under_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_directory_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lock_held, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreplayable_journal, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reader_during_move, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         };

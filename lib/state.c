@@ -281,6 +281,15 @@ static int take_lock(struct qpci_ctx *ctx, bool wait) {
         return 0;
 }
 
+void qpci_state_holder(struct qpci_ctx *ctx, char *buf, size_t size) {
+        _cleanup_close_ int fd = openat(ctx->root_fd, STATE_DIR "/lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                snprintf(buf, size, "a process qpci cannot name");
+        else
+                read_holder(fd, buf, size);
+}
+
 static void release_lock(struct qpci_ctx *ctx) {
         if (ctx->lock_fd < 0)
                 return;
@@ -293,9 +302,9 @@ static void release_lock(struct qpci_ctx *ctx) {
 
 /* ---- the database ---- */
 
-/* 0 when the database is usable, 1 when it is damaged (pages, or tables not as qpci wrote them),
- * or the error. */
-static int check_db(struct qpci_ctx *ctx, sqlite3 *db, int *code) {
+/* 0 when the database is usable, 1 when it is damaged, -1 when it could not be read (*code says
+ * why, and the caller says it: an error to a move, a warning to a listing). */
+static int check_db(sqlite3 *db, int *code) {
         sqlite3_stmt *st = NULL;
         int s;
 
@@ -308,9 +317,7 @@ static int check_db(struct qpci_ctx *ctx, sqlite3 *db, int *code) {
         *code = s;
         if (is_damage(s))
                 return 1;
-        if (s != SQLITE_DONE)
-                return db_error(ctx, db, s, "read qpci's state");
-        return 0;
+        return s == SQLITE_DONE ? 0 : -1;
 }
 
 /* Tables as qpci reads them; 1 when one is not. */
@@ -327,15 +334,16 @@ static int check_tables(sqlite3 *db, int *code) {
         return 0;
 }
 
-/* Under the lock: keeps the damaged file for whoever wants to look at it, and says where. */
+/* Under the lock: keeps the damaged file for whoever wants to look at it, and says where:
+ * state.db.damaged, or .damaged.N beside earlier ones. */
 static int set_aside(struct qpci_ctx *ctx, int code) {
         _cleanup_free_ char *path = db_path(ctx);
-        char aside[128], stamp[32], journal[160];
-        time_t t = time(NULL);
-        struct tm tm;
+        char aside[128], journal[160];
+        struct stat st;
 
-        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", gmtime_r(&t, &tm));
-        snprintf(aside, sizeof(aside), "%s.damaged-%s-%d", DB_FILE, stamp, (int)getpid());
+        snprintf(aside, sizeof(aside), "%s.damaged", DB_FILE);
+        for (unsigned i = 1; fstatat(ctx->root_fd, aside, &st, AT_SYMLINK_NOFOLLOW) == 0 && i < 1000; i++)
+                snprintf(aside, sizeof(aside), "%s.damaged.%u", DB_FILE, i);
         if (renameat(ctx->root_fd, DB_FILE, ctx->root_fd, aside) < 0)
                 return log_error_errno(ctx, -errno, "%s is damaged (%s), and it cannot be moved aside: %s; move it "
                                        "away by hand and try again", path ? path : DB_FILE, sqlite3_errstr(code),
@@ -394,7 +402,9 @@ static int open_db(struct qpci_ctx *ctx) {
                 }
                 sqlite3_extended_result_codes(ctx->db, 1);
                 sqlite3_busy_timeout(ctx->db, BUSY_MS);
-                r = check_db(ctx, ctx->db, &code);
+                r = check_db(ctx->db, &code);
+                if (r < 0)
+                        r = db_error(ctx, ctx->db, code, "read qpci's state");
                 if (r == 0) {
                         /* The schema once per database, not once per command: user_version says so. */
                         sqlite3_stmt *st = NULL;
@@ -493,22 +503,31 @@ static sqlite3 *open_reader(struct qpci_ctx *ctx, bool *own) {
         }
         if (!exists || !(path = db_path(ctx)))
                 return NULL;
-        s = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-        if (s == SQLITE_OK) {
+        for (int attempt = 0;; attempt++) {
+                s = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+                if (s != SQLITE_OK)
+                        break;
                 sqlite3_extended_result_codes(db, 1);
                 sqlite3_busy_timeout(db, BUSY_MS);
-                int damaged = check_db(ctx, db, &code);
+                int damaged = check_db(db, &s);
                 if (damaged == 1 || (damaged == 0 && check_tables(db, &code) == 1)) {
                         sqlite3_close(db);
-                        qpci_state_damaged(ctx, code);
+                        qpci_state_damaged(ctx, damaged == 1 ? s : code);
                         return NULL;
                 }
                 if (damaged == 0) {
                         *own = true;
                         return db;
                 }
-        } else
-                warn_once(ctx, "cannot read %s (%s): what is shown comes from sysfs alone", path, sqlite3_errstr(s));
+                sqlite3_close(db);
+                db = NULL;
+                /* A command killed in its commit left a rollback journal, which only a writer plays
+                 * back: one, when no command runs, and then read again. */
+                if (attempt > 0 || (s & 0xff) != SQLITE_READONLY || ctx->state_refs > 0 || state_open(ctx, false) < 0)
+                        break;
+                qpci_state_close(ctx);
+        }
+        warn_once(ctx, "cannot read %s (%s): what is shown comes from sysfs alone", path, sqlite3_errstr(s));
         sqlite3_close(db);
         return NULL;
 }

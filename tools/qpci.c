@@ -82,10 +82,113 @@ int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
                 tool_error("cannot use QPCI_PCI_IDS: %s", strerror(-r));
                 return r;
         }
+        /* QPCI_LOCK_TIMEOUT=S: how long a command waits for another one that moves devices. */
+        const char *timeout = getenv("QPCI_LOCK_TIMEOUT");
+        if (timeout && *timeout) {
+                char *end;
+                errno = 0;
+                unsigned long secs = strtoul(timeout, &end, 10);
+                if (errno || *end || timeout[0] == '-' || secs > 86400) {
+                        tool_error("QPCI_LOCK_TIMEOUT must be a number of seconds from 0 to 86400, not '%s'",
+                                   tool_esc(timeout));
+                        return -EINVAL;
+                }
+                qpci_set_lock_timeout(ctx, (unsigned)secs);
+        }
         /* QPCI_HWDB=0: names only from pci.ids and the devices' own strings (stable test output). */
         if (hwdb && strcmp(hwdb, "0") == 0)
                 qpci_set_hwdb(ctx, false); /* cannot fail: nothing was looked up yet */
         *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+static void recover_usage(FILE *f) {
+        fprintf(f, "Usage: qpci recover [-v] [--forget ID]...\n\n"
+                   "Ends a move of devices that an interrupted qpci command left half-done: puts each device\n"
+                   "back on the driver it had before, and says where each one is left. A device that is\n"
+                   "gone from the host is left out; --forget ID leaves that device as it is now (use it\n"
+                   "when its driver cannot take it back).\n");
+}
+
+static void print_recovered(const struct qpci_recovered *d) {
+        const char *was = d->was[0] ? tool_esc(d->was) : "no driver", *now = d->now[0] ? tool_esc(d->now) : "no driver";
+
+        switch (d->state) {
+        case QPCI_RECOVERED_BACK:
+                printf("%s: back on %s, as before the interrupted command\n", d->bdf, was);
+                break;
+        case QPCI_RECOVERED_GONE:
+                printf("%s: gone from this host, so nothing to put back (if it comes back, the kernel probes it "
+                       "anew)\n", d->bdf);
+                break;
+        case QPCI_RECOVERED_LEFT:
+                printf("%s: left as it is, on %s (it was on %s before the interrupted command)\n", d->bdf, now, was);
+                break;
+        case QPCI_RECOVERED_STUCK:
+                printf("%s: still on %s: qpci could not put it back on %s (dmesg may say why); fix that and run "
+                       "'qpci recover' again, or leave it so with 'qpci recover --forget %s'\n", d->bdf, now, was,
+                       d->bdf);
+                break;
+        }
+}
+
+/* qpci recover: the interrupted move ended by hand. */
+static int cmd_recover(int argc, char **argv) {
+        static const struct option options[] = {
+                {"forget", required_argument, NULL, 'f'},
+                {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        static const char shorts[] = ":vh";
+        _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
+        _cleanup_free_ const char **forget = calloc(argc, sizeof(*forget));
+        _cleanup_free_ struct qpci_recovered *devs = NULL;
+        size_t n_forget = 0, n = 0;
+        bool verbose = false;
+        int c, r;
+
+        if (!forget)
+                return EXIT_FAIL;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, shorts, options, NULL)) >= 0) {
+                switch (c) {
+                case 'f':
+                        forget[n_forget++] = optarg;
+                        break;
+                case 'v':
+                        verbose = true;
+                        break;
+                case 'h':
+                        recover_usage(stdout);
+                        return 0;
+                default:
+                        tool_option_error(tool_prog, argv, options, shorts, c);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                tool_error("recover takes no arguments ('%s'); name a device to leave as it is with --forget ID",
+                           tool_esc(argv[optind]));
+                return EXIT_USAGE;
+        }
+        if (tool_ctx_new(&ctx, verbose) < 0)
+                return EXIT_FAIL;
+        r = qpci_host_recover_by_hand(ctx, forget, n_forget, &devs, &n);
+        if (r == -ENOENT || r == -EINVAL)
+                return EXIT_USAGE;
+        for (size_t i = 0; i < n; i++)
+                print_recovered(&devs[i]);
+        if (r == -EBUSY && n > 0) {
+                tool_error("the interrupted move is not ended: a device above is still stuck");
+                return EXIT_FAIL;
+        }
+        if (r < 0)
+                return tool_failed(r);
+        if (n == 0)
+                printf("Nothing to recover: no qpci command was interrupted.\n");
+        else
+                printf("The interrupted move is ended: no device is left half-moved.\n");
         return 0;
 }
 
@@ -95,6 +198,7 @@ static void usage(FILE *f) {
                 for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
                         if (strcmp(commands[k].name, groups[i].tool) == 0)
                                 fprintf(f, "  qpci %-8s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
+        fprintf(f, "  qpci recover  : end a move of devices that an interrupted qpci command left half-done\n");
 }
 
 int main(int argc, char **argv) {
@@ -114,6 +218,10 @@ int main(int argc, char **argv) {
         if (strcmp(argv[1], "--version") == 0) {
                 printf("qpci %s\n", QPCI_VERSION);
                 return 0;
+        }
+        if (strcmp(argv[1], "recover") == 0) {
+                tool_prog = "qpci recover";
+                return cmd_recover(argc - 1, argv + 1);
         }
         for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
                 if (strcmp(argv[1], groups[i].group) != 0)

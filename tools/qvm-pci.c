@@ -17,7 +17,8 @@
 static const struct pci_cmd commands[] = {
         {"list", {"ls", "l"}, "[list] [-v] [--json] [VM...]", "the host's PCI devices (those of the VMs)",
          0, -1, NULL, OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_VIRT_WITH_ARGS | PCI_NEED_INVENTORY | PCI_NEED_USED_BY,
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_VIRT_WITH_ARGS | PCI_NEED_INVENTORY |
+                 PCI_NEED_USED_BY,
          pci_cmd_list},
         {"attach", {"at", "a"}, "attach [-p] [-o OPT=True]... VM ID", "give a device to a VM",
          2, 2, "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0",
@@ -28,7 +29,7 @@ static const struct pci_cmd commands[] = {
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach},
         {"info", {"i"}, "info ID [--json]", "all qpci knows of one device",
          1, 1, "info takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info},
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info},
         {"usb", {NULL}, "usb [QUERY] [--json]", "the PCI controller behind USB devices",
          0, -1, NULL, OPT_COMMON | PCI_OPT_JSON, 0, pci_cmd_usb},
         /* hide and unhide recover by themselves, under the lock they take anyway. */
@@ -47,7 +48,7 @@ static const struct pci_cmd commands[] = {
          PCI_NEED_RECOVER | PCI_NEED_INVENTORY, pci_cmd_permissive},
         /* Qubes R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F, options rather than words. */
         {"-l", {NULL}, NULL, NULL, 1, 1, "-l takes a VM", OPT_COMMON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT, pci_cmd_r32_list},
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT, pci_cmd_r32_list},
 };
 
 static const struct option options[] = {
@@ -148,6 +149,8 @@ static int run(struct pci_run *r) {
         /* A device left half-moved by a killed qpci is put back before anything is shown or done. */
         if ((needs & PCI_NEED_RECOVER) && qpci_host_recover(r->ctx) < 0)
                 return EXIT_FAIL;
+        if ((needs & PCI_NEED_RECOVER_READING) && (k = qpci_host_recover_reading(r->ctx)) < 0)
+                return tool_failed(k);
         if (needs & (PCI_NEED_VIRT | PCI_NEED_VIRT_OPTIONAL)) {
                 /* Listing goes on without libvirt (an empty USED BY); what names or changes a VM cannot. */
                 /* A connection named with -c is one the user wants: not reaching it is not "no VMs". */

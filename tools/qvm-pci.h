@@ -31,6 +31,9 @@ enum {
         PCI_NEED_VIRT_WITH_ARGS = 1u << 3, /* libvirt, or fail, when arguments (VM names) are given */
         PCI_NEED_INVENTORY = 1u << 4,
         PCI_NEED_USED_BY = 1u << 5,       /* who uses each device */
+        /* As PCI_NEED_RECOVER for a command that only reads: never waits for another command, and
+         * goes on (with a warning) when the move cannot be put back. */
+        PCI_NEED_RECOVER_READING = 1u << 6,
 };
 
 /* Who uses each device: per inventory row, "sys-usb (no-strict-reset=True), sys-net". */

@@ -13,6 +13,9 @@ scenario's fixture. A "# same-verdicts-as: OTHER" line adds one check: the stric
 every device in this scenario's `qvm-pci --json` is the one OTHER.out records (the same host under
 another kernel must get the same answers).
 
+tests/cli is on PATH after the tools: its qpci-state-db puts qpci's state database into the states
+a scenario needs (an interrupted move, a damaged page, a held lock).
+
 In a command, $QPCI_ROOT is the fixture's directory, where boot/vmlinuz is a stand-in kernel file
 and boot/fifo a FIFO, and \xHH is that byte (control characters in arguments).
 
@@ -102,7 +105,7 @@ def main(argv):
             (root / "boot" / "vmlinuz").write_bytes(b"MZ not a kernel: qvm-create only checks it is a file\n")
             os.mkfifo(root / "boot" / "fifo")
             env = dict(os.environ, QPCI_ROOT=str(root), QPCI_PCI_IDS=str(TESTS / "data" / "pci.ids"),
-                       QPCI_HWDB="0", PATH=f"{bindir}:{os.environ['PATH']}")
+                       QPCI_HWDB="0", PATH=f"{bindir}:{HERE}:{os.environ['PATH']}")
             env["LIBVIRT_DEFAULT_URI"] = f"test://{vms}"
             got = {c: run_block(c, env) for c in cmds}
         expfile = HERE / f"{name}.out"
