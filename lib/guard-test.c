@@ -385,6 +385,31 @@ static void test_unreadable_proc(void **state) {
         alarm(0);
 }
 
+/* An IPv6-only host: its default route is in ipv6_route alone, beside the unreachable ::/0 on lo
+ * that the kernel always keeps. Named once when both tables route through the same interface. */
+static void test_route_ipv6(void **state) {
+        struct fixture *f = *state;
+
+        mkdir_at(f, "sys/devices/pci0000:00/0000:00:1c.0/" NIC "/net/enp2s0");
+        mkdir_at(f, "sys/devices/virtual/net/lo");
+        link_to(f, "sys/devices/pci0000:00/0000:00:1c.0/" NIC "/net/enp2s0", "sys/class/net/enp2s0");
+        link_to(f, "sys/devices/virtual/net/lo", "sys/class/net/lo");
+        put(f, "proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n");
+        put(f, "proc/net/ipv6_route",
+            "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 "
+            "00000000000000000000000000000000 00000100 00000001 00000000 00000001     enp2s0\n"
+            "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+            "fd000000000000000000000000000001 00000400 00000002 00000000 00000003   enp2s0\n"
+            "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+            "00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n");
+        assert_dependents(f, NIC, "the network interface enp2s0 of the default route");
+        assert_dependents(f, NVME, "");
+        /* The same interface in both tables: named once. */
+        put(f, "proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                                 "enp2s0\t00000000\t0202000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+        assert_dependents(f, NIC, "the network interface enp2s0 of the default route");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_deep_stack, setup, teardown),
@@ -394,6 +419,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_similar_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_console_framebuffers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_route_stack, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_route_ipv6, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_btrfs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_btrfs_subvolume_swap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_proc, setup, teardown),

@@ -374,6 +374,38 @@ static void check_route(struct qpci_ctx *ctx, const char *bdf, struct found *f) 
         }
 }
 
+/* And IPv6's: /proc/net/ipv6_route's ::/0 ("DEST PLEN SRC SRCPLEN NEXTHOP METRIC REFCNT USE FLAGS
+ * IFACE", in hex), up and not a reject route (the kernel keeps an unreachable ::/0 on lo). An
+ * IPv6-only host reaches the world through it alone. */
+static void check_route6(struct qpci_ctx *ctx, const char *bdf, struct found *f) {
+        _cleanup_fclose_ FILE *rt = open_proc(ctx, "/proc/net/ipv6_route", f);
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        while (rt && getline(&line, &size, rt) > 0) {
+                _cleanup_free_ char *rel = NULL;
+                char *field[10], *save = NULL, *t;
+                unsigned long flags;
+                size_t i = 0;
+                int r;
+
+                for (t = strtok_r(line, " \t\n", &save); t && i < ELEMENTSOF(field); t = strtok_r(NULL, " \t\n", &save))
+                        field[i++] = t;
+                if (i < ELEMENTSOF(field) || strspn(field[0], "0") != 32 || field[0][32] || !streq(field[1], "00"))
+                        continue;
+                flags = strtoul(field[8], NULL, 16);
+                if (!(flags & 0x0001) || (flags & 0x0200)) /* RTF_UP, RTF_REJECT */
+                        continue;
+                if (asprintf(&rel, "sys/class/net/%s", field[9]) < 0) {
+                        f->error = -ENOMEM;
+                        return;
+                }
+                if ((r = below(ctx, rel, bdf)) > 0)
+                        add(f, "the network interface %s of the default route", field[9]);
+                note(f, r);
+        }
+}
+
 static int is_fb(const struct dirent *de) {
         const char *d = de->d_name;
         if (strncmp(d, "fb", 2) != 0 || !d[2])
@@ -454,6 +486,7 @@ int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret) {
         check_swap(ctx, bdf, &f, &ms);
         mounts_free(&ms);
         check_route(ctx, bdf, &f);
+        check_route6(ctx, bdf, &f);
         check_console(ctx, bdf, &f);
         if (!f.error && f.n && !(text = join(&f)))
                 f.error = -ENOMEM;
