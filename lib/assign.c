@@ -201,6 +201,12 @@ int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_de
                 return 0;
         if ((r = refuse_if_rooted(vm)) < 0)
                 return r;
+        /* One window from the hide to the taint record: no other command moves these devices in
+         * between (each step below nests in it). */
+        _cleanup_(qpci_state_closep) struct qpci_ctx *window = NULL;
+        if ((r = qpci_state_open(vm->virt->ctx)) < 0)
+                return r;
+        window = vm->virt->ctx;
         devs = calloc(n, sizeof(*devs));
         if (!devs)
                 return -ENOMEM;

@@ -260,12 +260,16 @@ int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
 
 /* Takes the state lock (waiting for another command at most the context's lock timeout, saying
  * for whom) and opens the database; nests: each open needs its close. */
-int qpci_state_open(struct qpci_ctx *ctx);
+QPCI_PRIVATE int qpci_state_open(struct qpci_ctx *ctx);
 /* The same without waiting: -EWOULDBLOCK, unsaid, when another command holds the lock. */
 int qpci_state_try_open(struct qpci_ctx *ctx);
 /* Who holds the lock, as it wrote itself beside it ("pid 1234: qvm-pci hide 03:00.0"). */
 void qpci_state_holder(struct qpci_ctx *ctx, char *buf, size_t size);
-void qpci_state_close(struct qpci_ctx *ctx);
+QPCI_PRIVATE void qpci_state_close(struct qpci_ctx *ctx);
+static inline void qpci_state_closep(struct qpci_ctx **ctx) {
+        if (*ctx)
+                qpci_state_close(*ctx);
+}
 /* Whatever the nesting (the context's end). */
 void qpci_state_close_all(struct qpci_ctx *ctx);
 /* A reader found the database damaged (SQLite's code): set aside at once when no command holds the
