@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "pci-regs.h"
 #include "qpci-internal.h"
@@ -192,8 +191,9 @@ static void load_links(struct qpci_dev *d, int devfd) {
         }
 }
 
-/* Reads one function; whatever cannot be read becomes a warning on it, never a failure. */
-static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *d) {
+/* Reads one function; whatever cannot be read becomes a warning on it, never a failure. False when
+ * the entry is no function at all (it names another one's directory, loops, or leads nowhere). */
+static bool load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *d) {
         const char *name = d->bdf;
         char target[PATH_MAX], parent[NAME_MAX + 1];
         struct qpci_addr pa;
@@ -210,6 +210,14 @@ static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
         n = readlinkat(dirfd, name, target, sizeof(target) - 1);
         if (n >= 0) {
                 target[n] = '\0';
+                /* The kernel's link ends in the name it is listed under; another is a second name. */
+                const char *base = strrchr(target, '/');
+                base = base ? base + 1 : target;
+                if (!streq(base, name)) {
+                        log_warn(inv->ctx, "ignoring %s in sys/bus/pci/devices: it leads to %s, so it names "
+                                 "another function", name, base);
+                        return false;
+                }
                 if (qpci_path_parent_component(target, parent, sizeof(parent)) == 0 &&
                     qpci_addr_parse_sysfs(parent, &pa) == 0)
                         d->parent_bdf = strdup(parent);
@@ -219,9 +227,16 @@ static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
                 d->root_bus = true;
 
         _cleanup_close_ int devfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (devfd < 0 && (errno == ELOOP || errno == ENOENT || errno == ENOTDIR)) {
+                log_warn(inv->ctx, "ignoring %s in sys/bus/pci/devices: %s", name,
+                         errno == ELOOP    ? "its link loops back on itself"
+                         : errno == ENOENT ? "its link leads nowhere"
+                                           : "not a device directory");
+                return false;
+        }
         if (devfd < 0) {
                 qpci_dev_warn(d, "cannot open its sysfs directory: %s", strerror(errno));
-                return;
+                return true;
         }
         load_config(d, devfd);
         load_ids(d, devfd);
@@ -251,46 +266,25 @@ static void load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
                 else if (d->config.header_ok)
                         d->secondary_bus = d->config.secondary_bus;
         }
+        return true;
 }
 
-/*
- * sys/bus/pci/devices holds one link per function, which the kernel names "%04x:%02x:%02x.%d" after
- * the directory it leads to. Another spelling of an address, or a second name for a directory,
- * would list a function twice; a link that loops or leads nowhere would list one that is not there.
- * NULL when name is a function, else why not (allocated; "" when out of memory).
- */
-static char *not_a_function(int dirfd, const char *name) {
-        char bdf[QPCI_BDF_MAX], target[PATH_MAX];
-        const char *base, *why = NULL;
-        char *msg = NULL;
+/* sys/bus/pci/devices holds one link per function, named "%04x:%02x:%02x.%d" by the kernel: another
+ * spelling of an address (0000:00:1A.0, 00000:00:1a.0) would list a function twice. NULL when name
+ * is the kernel's, else why not (allocated; NULL too when out of memory, and then *oom is set). */
+static char *misnamed(const char *name, bool *oom) {
+        char bdf[QPCI_BDF_MAX];
         struct qpci_addr a;
-        struct stat st;
-        ssize_t n;
+        char *msg = NULL;
 
         if (qpci_addr_parse_sysfs(name, &a) < 0)
-                why = "not a PCI address";
-        else if (!streq(name, qpci_addr_format_bdf(&a, bdf))) {
-                if (asprintf(&msg, "not a name the kernel gives (it would be %s)", bdf) < 0)
-                        msg = NULL;
-        } else if (fstatat(dirfd, name, &st, 0) < 0)
-                why = errno == ELOOP ? "its link loops back on itself"
-                    : errno == ENOENT ? "its link leads nowhere"
-                                      : strerror(errno);
-        else if (!S_ISDIR(st.st_mode))
-                why = "not a device directory";
-        else if ((n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
-                target[n] = '\0';
-                base = strrchr(target, '/');
-                base = base ? base + 1 : target;
-                if (!streq(base, name) && asprintf(&msg, "it leads to %s, so it names another function", base) < 0)
-                        msg = NULL;
-                else if (streq(base, name))
-                        return NULL;
-        } else
-                return NULL; /* a directory, not a link: nothing else to compare */
-        if (why)
-                msg = strdup(why);
-        return msg ? msg : strdup("");
+                msg = strdup("not a PCI address");
+        else if (streq(name, qpci_addr_format_bdf(&a, bdf)))
+                return NULL;
+        else if (asprintf(&msg, "not a name the kernel gives (it would be %s)", bdf) < 0)
+                msg = NULL;
+        *oom = !msg;
+        return msg;
 }
 
 static int str_cmp(const void *a, const void *b) {
@@ -524,7 +518,10 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 struct qpci_addr a;
                 if (de->d_name[0] == '.')
                         continue;
-                _cleanup_free_ char *why = not_a_function(dirfd(dir), de->d_name);
+                bool oom = false;
+                _cleanup_free_ char *why = misnamed(de->d_name, &oom);
+                if (oom)
+                        return -ENOMEM;
                 if (why) {
                         /* Kept to be told in name order: readdir's order is the file system's. */
                         char *line = NULL;
@@ -555,9 +552,14 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         if (!inv->devs)
                 return -ENOMEM;
         for (size_t i = 0; i < n_addrs; i++) {
-                struct qpci_dev *d = &inv->devs[inv->n++];
+                struct qpci_dev *d = &inv->devs[inv->n];
                 d->addr = addrs[i];
-                load_device(inv, dirfd(dir), d);
+                if (load_device(inv, dirfd(dir), d))
+                        inv->n++;
+                else {
+                        dev_done(d);
+                        memset(d, 0, sizeof(*d));
+                }
         }
         link_relations(inv);
         int r = build_identities(inv);

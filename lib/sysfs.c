@@ -20,14 +20,15 @@ int qpci_open_root(struct qpci_ctx *ctx, const char *path, int flags) {
         return fd < 0 ? -errno : fd;
 }
 
-int qpci_open_attr(int dirfd, const char *name, int flags) {
-        _cleanup_close_ int fd = -1;
+/*
+ * Every kernel attribute is a regular file, for which O_NONBLOCK changes nothing. Anything else
+ * where one should be (a FIFO, which a plain open() waits on for a writer forever; a device node)
+ * then cannot block: a read ends at once, empty or with EAGAIN.
+ */
+static int open_nonblock(int dirfd, const char *name, int flags) {
         struct stat st;
+        int fd = openat(dirfd, name, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-        /* Every kernel attribute is a regular file. Anything else where one should be (a FIFO, which
-         * a plain open() waits on for a writer forever; a device node) is refused before any I/O;
-         * O_NONBLOCK changes nothing for regular files. */
-        fd = openat(dirfd, name, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0) {
                 int r = -errno;
                 /* A FIFO without a reader refuses a non-blocking writer with ENXIO: name it. */
@@ -35,11 +36,30 @@ int qpci_open_attr(int dirfd, const char *name, int flags) {
                         return -QPCI_ENOTREG;
                 return r;
         }
+        return fd;
+}
+
+int qpci_open_attr(int dirfd, const char *name, int flags) {
+        _cleanup_close_ int fd = open_nonblock(dirfd, name, flags);
+        struct stat st;
+
+        if (fd < 0)
+                return fd;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return S_ISDIR(st.st_mode) ? -EISDIR : -QPCI_ENOTREG;
         return TAKE_FD(fd);
+}
+
+/* After an empty read or EAGAIN: -QPCI_ENOTREG when fd is not a regular file, else r. The readers
+ * below, which the inventory runs for every function, look at the type only then. */
+static int unless_irregular(int fd, int r) {
+        struct stat st;
+
+        if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+                return -QPCI_ENOTREG;
+        return r;
 }
 
 const char *qpci_attr_strerror(int r) {
@@ -56,16 +76,21 @@ ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
 
         if (size == 0)
                 return -EINVAL;
-        fd = qpci_open_attr(dirfd, name, O_RDONLY);
+        fd = open_nonblock(dirfd, name, O_RDONLY);
         if (fd < 0)
                 return fd;
         for (n = 0; (size_t)n < size - 1;) {
                 ssize_t k = read(fd, buf + n, size - 1 - n);
                 if (k < 0)
-                        return -errno;
+                        return unless_irregular(fd, -errno);
                 if (k == 0)
                         break;
                 n += k;
+        }
+        if (n == 0) {
+                int r = unless_irregular(fd, 0);
+                if (r < 0)
+                        return r;
         }
         buf[n] = '\0';
         /* A value that does not fit is not read: a cut one would be taken for the whole (a driver
@@ -152,13 +177,15 @@ int qpci_readlink_basename(int dirfd, const char *name, char *buf, size_t size) 
 
         if (n < 0)
                 return -errno;
-        /* A link that leads back to itself has a name but no target: say so, not its name. (A
-         * dangling one keeps its name: a driver directory may be gone while the link is not.) */
-        if (faccessat(dirfd, name, F_OK, 0) < 0 && errno == ELOOP)
-                return -ELOOP;
         target[n] = '\0';
         base = strrchr(target, '/');
         base = base ? base + 1 : target;
+        /* A link that leads back to itself ("driver" -> "driver") has a name but no target: say so,
+         * not its name. No kernel link ends in its own name, so only such a one costs the check. (A
+         * dangling link keeps its name: a driver directory may be gone while the link is not.) */
+        const char *own = strrchr(name, '/');
+        if (streq(base, own ? own + 1 : name) && faccessat(dirfd, name, F_OK, 0) < 0 && errno == ELOOP)
+                return -ELOOP;
         if (!*base || strlen(base) >= size)
                 return -ENAMETOOLONG;
         strcpy(buf, base);
@@ -181,7 +208,7 @@ int qpci_path_parent_component(const char *path, char *buf, size_t size) {
 }
 
 ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size) {
-        _cleanup_close_ int fd = qpci_open_attr(dirfd, name, O_RDONLY);
+        _cleanup_close_ int fd = open_nonblock(dirfd, name, O_RDONLY);
         size_t got = 0;
 
         if (fd < 0)
@@ -192,11 +219,11 @@ ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size)
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return got > 0 ? (ssize_t)got : -errno;
+                        return got > 0 ? (ssize_t)got : unless_irregular(fd, -errno);
                 }
                 if (n == 0)
                         break;
                 got += n;
         }
-        return got;
+        return got > 0 ? (ssize_t)got : unless_irregular(fd, 0);
 }
