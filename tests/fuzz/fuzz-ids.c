@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Device ids and USB queries are typed or pasted by users: any string must parse or be refused. */
+/* Device ids, PCI paths, device strings (BACKEND:PORT[:DEVID]) and USB queries are typed or pasted
+ * by users: any string must parse or be refused. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (qpci_addr_parse(ident, &b, NULL) != 0 || qpci_addr_cmp(&a, &b) != 0)
                         __builtin_trap();
         } else if (!why)
+                __builtin_trap();
+        why = NULL;
+        char *path = NULL, *again = NULL;
+        if (qpci_path_parse(s, &path, &why) == 0) {
+                /* A path parses back to itself, and is a port of a device string too. */
+                if (!path || qpci_path_parse(path, &again, NULL) != 0 || strcmp(path, again) != 0)
+                        __builtin_trap();
+                free(again);
+                free(path);
+        } else if (!why || path)
+                __builtin_trap();
+        why = NULL;
+        struct qpci_device_spec spec = {0}, spec2 = {0};
+        if (qpci_device_spec_parse(s, &spec, &why) == 0) {
+                /* What parses has a backend and a port, a device id that checks, and its parts
+                 * written out again parse to the same parts. */
+                char *joined = NULL;
+                if (!spec.backend || !spec.port || (spec.devid && qpci_devid_check(spec.devid, NULL) != 0))
+                        __builtin_trap();
+                if (streq(spec.port, "*") && (!spec.devid || streq(spec.devid, "*")))
+                        __builtin_trap();
+                if (asprintf(&joined, "%s:%s%s%s", spec.backend, spec.port, spec.devid ? ":" : "",
+                             spec.devid ? spec.devid : "") < 0)
+                        __builtin_trap();
+                if (qpci_device_spec_parse(joined, &spec2, NULL) != 0 || !streq(spec.port, spec2.port) ||
+                    !spec.devid != !spec2.devid || (spec.devid && !streq(spec.devid, spec2.devid)))
+                        __builtin_trap();
+                free(joined);
+                qpci_device_spec_done(&spec2);
+                qpci_device_spec_done(&spec);
+        } else if (!why || spec.port)
+                __builtin_trap();
+        why = NULL;
+        if (qpci_devid_check(s, &why) < 0 && !why)
                 __builtin_trap();
         why = NULL;
         if (qpci_usb_query_parse(s, &q, &why) == 0) {
