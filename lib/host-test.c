@@ -14,7 +14,9 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -29,6 +31,7 @@ struct model {
         int writes;
         int fail_at;  /* this write returns -EIO (-1: none) */
         int crash_at; /* this write kills the process, as SIGKILL would (-1: none) */
+        int fill_at;  /* 1 + the write at which the state's file system fills up (0: none) */
 };
 
 static void path_of(struct model *m, char *buf, size_t size, const char *fmt, const char *a, const char *b) {
@@ -114,6 +117,14 @@ static int model_write(void *data, int dirfd, const char *name, const char *valu
                 _exit(137);
         if (k == m->fail_at)
                 return -EIO;
+        if (m->fill_at && k + 1 == m->fill_at) {
+                char cmd[PATH_MAX + 64];
+                /* At most 4 MiB, whatever is mounted there: the test's tmpfs is far smaller. */
+                snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/var/lib/qpci/filler bs=4k count=1024 2>/dev/null",
+                         m->root);
+                if (system(cmd) == -1)
+                        return -EIO;
+        }
         snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dirfd);
         n = readlink(fdpath, dir, sizeof(dir) - 1);
         assert_true(n > 0);
@@ -635,6 +646,58 @@ static void test_crash_each_step(void **state) {
         }
 }
 
+/* The disk fills up once every device has moved, so the result cannot be recorded: the devices go
+ * back now, rather than at whichever command comes next. In a mount namespace of its own (a small
+ * tmpfs over the state folder); skipped where mounting is not allowed. */
+static void test_full_disk_after_moves(void **state) {
+        struct host *h = *state;
+        char dir[PATH_MAX], cmd[PATH_MAX + 64];
+        int status;
+        pid_t pid;
+
+        path_of(&h->m, dir, sizeof(dir), "var/lib/qpci%s%s", "", "");
+        snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
+        assert_int_equal(system(cmd), 0);
+        host_close(h);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char cur[64], ovr[64];
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", dir, "tmpfs", 0, "size=256k") < 0)
+                        _exit(77);
+                host_open(h); /* a root descriptor of this namespace */
+                h->m.writes = 0;
+                h->m.fill_at = 5 + 1; /* the second probe: both devices are on vfio-pci */
+                int r = qpci_host_hide(h->inv, h->devs, 2, NULL);
+                if (r != -ENOSPC)
+                        _exit(10);
+                for (size_t i = 0; i < 2; i++) {
+                        dev_driver(&h->m, gpu[i], cur, sizeof(cur));
+                        dev_override(&h->m, gpu[i], ovr, sizeof(ovr));
+                        if (!streq(cur, native[i]) || !streq(ovr, "(null)"))
+                                _exit(11);
+                }
+                /* Room again: what the journal still says is a no-op to play back. */
+                snprintf(cmd, sizeof(cmd), "rm %s/filler", dir);
+                h->m.fill_at = 0;
+                if (system(cmd) != 0 || qpci_host_recover(h->ctx) < 0 || journal_rows(h) != 0)
+                        _exit(12);
+                for (size_t i = 0; i < 2; i++) {
+                        dev_driver(&h->m, gpu[i], cur, sizeof(cur));
+                        if (!streq(cur, native[i]))
+                                _exit(13);
+                }
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        host_open(h);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+                skip();
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -647,6 +710,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_each_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full_disk_after_moves, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -407,9 +407,12 @@ static int journal_intent(struct qpci_ctx *ctx, const char *op, struct move *m, 
         return qpci_state_commit(ctx);
 }
 
-static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persistent, struct move *m, size_t n) {
+/* Records the result and clears the journal in one transaction; *recorded when it committed. */
+static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persistent, struct move *m, size_t n,
+                  bool *recorded) {
         int r = qpci_state_begin(ctx);
 
+        *recorded = false;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct qpci_dev *d = m[i].dev;
                 bool ours = !qpci_driver_is_stub(m[i].from);
@@ -421,13 +424,15 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persis
         }
         if (r >= 0)
                 r = qpci_journal_clear(ctx);
+        if (r >= 0)
+                r = qpci_state_commit(ctx);
         if (r < 0) {
                 qpci_state_rollback(ctx);
                 return r;
         }
-        r = qpci_state_commit(ctx);
+        *recorded = true;
         /* The devices moved either way; a rule file that could not be written is reported. */
-        if (r >= 0 && (persistent || !hide))
+        if (persistent || !hide)
                 r = qpci_state_write_rules(ctx);
         return r < 0 ? r : 0;
 }
@@ -435,10 +440,15 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persis
 /* After the moves: record the result, or, when one failed, put every device back. */
 static int conclude(struct qpci_ctx *ctx, int r, bool hide, const char *stub, bool persistent, struct move *m,
                     size_t n) {
-        bool any = false;
+        bool any = false, recorded;
 
-        if (r >= 0)
-                return finish(ctx, hide, stub, persistent, m, n);
+        if (r >= 0) {
+                r = finish(ctx, hide, stub, persistent, m, n, &recorded);
+                /* A result that could not be recorded (a full disk) would be undone by whichever
+                 * command comes next, from the journal: undone now, by the command that can say why. */
+                if (r >= 0 || recorded)
+                        return r;
+        }
         for (size_t i = 0; i < n; i++)
                 any |= m[i].moved;
         if (any)

@@ -497,7 +497,7 @@ static void full_disk(struct fx *f, const char *dir) {
         /* The lock file and an empty database fit; the journal does not. */
         CHECK(qpci_state_open(f->ctx) == 0);
         qpci_state_close(f->ctx);
-        snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/filler bs=4k 2>/dev/null", dir);
+        snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/filler bs=4k count=1024 2>/dev/null", dir);
         CHECK(system(cmd) != -1);
         f->log[0] = '\0';
         CHECK(qpci_state_open(f->ctx) == 0);
