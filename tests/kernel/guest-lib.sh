@@ -156,3 +156,30 @@ dom0_ping() {
         ip link set "$ifc" down
         return $r
 }
+
+# sysfs_path BDF -> $R: the function's PCI path (Qubes R4.3's port id) from /sys alone, the way
+# Qubes computes it: the chain of functions in its /sys/devices link, the first with its own bus,
+# each other with its bus relative to the decimal secondary_bus_number of the one above; SSSS_
+# first on a segment other than 0000.
+# (Under $QPCI_ROOT when set, to check it on fixture trees too.)
+sysfs_path() {
+        sp_sys=${QPCI_ROOT-}/sys
+        sp_full=$(readlink -f "$sp_sys/bus/pci/devices/$1")
+        sp_rest=${sp_full#"$sp_sys"/devices/pci}
+        sp_seg=${sp_rest%%:*}
+        sp_rest=${sp_rest#*/}
+        R="" sp_off=0
+        sp_ifs=$IFS
+        IFS=/
+        for sp_comp in $sp_rest; do
+                IFS=$sp_ifs
+                sp_bdf=${sp_comp#*:}
+                R="$R${R:+-}$(printf '%02x_%s' $((0x${sp_bdf%%:*} - sp_off)) "${sp_bdf#*:}")"
+                sp_off=-1
+                [ -e "$sp_sys/bus/pci/devices/$sp_comp/secondary_bus_number" ] &&
+                        read -r sp_off <"$sp_sys/bus/pci/devices/$sp_comp/secondary_bus_number"
+                IFS=/
+        done
+        IFS=$sp_ifs
+        [ "$sp_seg" = 0000 ] || R="${sp_seg}_$R"
+}

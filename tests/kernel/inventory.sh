@@ -131,6 +131,8 @@ while read -r i bdf; do
         d=/sys/bus/pci/devices/$bdf
         qid "$bdf"; id=$R
         jv "$i" id; is "$bdf: id $id" "\"$id\"" "$R"
+        sysfs_path "$bdf"; want=$R
+        jv "$i" port_id; is "$bdf: port_id $want, its PCI path computed from sysfs" "\"$want\"" "$R"
 
         if [ -e "$d/reset_method" ]; then
                 read_file "$d/reset_method"; want=$R
@@ -310,6 +312,13 @@ done
 check "qvm-pci info dom0:00_1a.0: its group peers and siblings" \
         sh -c "grep -qx '    group peers dom0:00_1a.1, dom0:00_1a.7' /tmp/info.a && grep -qx '  siblings      dom0:00_1a.1, dom0:00_1a.7' /tmp/info.a"
 check "qvm-pci info dom0:00_1a.0: strict reset no" grep -q '^  strict reset  no: ' /tmp/info.a
+sysfs_path "$E1000E"
+is "the e1000e's PCI path: its root port, then 00 relative to the port's secondary bus" "00_1c.0-00_00.0" "$R"
+for id in "dom0:$R" "$R" "dom0:$R:0x8086:0x10d3::p020000"; do
+        qvm-pci info "$id" >/tmp/info.b 2>&1
+        read -r first _ </tmp/info.b
+        is "qvm-pci info $id is the e1000e" "dom0:01_00.0" "$first"
+done
 qvm-pci info 00:1b.7 >/tmp/info.b 2>&1
 check "qvm-pci info of a function the host lacks: status 2" [ $? = 2 ]
 
