@@ -281,7 +281,8 @@ int qpci_host_set_permissive(struct qpci_dev *d, bool persistent);
  * boots too. */
 int qpci_host_clear_permissive(struct qpci_dev *d, bool persistent);
 /* Puts back what an interrupted command left half-moved, if anything (then under the lock);
- * front ends call it before they read the host. */
+ * front ends call it before a command that changes devices or VMs. -EBUSY (said) when a device
+ * cannot be put back: qpci_host_recover_by_hand() ends that move. */
 int qpci_host_recover(struct qpci_ctx *ctx);
 /* The same for a command that only reads: it never waits for another command, and a move it
  * cannot put back is a warning (what is shown is then as sysfs has it), not a failure. */
