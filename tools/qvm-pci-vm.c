@@ -164,6 +164,39 @@ static int do_vm_op(struct pci_run *run, bool attach) {
 }
 
 int pci_cmd_attach(struct pci_run *r) { return do_vm_op(r, true); }
+
+/* Qubes R4.3 refuses these for PCI too; each refusal says why and what to type instead. */
+int pci_check_assign(struct pci_run *r) {
+        if (r->ro) {
+                tool_error("--ro has no meaning for PCI devices (it makes block devices read-only): leave it out");
+                return EXIT_USAGE;
+        }
+        if (r->ask) {
+                tool_error("PCI devices cannot be assigned as not required: a VM cannot ask for one while it "
+                           "runs, since the host must give it up first; use assign --required");
+                return EXIT_USAGE;
+        }
+        if (!r->required) {
+                tool_error("PCI devices cannot be assigned as not required: the VM gets the device when it "
+                           "starts, or does not start; use assign --required (-r)");
+                return EXIT_USAGE;
+        }
+        /* qpci's metadata keeps each assignment's port and device id together, and libvirt gives a VM the
+         * device at one address: an assignment to the port alone or to the device anywhere has no record. */
+        if (r->only_port != r->only_device) {
+                tool_error("assign %s: qpci records each assignment with both its port and its device id; "
+                           "leave out %s (the device must then be at that port and be that device)",
+                           r->only_port ? "--port" : "--device", r->only_port ? "--port" : "--device");
+                return EXIT_USAGE;
+        }
+        return 0;
+}
+
+/* The same as attach -p underneath: the VM's persistent assignment. */
+int pci_cmd_assign(struct pci_run *r) {
+        r->attach.persistent = true;
+        return do_vm_op(r, true);
+}
 int pci_cmd_detach(struct pci_run *r) { return do_vm_op(r, false); }
 
 /* R3.2's `qvm-pci -l VM`: the VM's devices as the Python list it printed, "['00:1a.0']". */

@@ -19,36 +19,42 @@ static const struct pci_cmd commands[] = {
          0, -1, NULL, OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_VIRT_WITH_ARGS | PCI_NEED_INVENTORY |
                  PCI_NEED_USED_BY,
-         pci_cmd_list},
+         pci_cmd_list, NULL},
         {"attach", {"at", "a"}, "attach [-p] [-o OPT=True]... VM ID", "give a device to a VM",
          2, 2, "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OPTION | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_attach},
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_attach, NULL},
+        /* R4.3: the VM's assignment, what attach -p makes; qvm-start gives it the device. */
+        {"assign", {"s"}, "assign -r [-o OPT=True]... VM ID", "give a device to a VM at its every start (R4.3)",
+         2, 2, "assign takes a VM and a device id, like: assign --required sys-usb dom0:00_1a.0",
+         OPT_COMMON | PCI_OPT_REQUIRED | PCI_OPT_ASK | PCI_OPT_PORT | PCI_OPT_DEVICE | PCI_OPT_OPTION | PCI_OPT_RO |
+                 PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_assign, pci_check_assign},
         {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) back from the VM",
          1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach},
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach, NULL},
         {"info", {"i"}, "info ID [--json]", "all qpci knows of one device",
          1, 1, "info takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info},
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info, NULL},
         {"usb", {NULL}, "usb [QUERY] [--json]", "the PCI controller behind USB devices",
-         0, -1, NULL, OPT_COMMON | PCI_OPT_JSON, 0, pci_cmd_usb},
+         0, -1, NULL, OPT_COMMON | PCI_OPT_JSON, 0, pci_cmd_usb, NULL},
         /* hide and unhide recover by themselves, under the lock they take anyway. */
         {"hide", {NULL}, "hide [--driver D] [--with-group] [--force] [-p] ID...", "take devices from the host",
          1, -1, "hide takes one or more device ids, like dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_DRIVER | PCI_OPT_WITH_GROUP | PCI_OPT_FORCE | PCI_OPT_PERSISTENT,
-         PCI_NEED_INVENTORY, pci_cmd_hide},
+         PCI_NEED_INVENTORY, pci_cmd_hide, NULL},
         {"unhide", {NULL}, "unhide ID...", "give hidden devices back to host drivers",
          1, -1, "unhide takes one or more device ids, like dom0:00_1a.0", OPT_COMMON, PCI_NEED_INVENTORY,
-         pci_cmd_unhide},
+         pci_cmd_unhide, NULL},
         {"reset", {NULL}, "reset ID", "reset through the kernel, and say with which method",
          1, 1, "reset takes one device id, like dom0:00_1a.0", OPT_COMMON, PCI_NEED_RECOVER | PCI_NEED_INVENTORY,
-         pci_cmd_reset},
+         pci_cmd_reset, NULL},
         {"permissive", {NULL}, "permissive [-p] [--off] ID", "pciback's permissive mode (Xen)",
          1, 1, "permissive takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OFF,
-         PCI_NEED_RECOVER | PCI_NEED_INVENTORY, pci_cmd_permissive},
+         PCI_NEED_RECOVER | PCI_NEED_INVENTORY, pci_cmd_permissive, NULL},
         /* Qubes R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F, options rather than words. */
         {"-l", {NULL}, NULL, NULL, 1, 1, "-l takes a VM", OPT_COMMON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT, pci_cmd_r32_list},
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT, pci_cmd_r32_list, NULL},
 };
 
 static const struct option options[] = {
@@ -63,6 +69,14 @@ static const struct option options[] = {
         {"option", required_argument, NULL, 'o'},
         {"connect", required_argument, NULL, 'c'},
         {"off", no_argument, NULL, 'O'},
+        {"required", no_argument, NULL, 'r'},
+        {"ask", no_argument, NULL, 'A'},
+        {"ask-to-attach", no_argument, NULL, 'A'},
+        {"port", no_argument, NULL, 'P'},
+        {"only-port", no_argument, NULL, 'P'},
+        {"device", no_argument, NULL, 'E'},
+        {"only-device", no_argument, NULL, 'E'},
+        {"ro", no_argument, NULL, 'R'},
         {},
 };
 
@@ -78,6 +92,11 @@ static unsigned option_bit(int c) {
         case 'o': return PCI_OPT_OPTION;
         case 'c': return PCI_OPT_CONNECT;
         case 'O': return PCI_OPT_OFF;
+        case 'r': return PCI_OPT_REQUIRED;
+        case 'A': return PCI_OPT_ASK;
+        case 'P': return PCI_OPT_PORT;
+        case 'E': return PCI_OPT_DEVICE;
+        case 'R': return PCI_OPT_RO;
         }
         return 0;
 }
@@ -91,6 +110,9 @@ static void help(const char *prog, FILE *f) {
                 "\n"
                 "       %s -l VM | -a VM BB:DD.F | -d VM BB:DD.F   (Qubes R3.2: list, attach, detach)\n"
                 "\n"
+                "attach to a running VM hot-plugs the device (Qubes R4.3 refuses that and wants assign and\n"
+                "a restart); attach -p and assign -r to a halted VM give it the device at its next start.\n"
+                "\n"
                 "ID is dom0:00_1a.0, 00_1a.0, 00:1a.0 or 0000:00:1a.0. QUERY is a bus number, a VID:PID,\n"
                 "a port like 3-1.2, or a line of lsusb output. OPT is no-strict-reset (use the device\n"
                 "without a reliable reset: it is tainted after) or permissive (pciback's permissive mode).\n"
@@ -102,9 +124,14 @@ static void help(const char *prog, FILE *f) {
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
-                "  -c, --connect URI  list, info, attach, detach: libvirt URI (default: LIBVIRT_DEFAULT_URI,\n"
+                "  -c, --connect URI  list, info, attach, assign, detach: libvirt URI (default: LIBVIRT_DEFAULT_URI,\n"
                 "                  else qemu:///system, or xen:///system on a Xen dom0)\n"
-                "  -o, --option OPT=VALUE  attach: no-strict-reset=True, permissive=True\n"
+                "  -o, --option OPT=VALUE  attach, assign: no-strict-reset=True, permissive=True\n"
+                "  -r, --required  assign: needed (PCI devices are always required: a VM starts with them\n"
+                "                  or not at all); attach -p is the same as assign -r\n"
+                "      --port, --only-port, --device, --only-device  assign: qpci records the port and\n"
+                "                  the device id together, so only both (or neither) are taken\n"
+                "      --ask, --ask-to-attach, --ro  assign: refused, as Qubes R4.3 does for PCI devices\n"
                 "  -p, --persistent  attach: at every start of the VM (a halted VM takes only these);\n"
                 "                  hide: keep them hidden across reboots (a udev rule in\n"
                 "                  /etc/udev/rules.d/40-qpci-hide.rules sets driver_override at boot);\n"
@@ -188,7 +215,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         if (!attach_opts)
                 return EXIT_FAIL;
         /* ":": a missing value is told apart from an unknown option. */
-        static const char shorts[] = ":vqhpo:c:lad";
+        static const char shorts[] = ":vqhpro:c:lad";
 
         opterr = 0;
         for (;;) {
@@ -212,6 +239,11 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 case 'o': attach_opts[n_attach_opts++] = optarg; break;
                 case 'c': r.uri = optarg; break;
                 case 'O': r.off = true; break;
+                case 'r': r.required = true; break;
+                case 'A': r.ask = true; break;
+                case 'P': r.only_port = true; break;
+                case 'E': r.only_device = true; break;
+                case 'R': r.ro = true; break;
                 /* R3.2: every assignment was persistent. */
                 case 'l': case 'a': case 'd': {
                         const struct pci_cmd *cmd = find_command(c == 'l' ? "-l" : c == 'a' ? "attach" : "detach");
@@ -248,22 +280,25 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         if (seen & ~r.cmd->options) {
                 /* Every option refused, as it was written: "list does not take --driver, -p or --off". */
                 unsigned bad = seen & ~r.cmd->options;
-                char text[PCI_OPT_COUNT * 20] = "";
+                char text[PCI_OPT_COUNT * 32] = "";
                 size_t len = 0;
                 for (unsigned i = 0; i < PCI_OPT_COUNT; i++) {
                         if (!(bad & (1u << i)))
                                 continue;
                         bad &= ~(1u << i);
+                        /* Written long, as written (--ask or --ask-to-attach); else its short letter. */
                         for (size_t k = 0; options[k].name; k++) {
                                 char one[32];
                                 if (option_bit(options[k].val) != 1u << i)
                                         continue;
                                 if (seen_as[i])
-                                        snprintf(one, sizeof(one), "--%s", options[k].name);
+                                        snprintf(one, sizeof(one), "--%s", seen_as[i]);
                                 else
                                         snprintf(one, sizeof(one), "-%c", options[k].val);
-                                len += snprintf(text + len, sizeof(text) - len, "%s%s",
-                                                len == 0 ? "" : bad ? ", " : " or ", one);
+                                if (len < sizeof(text))
+                                        len += snprintf(text + len, sizeof(text) - len, "%s%s",
+                                                        len == 0 ? "" : bad ? ", " : " or ", one);
+                                break;
                         }
                 }
                 tool_error("%s does not take %s; see '%s --help'", r.cmd->name, text, prog);
@@ -280,5 +315,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 tool_error("%s", r.cmd->args_error);
                 return EXIT_USAGE;
         }
+        if (r.cmd->check && (c = r.cmd->check(&r)) != 0)
+                return c;
         return run(&r);
 }

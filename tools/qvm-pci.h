@@ -20,7 +20,12 @@ enum {
         PCI_OPT_OPTION = 1u << 7,
         PCI_OPT_CONNECT = 1u << 8,
         PCI_OPT_OFF = 1u << 9,
-        PCI_OPT_COUNT = 10,
+        PCI_OPT_REQUIRED = 1u << 10,
+        PCI_OPT_ASK = 1u << 11,
+        PCI_OPT_PORT = 1u << 12,
+        PCI_OPT_DEVICE = 1u << 13,
+        PCI_OPT_RO = 1u << 14,
+        PCI_OPT_COUNT = 15,
 };
 
 /* What the runner sets up before a command runs, in this order. */
@@ -61,6 +66,7 @@ struct pci_run {
         char **args;
         const char *uri; /* -c */
         bool verbose, quiet, as_json, off;
+        bool required, ask, only_port, only_device, ro; /* assign */
         struct qpci_hide_options hide;
         struct qpci_attach_options attach;
         struct qpci_ctx *ctx;
@@ -79,6 +85,8 @@ struct pci_cmd {
         unsigned options;      /* PCI_OPT_* it takes */
         unsigned needs;        /* PCI_NEED_* */
         int (*run)(struct pci_run *r);
+        /* What the command line alone can refuse, before libvirt or sysfs is read (NULL: nothing). */
+        int (*check)(struct pci_run *r);
 };
 
 /* qvm-pci-list.c */
@@ -93,6 +101,8 @@ int pci_cmd_reset(struct pci_run *r);
 int pci_cmd_permissive(struct pci_run *r);
 /* qvm-pci-vm.c */
 int pci_cmd_attach(struct pci_run *r);
+int pci_cmd_assign(struct pci_run *r);
+int pci_check_assign(struct pci_run *r);
 int pci_cmd_detach(struct pci_run *r);
 int pci_cmd_r32_list(struct pci_run *r);
 

@@ -67,6 +67,16 @@ check "a VM with PCI devices gets no ballooning" \
 check "R3.2: qvm-pci -a VM BB:DD.F (persistent)" fx qvm-pci -a "$vm" 00:1b.0
 check "R3.2: qvm-pci -l VM lists four" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2', '00:1b.0']"
 check "R3.2: qvm-pci -d VM BB:DD.F" fx qvm-pci -d "$vm" 00:1b.0
+check "R4.3: qvm-pci assign --required VM DEV (the same persistent assignment)" \
+        fx qvm-pci assign --required "$vm" dom0:00_1b.0
+check "qvm-pci -l VM lists it" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2', '00:1b.0']"
+check "R4.3: qvm-pci s -r -o no-strict-reset=True changes its option" \
+        fx qvm-pci s -r -o no-strict-reset=True "$vm" 00:1b.0
+check "the metadata has the option" \
+        bash -c "virsh dumpxml --inactive $vm | grep 'addr=\"0000:00:1b.0\"' | grep -q 'no-strict-reset=\"True\"'"
+expect_fail "an assign that is not required is refused with Qubes' reason" \
+        "PCI devices cannot be assigned as not required" fx qvm-pci assign "$vm" 00:1b.0
+check "qvm-pci detach VM DEV takes the assignment away" fx qvm-pci detach "$vm" 00:1b.0
 check "qvm-pci shows $vm under USED BY" bash -c "QPCI_ROOT=$fixture qvm-pci | grep -E '^dom0:00_1a.1 .*  $vm\$'"
 
 t=$(date +%s)
