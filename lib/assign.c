@@ -363,6 +363,41 @@ static int wait_unplugged(struct qpci_vm *vm, const struct qpci_addr *addr) {
         return -ETIMEDOUT;
 }
 
+int qpci_vm_unassign(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr) {
+        struct qpci_ctx *ctx = vm->virt->ctx;
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        struct qpci_vmxml *x;
+        size_t n = 0, done = 0;
+        int r;
+
+        if ((r = qpci_virt_refuse_remote(vm->virt, QPCI_LOG_ERR, "qpci gives VMs this host's devices only; run "
+                                         "qvm-pci unassign on %s itself", vm->virt->remote_host)) < 0)
+                return r;
+        qpci_vm_refresh(vm);
+        if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0 || (r = qpci_vm_def(vm, &x)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (!a[i].persistent || (addr && qpci_addr_cmp(addr, &a[i].addr) != 0))
+                        continue;
+                if (qpci_vmxml_remove_assignment(x, &a[i].addr) == 0)
+                        done++;
+        }
+        if (addr && !done) {
+                char ident[QPCI_IDENT_MAX];
+                return log_error_errno(ctx, -ENOENT, "device dom0:%s of class pci is not assigned to %s",
+                                       qpci_addr_format_ident(addr, ident), vm->name);
+        }
+        if (done && (r = qpci_vm_define(vm, x)) < 0)
+                return r;
+        /* As detach: pciback would keep a permissive mode for the next VM, unless this one still has it. */
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_dev *d = a[i].permissive && !a[i].live ? qpci_inventory_find(inv, &a[i].addr) : NULL;
+                if (d && (!addr || qpci_addr_cmp(addr, &a[i].addr) == 0) && (r = qpci_host_clear_permissive(d, false)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         _cleanup_free_ struct qpci_assignment *a = NULL;

@@ -436,6 +436,10 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
                    const struct qpci_attach_options *o);
 /* addr NULL: every PCI device of the VM. The devices stay hidden from the host. */
 int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr);
+/* Removes the VM's persistent assignment of addr (NULL: all of them) from its definition, whether
+ * the device is on the host or not; a device attached to the running VM stays until it is detached
+ * or the VM stops. -ENOENT when addr is not assigned to it. */
+int qpci_vm_unassign(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr);
 /* Checks every rule for the VM's devices, hides them (all or nothing) and starts it. */
 int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv);
 /* The rules alone: what qpci_vm_start() would refuse, without moving anything. */

@@ -147,6 +147,8 @@ FORWARD(int, vm_attach,
         (vm, inv, d, o))
 FORWARD(int, vm_detach, (struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr),
         (vm, inv, addr))
+FORWARD(int, vm_unassign, (struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr),
+        (vm, inv, addr))
 FORWARD(int, vm_start, (struct qpci_vm *vm, struct qpci_inventory *inv), (vm, inv))
 FORWARD(int, vm_check, (struct qpci_vm *vm, struct qpci_inventory *inv), (vm, inv))
 FORWARD(int, vm_shutdown, (struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s),

@@ -13,7 +13,7 @@
 #include "qpci.h"
 
 /* Bumped when the table changes: a module of another build is refused, never half-used. */
-#define QPCI_VIRT_MODULE_ABI 4
+#define QPCI_VIRT_MODULE_ABI 5
 
 struct qpci_virt_module {
         unsigned abi;
@@ -37,6 +37,7 @@ struct qpci_virt_module {
         int (*vm_shutdown)(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s);
         int (*vm_remove)(struct qpci_vm *vm);
         int (*virt_hook)(struct qpci_ctx *ctx, const char *driver, const char *op, const char *subop, const char *xml);
+        int (*vm_unassign)(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr);
 };
 
 #define QPCI_VIRT_MODULE_SYMBOL "qpci_virt_module"

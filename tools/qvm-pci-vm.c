@@ -192,6 +192,60 @@ int pci_check_assign(struct pci_run *r) {
         return 0;
 }
 
+/* The VM's assignment a device string names: the device's when the host has it, else the one at
+ * its port (a PCI path or a BDF), so that a device gone from the host can still be unassigned. */
+static int assigned_addr(struct pci_run *run, struct qpci_vm *vm, const char *id, struct qpci_addr *ret) {
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        struct qpci_device_spec spec = {0};
+        struct qpci_dev *d;
+        const char *why;
+        size_t n = 0;
+        int r, k;
+
+        if ((r = qpci_inventory_lookup(run->inv, id, &d, &why)) == 0) {
+                *ret = *qpci_dev_get_addr(d);
+                return 0;
+        }
+        if (r != -ENODEV || qpci_device_spec_parse(id, &spec, NULL) < 0) {
+                tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", id, why);
+                return EXIT_USAGE;
+        }
+        if ((k = qpci_vm_get_assignments(vm, &a, &n)) < 0) {
+                qpci_device_spec_done(&spec);
+                return tool_failed(k);
+        }
+        r = -ENOENT;
+        for (size_t i = 0; i < n && r < 0; i++) {
+                char ident[QPCI_IDENT_MAX];
+                if (a[i].persistent && (streq(a[i].path, spec.port) ||
+                                        streq(qpci_addr_format_ident(&a[i].addr, ident), spec.port))) {
+                        *ret = a[i].addr;
+                        r = 0;
+                }
+        }
+        qpci_device_spec_done(&spec);
+        if (r < 0) {
+                tool_error("'%s' is not assigned to %s (and the host has no such device: %s)", id,
+                           qpci_vm_get_name(vm), why);
+                return EXIT_USAGE;
+        }
+        return 0;
+}
+
+/* R4.3's unassign: the persistent assignment only; a device the running VM has stays until detach. */
+int pci_cmd_unassign(struct pci_run *run) {
+        struct qpci_addr addr;
+        struct qpci_vm *vm;
+        int r;
+
+        if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
+                return EXIT_USAGE;
+        if (run->n > 1 && (r = assigned_addr(run, vm, run->args[1], &addr)) != 0)
+                return r;
+        r = qpci_vm_unassign(vm, run->inv, run->n > 1 ? &addr : NULL);
+        return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+}
+
 /* The same as attach -p underneath: the VM's persistent assignment. */
 int pci_cmd_assign(struct pci_run *r) {
         r->attach.persistent = true;

@@ -30,6 +30,9 @@ static const struct pci_cmd commands[] = {
          OPT_COMMON | PCI_OPT_REQUIRED | PCI_OPT_ASK | PCI_OPT_PORT | PCI_OPT_DEVICE | PCI_OPT_OPTION | PCI_OPT_RO |
                  PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_assign, pci_check_assign},
+        {"unassign", {"u"}, "unassign VM [ID]", "end a VM's assignment (without ID: all), the device here or not",
+         1, 2, "unassign takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_unassign, NULL},
         {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) back from the VM",
          1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach, NULL},

@@ -102,6 +102,7 @@ int pci_cmd_permissive(struct pci_run *r);
 /* qvm-pci-vm.c */
 int pci_cmd_attach(struct pci_run *r);
 int pci_cmd_assign(struct pci_run *r);
+int pci_cmd_unassign(struct pci_run *r);
 int pci_check_assign(struct pci_run *r);
 int pci_cmd_detach(struct pci_run *r);
 int pci_cmd_r32_list(struct pci_run *r);

@@ -76,7 +76,14 @@ check "the metadata has the option" \
         bash -c "virsh dumpxml --inactive $vm | grep 'addr=\"0000:00:1b.0\"' | grep -q 'no-strict-reset=\"True\"'"
 expect_fail "an assign that is not required is refused with Qubes' reason" \
         "PCI devices cannot be assigned as not required" fx qvm-pci assign "$vm" 00:1b.0
-check "qvm-pci detach VM DEV takes the assignment away" fx qvm-pci detach "$vm" 00:1b.0
+check "R4.3: qvm-pci unassign VM DEV takes the assignment away" fx qvm-pci unassign "$vm" 00:1b.0
+check "qvm-pci -l VM no longer lists it" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2']"
+xml_gone=$(mktemp); virsh dumpxml --inactive "$vm" >"$xml_gone"
+sed -i "s|</devices>|<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x3e' slot='0x00' function='0x0'/></source></hostdev></devices>|" "$xml_gone"
+check "an assignment of a device the host does not have (virsh define)" virsh define "$xml_gone"
+check "qvm-pci unassign VM DEV removes it all the same" fx qvm-pci unassign "$vm" dom0:3e_00.0
+check "and only it" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2']"
+rm -f "$xml_gone"
 check "qvm-pci shows $vm under USED BY" bash -c "QPCI_ROOT=$fixture qvm-pci | grep -E '^dom0:00_1a.1 .*  $vm\$'"
 
 t=$(date +%s)
