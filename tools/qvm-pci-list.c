@@ -138,7 +138,7 @@ static void print_warnings(const struct qpci_dev *d) {
 }
 
 /* One row of the table: cells point into the device, the inventory's names, or the row itself. */
-enum { COL_ID, COL_DESC, COL_STATE, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
+enum { COL_ID, COL_SBDF, COL_DESC, COL_STATE, COL_GROUP, COL_RESET, COL_STRICT, COL_USED_BY, N_COLS };
 
 struct row {
         const char *cell[N_COLS];
@@ -177,6 +177,7 @@ static void fill_row(struct qpci_dev *d, const char *used_by, struct row *r) {
         snprintf(r->id, sizeof(r->id), "dom0:%s", qpci_dev_get_ident(d));
         snprintf(r->group, sizeof(r->group), "%d", qpci_dev_get_iommu_group(d));
         r->cell[COL_ID] = r->id;
+        r->cell[COL_SBDF] = qpci_dev_get_bdf(d);
         r->cell[COL_DESC] = tool_esc(qpci_dev_get_description(d));
         r->cell[COL_STATE] = state_text(d, r->state, sizeof(r->state));
         r->cell[COL_GROUP] = qpci_dev_get_iommu_group(d) >= 0 ? r->group : "-";
@@ -186,13 +187,17 @@ static void fill_row(struct qpci_dev *d, const char *used_by, struct row *r) {
 }
 
 /* Aligned as Qubes' `column -t`: two spaces between columns, nothing after the last text. */
-static void print_row(const struct row *r, const size_t *width, bool verbose) {
+static bool col_hidden(int c, bool verbose, bool sbdf) {
+        return (!verbose && c > COL_DESC && c < COL_USED_BY) || (!sbdf && c == COL_SBDF);
+}
+
+static void print_row(const struct row *r, const size_t *width, bool verbose, bool sbdf) {
         int last = COL_USED_BY;
 
-        while (last > 0 && (!*r->cell[last] || (!verbose && last > COL_DESC && last < COL_USED_BY)))
+        while (last > 0 && (!*r->cell[last] || col_hidden(last, verbose, sbdf)))
                 last--;
         for (int c = 0; c <= last; c++) {
-                if (!verbose && c > COL_DESC && c < COL_USED_BY)
+                if (col_hidden(c, verbose, sbdf))
                         continue;
                 if (c < last)
                         printf("%-*s  ", (int)width[c], r->cell[c]);
@@ -212,8 +217,8 @@ static bool shown(const struct used_by *u, struct qpci_dev *d, int n_vms, char *
 }
 
 static int do_list(struct qpci_inventory *inv, const struct used_by *u, int n_vms, char **vms, bool verbose,
-                   bool as_json, bool quiet) {
-        static const struct row header = {.cell = {"BACKEND:DEVID", "DESCRIPTION", "STATE", "IOMMU", "RESET",
+                   bool as_json, bool quiet, bool sbdf) {
+        static const struct row header = {.cell = {"BACKEND:DEVID", "SBDF", "DESCRIPTION", "STATE", "IOMMU", "RESET",
                                                     "STRICT", "USED BY"}};
         size_t n = qpci_inventory_count(inv), width[N_COLS] = {0};
         /* Qubes prints the header only for a person, so scripts can read rows directly. */
@@ -249,12 +254,12 @@ static int do_list(struct qpci_inventory *inv, const struct used_by *u, int n_vm
                 }
         }
         if (head)
-                print_row(&header, width, verbose);
+                print_row(&header, width, verbose, sbdf);
         for (size_t i = 0; i < n; i++) {
                 if (!shown(u, qpci_inventory_get(inv, i), n_vms, vms))
                         continue;
                 fill_row(qpci_inventory_get(inv, i), used_by_text(u, i), &r);
-                print_row(&r, width, verbose);
+                print_row(&r, width, verbose, sbdf);
         }
         return 0;
 }
@@ -349,21 +354,197 @@ static int do_info(struct qpci_dev *d, const char *used, const struct used_by *u
         return 0;
 }
 
+/* R4.3's assignment rows: one per VM and device, "*" before a VM that has it assigned (required),
+ * "attached" for a VM that has it now only. */
+struct arow {
+        char *id, *sbdf, *desc, *vm;
+};
+
+static int arow_cmp(const void *a, const void *b) {
+        const struct arow *x = a, *y = b;
+        int c = strcmp(x->id, y->id);
+        return c ? c : strcmp(x->vm, y->vm);
+}
+
+static bool vm_selected(const struct pci_run *r, const char *name) {
+        for (size_t i = 0; i < r->n_exclude; i++)
+                if (streq(r->exclude[i], name))
+                        return false;
+        if (r->all || r->n == 0)
+                return true;
+        for (int i = 0; i < r->n; i++)
+                if (streq(r->args[i], name))
+                        return true;
+        return false;
+}
+
+static int assignment_row(const struct pci_run *r, const char *vm, const struct qpci_assignment *a, struct arow *row) {
+        struct qpci_dev *d = qpci_inventory_find(r->inv, &a->addr);
+        bool missing = !d || (a->vendor_id && (qpci_dev_get_vendor_id(d) != a->vendor_id ||
+                                               qpci_dev_get_device_id(d) != a->device_id));
+        char ident[QPCI_IDENT_MAX];
+        const char *port = d ? qpci_dev_get_path(d) : qpci_addr_format_ident(&a->addr, ident);
+        const char *nsr = a->no_strict_reset ? "no-strict-reset=True" : "";
+        const char *perm = a->permissive ? "permissive=True" : "";
+        bool opts = *nsr || *perm;
+
+        /* A path recorded in R4.3's form names the port of a device that is gone; an older record has a BDF. */
+        if (!d && a->path[0] && !strpbrk(a->path, ":/"))
+                port = a->path;
+        if (asprintf(&row->id, "dom0:%s", port) < 0)
+                return -ENOMEM;
+        if (asprintf(&row->sbdf, "%s", a->bdf) < 0)
+                return -ENOMEM;
+        char recorded[32];
+        snprintf(recorded, sizeof(recorded), "0x%04x:0x%04x::*", a->vendor_id, a->device_id);
+        if (asprintf(&row->desc, "%s%s", !a->vendor_id ? "any device" : missing ? recorded : qpci_dev_get_devid(d),
+                     !d ? " (missing from this host)" : missing ? " (another device is at its port)" : "") < 0)
+                return -ENOMEM;
+        if (asprintf(&row->vm, "%s%s (%s%s%s%s%s)", a->persistent ? "*" : "", vm,
+                     a->persistent ? "required" : "attached", opts ? ": " : "", nsr, *nsr && *perm ? ", " : "",
+                     perm) < 0)
+                row->vm = NULL;
+        return row->vm ? 0 : -ENOMEM;
+}
+
+static void arows_free(struct arow *rows, size_t n) {
+        for (size_t i = 0; rows && i < n; i++) {
+                free(rows[i].id);
+                free(rows[i].sbdf);
+                free(rows[i].desc);
+                free(rows[i].vm);
+        }
+        free(rows);
+}
+
+static int do_assignments(const struct pci_run *r) {
+        const struct used_by *u = &r->used;
+        struct arow *rows = NULL;
+        bool head = isatty(STDOUT_FILENO);
+        /* Aligned as Qubes' column -t: the header counts only when it is printed. */
+        size_t n = 0, w[3] = {head ? strlen("BACKEND:DEVID") : 0, head ? strlen("SBDF") : 0,
+                              head ? strlen("DESCRIPTION") : 0};
+        int k = 0;
+
+        for (size_t i = 0; i < u->n_entries && k == 0; i++) {
+                const char *name = qpci_vm_get_name(u->entries[i].vm);
+                if (!vm_selected(r, name))
+                        continue;
+                for (size_t j = 0; j < u->entries[i].n && k == 0; j++) {
+                        struct arow *nr = reallocarray(rows, n + 1, sizeof(*rows));
+                        if (!nr) {
+                                k = -ENOMEM;
+                                break;
+                        }
+                        rows = nr;
+                        rows[n] = (struct arow){0};
+                        k = assignment_row(r, name, &u->entries[i].assignments[j], &rows[n]);
+                        n++;
+                }
+        }
+        if (k < 0) {
+                arows_free(rows, n);
+                return tool_failed(k);
+        }
+        if (n)
+                qsort(rows, n, sizeof(*rows), arow_cmp);
+        for (size_t i = 0; i < n; i++) {
+                size_t l[3] = {strlen(rows[i].id), strlen(rows[i].sbdf), strlen(tool_esc(rows[i].desc))};
+                for (int c = 0; c < 3; c++)
+                        if (l[c] > w[c])
+                                w[c] = l[c];
+        }
+        if (head) {
+                printf("%-*s  ", (int)w[0], "BACKEND:DEVID");
+                if (r->with_sbdf)
+                        printf("%-*s  ", (int)w[1], "SBDF");
+                printf("%-*s  USED BY\n", (int)w[2], "DESCRIPTION");
+        }
+        for (size_t i = 0; i < n; i++) {
+                printf("%-*s  ", (int)w[0], rows[i].id);
+                if (r->with_sbdf)
+                        printf("%-*s  ", (int)w[1], rows[i].sbdf);
+                printf("%-*s  ", (int)w[2], tool_esc(rows[i].desc));
+                printf("%s\n", tool_esc(rows[i].vm));
+        }
+        arows_free(rows, n);
+        return 0;
+}
+
 int pci_cmd_list(struct pci_run *r) {
+        _cleanup_free_ char **vms = NULL;
+        int n_vms = 0;
+
         /* Every VM named must exist: a typo is not an empty list. */
         for (int i = 0; i < r->n; i++) {
                 struct qpci_vm *vm;
                 if (qpci_virt_find_vm(r->virt, r->args[i], &vm) < 0)
                         return EXIT_USAGE;
         }
-        return do_list(r->inv, &r->used, r->n, r->args, r->verbose, r->as_json, r->quiet);
+        for (size_t i = 0; i < r->n_exclude; i++) {
+                struct qpci_vm *vm;
+                if (qpci_virt_find_vm(r->virt, r->exclude[i], &vm) < 0)
+                        return EXIT_USAGE;
+        }
+        if (r->assignments && r->as_json) {
+                tool_error("list -s has no --json form: list --json gives every assignment in used_by");
+                return EXIT_USAGE;
+        }
+        if (r->assignments)
+                return do_assignments(r);
+        if (!r->all && r->n_exclude == 0)
+                return do_list(r->inv, &r->used, r->n, r->args, r->verbose, r->as_json, r->quiet, r->with_sbdf);
+        /* --all, --exclude: the devices of every VM but those excluded. */
+        vms = calloc(r->used.n_entries + 1, sizeof(*vms));
+        if (!vms)
+                return tool_failed(-ENOMEM);
+        for (size_t i = 0; i < r->used.n_entries; i++) {
+                const char *name = qpci_vm_get_name(r->used.entries[i].vm);
+                if (vm_selected(r, name))
+                        vms[n_vms++] = (char *)name;
+        }
+        if (n_vms == 0)
+                return 0;
+        return do_list(r->inv, &r->used, n_vms, vms, r->verbose, r->as_json, r->quiet, r->with_sbdf);
+}
+
+/* R4.3's info without a device: every device's, one after another (--json: one array). */
+static int info_all(struct pci_run *r) {
+        size_t n = qpci_inventory_count(r->inv);
+        struct json j;
+
+        if (!r->as_json) {
+                for (size_t i = 0; i < n; i++) {
+                        struct qpci_dev *d = qpci_inventory_get(r->inv, i);
+                        if (i)
+                                putchar('\n');
+                        do_info(d, used_by_dev(&r->used, r->inv, d), &r->used, false);
+                }
+                return 0;
+        }
+        json_init(&j, stdout);
+        json_begin_array(&j, NULL);
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_dev *d = qpci_inventory_get(r->inv, i);
+                _cleanup_free_ char *deps = NULL;
+                if (qpci_dev_get_host_dependents(d, &deps) < 0) {
+                        free(deps); /* what could not be read, not what uses it */
+                        deps = NULL;
+                }
+                json_dev(&j, d, deps, &r->used);
+        }
+        json_end_array(&j);
+        json_finish(&j);
+        return 0;
 }
 
 int pci_cmd_info(struct pci_run *r) {
         struct qpci_dev *d;
-        int k = pci_lookup(r, r->args[0], &d);
+        int k;
 
-        if (k)
+        if (r->n == 0)
+                return info_all(r);
+        if ((k = pci_lookup(r, r->args[0], &d)))
                 return k;
         return do_info(d, used_by_dev(&r->used, r->inv, d), &r->used, r->as_json);
 }

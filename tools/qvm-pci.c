@@ -15,8 +15,10 @@
 #define OPT_COMMON (PCI_OPT_VERBOSE | PCI_OPT_QUIET)
 
 static const struct pci_cmd commands[] = {
-        {"list", {"ls", "l"}, "[list] [-v] [--json] [VM...]", "the host's PCI devices (those of the VMs)",
-         0, -1, NULL, OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
+        {"list", {"ls", "l"}, "[list] [-v] [-s] [--with-sbdf] [--json] [VM...|--all] [--exclude VM]",
+         "the host's PCI devices (those of the VMs; -s: the VMs' assignments, R4.3)",
+         0, -1, NULL, OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT | PCI_OPT_ASSIGNMENTS | PCI_OPT_SBDF | PCI_OPT_ALL |
+                 PCI_OPT_EXCLUDE,
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_VIRT_WITH_ARGS | PCI_NEED_INVENTORY |
                  PCI_NEED_USED_BY,
          pci_cmd_list, NULL},
@@ -36,8 +38,8 @@ static const struct pci_cmd commands[] = {
         {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) back from the VM",
          1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach, NULL},
-        {"info", {"i"}, "info ID [--json]", "all qpci knows of one device",
-         1, 1, "info takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
+        {"info", {"i"}, "info [ID] [--json]", "all qpci knows of one device (without ID: of each)",
+         0, 1, "info takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info, NULL},
         {"usb", {NULL}, "usb [QUERY] [--json]", "the PCI controller behind USB devices",
          0, -1, NULL, OPT_COMMON | PCI_OPT_JSON, 0, pci_cmd_usb, NULL},
@@ -80,6 +82,11 @@ static const struct option options[] = {
         {"device", no_argument, NULL, 'E'},
         {"only-device", no_argument, NULL, 'E'},
         {"ro", no_argument, NULL, 'R'},
+        {"assignments", no_argument, NULL, 's'},
+        {"with-sbdf", no_argument, NULL, 'S'},
+        {"resolve-paths", no_argument, NULL, 'S'},
+        {"all", no_argument, NULL, 'L'},
+        {"exclude", required_argument, NULL, 'X'},
         {},
 };
 
@@ -100,6 +107,10 @@ static unsigned option_bit(int c) {
         case 'P': return PCI_OPT_PORT;
         case 'E': return PCI_OPT_DEVICE;
         case 'R': return PCI_OPT_RO;
+        case 's': return PCI_OPT_ASSIGNMENTS;
+        case 'S': return PCI_OPT_SBDF;
+        case 'L': return PCI_OPT_ALL;
+        case 'X': return PCI_OPT_EXCLUDE;
         }
         return 0;
 }
@@ -123,6 +134,10 @@ static void help(const char *prog, FILE *f) {
                 "  -v, --verbose   list: add state (host driver, hidden, free), IOMMU group, reset methods\n"
                 "                  and the strict-reset verdict\n"
                 "  -q, --quiet     only errors on stderr\n"
+                "  -s, --assignments  list: R4.3's rows, one per VM and device: *VM (required: OPT=True),\n"
+                "                  VM (attached), the device id (or: any device), a device gone marked\n"
+                "      --with-sbdf, --resolve-paths  list: an SBDF column beside the port\n"
+                "      --all, --exclude VM  list: the devices (-s: assignments) of every VM but those\n"
                 "      --json      list, info, usb: machine-readable output\n"
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
@@ -211,14 +226,16 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
         _cleanup_(run_done) struct pci_run r = {.prog = prog};
         /* -o values wait until the command is known: on a command that takes none, -o is the error. */
         _cleanup_free_ char **attach_opts = calloc(argc, sizeof(char *));
+        _cleanup_free_ char **exclude = calloc(argc, sizeof(char *));
         const char *seen_as[PCI_OPT_COUNT] = {0}; /* each option's long name, when written long */
         unsigned seen = 0;
         int c, n_attach_opts = 0;
 
-        if (!attach_opts)
+        if (!attach_opts || !exclude)
                 return EXIT_FAIL;
+        r.exclude = exclude;
         /* ":": a missing value is told apart from an unknown option. */
-        static const char shorts[] = ":vqhpro:c:lad";
+        static const char shorts[] = ":vqhprso:c:lad";
 
         opterr = 0;
         for (;;) {
@@ -247,6 +264,10 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                 case 'P': r.only_port = true; break;
                 case 'E': r.only_device = true; break;
                 case 'R': r.ro = true; break;
+                case 's': r.assignments = true; break;
+                case 'S': r.with_sbdf = true; break;
+                case 'L': r.all = true; break;
+                case 'X': exclude[r.n_exclude++] = optarg; break;
                 /* R3.2: every assignment was persistent. */
                 case 'l': case 'a': case 'd': {
                         const struct pci_cmd *cmd = find_command(c == 'l' ? "-l" : c == 'a' ? "attach" : "detach");

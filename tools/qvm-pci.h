@@ -25,7 +25,11 @@ enum {
         PCI_OPT_PORT = 1u << 12,
         PCI_OPT_DEVICE = 1u << 13,
         PCI_OPT_RO = 1u << 14,
-        PCI_OPT_COUNT = 15,
+        PCI_OPT_ASSIGNMENTS = 1u << 15,
+        PCI_OPT_SBDF = 1u << 16,
+        PCI_OPT_ALL = 1u << 17,
+        PCI_OPT_EXCLUDE = 1u << 18,
+        PCI_OPT_COUNT = 19,
 };
 
 /* What the runner sets up before a command runs, in this order. */
@@ -67,6 +71,9 @@ struct pci_run {
         const char *uri; /* -c */
         bool verbose, quiet, as_json, off;
         bool required, ask, only_port, only_device, ro; /* assign */
+        bool assignments, with_sbdf, all;              /* list */
+        char **exclude;                                /* list --exclude, each VM */
+        size_t n_exclude;
         struct qpci_hide_options hide;
         struct qpci_attach_options attach;
         struct qpci_ctx *ctx;

@@ -81,6 +81,8 @@ check "qvm-pci -l VM no longer lists it" test "$(fx qvm-pci -l "$vm")" = "['00:1
 xml_gone=$(mktemp); virsh dumpxml --inactive "$vm" >"$xml_gone"
 sed -i "s|</devices>|<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x3e' slot='0x00' function='0x0'/></source></hostdev></devices>|" "$xml_gone"
 check "an assignment of a device the host does not have (virsh define)" virsh define "$xml_gone"
+check "qvm-pci list -s VM marks it missing" \
+        bash -c "QPCI_ROOT=$fixture qvm-pci list -s $vm | grep -E '^dom0:3e_00.0 +any device \(missing from this host\) +\*$vm \(required\)\$'"
 check "qvm-pci unassign VM DEV removes it all the same" fx qvm-pci unassign "$vm" dom0:3e_00.0
 check "and only it" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2']"
 rm -f "$xml_gone"
