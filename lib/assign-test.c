@@ -101,7 +101,7 @@ static struct qpci_assignment assignment(struct qpci_dev *d) {
                 .persistent = true,
         };
         snprintf(a.bdf, sizeof(a.bdf), "%s", qpci_dev_get_bdf(d));
-        qpci_dev_format_path(d, a.path, sizeof(a.path));
+        snprintf(a.path, sizeof(a.path), "%s", qpci_dev_get_path(d));
         return a;
 }
 

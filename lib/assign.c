@@ -272,7 +272,7 @@ static int assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o
                 .persistent = o && o->persistent,
         };
         snprintf(a->bdf, sizeof(a->bdf), "%s", qpci_dev_get_bdf(d));
-        qpci_dev_format_path(d, a->path, sizeof(a->path));
+        snprintf(a->path, sizeof(a->path), "%s", qpci_dev_get_path(d));
         return 0;
 }
 

@@ -337,8 +337,6 @@ struct qpci_rules {
         void *user_data;
 };
 
-/* Its PCI path (qpci_dev_get_path()), "00_1c.0-00_00.0"; QPCI_PATH_MAX holds any. */
-QPCI_PRIVATE void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size);
 int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
 int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);
 int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d);

@@ -13,12 +13,6 @@
 
 #include "qpci-internal.h"
 
-/* The device's PCI path (qpci_dev_get_path()): one notion of "where", for the rules and for
- * Qubes' port ids alike. */
-void qpci_dev_format_path(const struct qpci_dev *d, char *buf, size_t size) {
-        snprintf(buf, size, "%s", qpci_dev_get_path(d));
-}
-
 /*
  * qpci recorded the place of an assignment as its chain of BDFs, "0000:00:1c.0/0000:01:00.0",
  * before it used PCI paths. The same place as a path: a bridge's secondary bus is the bus of the
@@ -78,7 +72,7 @@ int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *
 /* The very card that was assigned: ids that changed, or a path that changed because the buses
  * behind a bridge were renumbered when a card was added, mean another device is at the address. */
 int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d) {
-        char path[sizeof(a->path)];
+        const char *path = qpci_dev_get_path(d);
 
         if (a->vendor_id && (a->vendor_id != qpci_dev_get_vendor_id(d) || a->device_id != qpci_dev_get_device_id(d)))
                 return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned "
@@ -87,7 +81,6 @@ int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment
                                        a->vendor_id, a->device_id, r->vm);
         char was[sizeof(a->path)];
         const char *assigned = path_from_bdf_chain(a->path, was, sizeof(was)) ? was : a->path;
-        qpci_dev_format_path(d, path, sizeof(path));
         if (a->path[0] && !streq(assigned, path))
                 return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now at %s, not at %s where it was assigned to %s: the "
                                        "buses were renumbered; detach it and attach the device you mean",
