@@ -33,6 +33,9 @@ QPCI_EXPORT int qpci_new(const char *root, struct qpci_ctx **ret) {
         ctx->lock_fd = -1;
         /* Long enough for any unbind that ends; a driver stuck in one must not hang every command. */
         ctx->lock_timeout_ms = 60000;
+        /* A VM start holds the VM lock through the hypervisor's start: Xen's libxl takes up to a
+         * minute under emulation, and a waiter may queue behind more than one. */
+        ctx->vm_lock_timeout_ms = 300000;
         ctx->root = TAKE_PTR(r);
         ctx->log_priority = QPCI_LOG_WARNING;
         ctx->use_hwdb = true;
@@ -72,6 +75,7 @@ QPCI_EXPORT void qpci_set_log_priority(struct qpci_ctx *ctx, int priority) {
 
 QPCI_EXPORT void qpci_set_lock_timeout(struct qpci_ctx *ctx, unsigned seconds) {
         ctx->lock_timeout_ms = seconds > 86400 ? 86400000 : seconds * 1000;
+        ctx->vm_lock_timeout_ms = ctx->lock_timeout_ms;
 }
 
 QPCI_EXPORT const char *qpci_get_root(const struct qpci_ctx *ctx) {

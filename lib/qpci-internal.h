@@ -49,6 +49,7 @@ struct qpci_ctx {
         int state_refs;
         bool state_warned;            /* a problem with the state was said once already */
         unsigned lock_timeout_ms;     /* how long a command waits for another's lock */
+        unsigned vm_lock_timeout_ms;  /* and for another's VM start or hot-plug */
         /* Every sysfs write goes through this when set: the unit tests' model of the driver core. */
         int (*write_hook)(void *data, int dirfd, const char *name, const char *value);
         void *write_hook_data;

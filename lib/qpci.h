@@ -41,8 +41,8 @@ struct qpci_ctx *qpci_ref(struct qpci_ctx *ctx);
 struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx);
 void qpci_set_log_fn(struct qpci_ctx *ctx, qpci_log_fn fn, void *data);
 void qpci_set_log_priority(struct qpci_ctx *ctx, int priority);
-/* How long a command that changes devices waits for another one (which it names) before it gives
- * up: 60 s unless set. */
+/* How long a command that changes devices or gives them to a VM waits for another one (which it
+ * names) before it gives up: unless set, 60 s for devices and 300 s for a VM's start or hot-plug. */
 void qpci_set_lock_timeout(struct qpci_ctx *ctx, unsigned seconds);
 const char *qpci_get_root(const struct qpci_ctx *ctx);
 /* A pci.ids file to name devices from instead of the system's (and no udev hwdb). Like

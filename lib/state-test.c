@@ -357,6 +357,49 @@ static void test_lock_held(void **state) {
         qpci_state_close(f->ctx);
 }
 
+/* Another command holds the VM lock, as a VM start stuck in the hypervisor would: a second one
+ * says for whom it waits, gives up after its bound, and a later one gets the lock. */
+static void test_vm_lock_held(void **state) {
+        struct fx *f = *state;
+        int pipefd[2], status, fd;
+        char c, holder[32];
+        pid_t pid;
+
+        assert_int_equal(pipe(pipefd), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct qpci_ctx *ctx;
+                close(pipefd[0]);
+                if (qpci_new(f->root, &ctx) < 0 || qpci_state_lock_vms(ctx) < 0)
+                        _exit(1);
+                assert_int_equal(write(pipefd[1], "x", 1), 1);
+                pause();
+                _exit(0);
+        }
+        close(pipefd[1]);
+        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        close(pipefd[0]);
+
+        time_t t0 = time(NULL);
+        qpci_set_lock_timeout(f->ctx, 1);
+        f->log[0] = '\0';
+        assert_int_equal(qpci_state_lock_vms(f->ctx), -EBUSY);
+        assert_true(time(NULL) - t0 <= 4);
+        snprintf(holder, sizeof(holder), "pid %d: ", (int)pid);
+        assert_int_equal(count_lines(f->log, holder), 2); /* waiting for it, then giving up */
+        assert_int_equal(count_lines(f->log, "finish giving devices to a VM"), 1);
+        assert_int_equal(count_lines(f->log, "gave up after 1 s"), 1);
+
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        f->log[0] = '\0';
+        fd = qpci_state_lock_vms(f->ctx);
+        assert_true(fd >= 0);
+        assert_string_equal(f->log, "");
+        close(fd);
+}
+
 /* A journal that cannot be played back: a device gone (unplugged), another whose driver will not
  * take it back. Moves are refused with what to do, readers go on, and recover ends it by hand. */
 static void test_unreplayable_journal(void **state) {
@@ -560,6 +603,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_damaged_database_under_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_directory_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lock_held, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vm_lock_held, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreplayable_journal, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reader_during_move, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),

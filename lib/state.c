@@ -231,14 +231,39 @@ static long long now_ms(void) {
 }
 
 /*
- * Takes the lock beside the database. A command that finds it held says for whom it waits, and
- * gives up after the context's bound with the holder named: a driver stuck in its unbind keeps
- * its command, and so the lock, forever. Without wait, -EWOULDBLOCK at once and nothing said.
+ * Takes an exclusive flock on fd. One held says for whom it waits (what the holder does, and who:
+ * pid and command), and gives up after timeout_ms with the holder named: a driver stuck in its
+ * unbind, or a hypervisor stuck in a start, keeps its command, and so the lock, forever.
  */
-static int take_lock(struct qpci_ctx *ctx, bool wait) {
-        _cleanup_close_ int fd = -1;
+static int wait_for_lock(struct qpci_ctx *ctx, int fd, const char *holder_does, const char *stuck_in,
+                         unsigned timeout_ms) {
         char holder[300];
         long long deadline;
+
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                return 0;
+        if (errno != EWOULDBLOCK)
+                return log_error_errno(ctx, -errno, "cannot take qpci's lock: %s", strerror(errno));
+        read_holder(fd, holder, sizeof(holder));
+        log_warn(ctx, "waiting for another qpci command to finish %s (%s)", holder_does, holder);
+        deadline = now_ms() + timeout_ms;
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return log_error_errno(ctx, -errno, "cannot take qpci's lock: %s", strerror(errno));
+                if (now_ms() >= deadline) {
+                        read_holder(fd, holder, sizeof(holder));
+                        return log_error_errno(ctx, -EBUSY, "gave up after %u s: another qpci command (%s) is still "
+                                               "%s, perhaps stuck in %s; try again once it has ended",
+                                               (timeout_ms + 999) / 1000, holder, holder_does, stuck_in);
+                }
+                poll(NULL, 0, 50);
+        }
+        return 0;
+}
+
+/* Takes the lock beside the database. Without wait, -EWOULDBLOCK at once and nothing said. */
+static int take_lock(struct qpci_ctx *ctx, bool wait) {
+        _cleanup_close_ int fd = -1;
         int r = mkdirs_rooted(ctx, STATE_DIR);
 
         if (r < 0)
@@ -254,28 +279,10 @@ static int take_lock(struct qpci_ctx *ctx, bool wait) {
                                        errno == EROFS   ? "; qpci keeps its state there: make it writable"
                                        : errno == EACCES || errno == EPERM ? " (qpci needs root to change devices)"
                                                                            : "");
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                if (errno != EWOULDBLOCK)
-                        return wait ? log_error_errno(ctx, -errno, "cannot take qpci's lock: %s", strerror(errno))
-                                    : -errno;
-                if (!wait)
-                        return -EWOULDBLOCK;
-                read_holder(fd, holder, sizeof(holder));
-                log_warn(ctx, "waiting for another qpci command to finish moving devices (%s)", holder);
-                deadline = now_ms() + ctx->lock_timeout_ms;
-                while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                        if (errno != EWOULDBLOCK)
-                                return log_error_errno(ctx, -errno, "cannot take qpci's lock: %s", strerror(errno));
-                        if (now_ms() >= deadline) {
-                                read_holder(fd, holder, sizeof(holder));
-                                return log_error_errno(ctx, -EBUSY, "gave up after %u s: another qpci command (%s) "
-                                                       "is still moving devices, perhaps stuck in a driver (dmesg "
-                                                       "says); try again once it has ended",
-                                                       (ctx->lock_timeout_ms + 999) / 1000, holder);
-                        }
-                        poll(NULL, 0, 50);
-                }
-        }
+        if (!wait && flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return -errno;
+        if (wait && (r = wait_for_lock(ctx, fd, "moving devices", "a driver (dmesg says)", ctx->lock_timeout_ms)) < 0)
+                return r;
         write_holder(fd);
         ctx->lock_fd = TAKE_FD(fd);
         return 0;
@@ -564,20 +571,20 @@ static int read_failed(struct qpci_ctx *ctx, sqlite3 *db, int code, const char *
 }
 
 int qpci_state_lock_vms(struct qpci_ctx *ctx) {
-        int fd, r = mkdirs_rooted(ctx, STATE_DIR);
+        _cleanup_close_ int fd = -1;
+        int r = mkdirs_rooted(ctx, STATE_DIR);
 
         if (r < 0)
                 return log_error_errno(ctx, r, "cannot create %s/%s: %s", qpci_root_prefix(ctx), STATE_DIR,
                                        strerror(-r));
-        fd = openat(ctx->root_fd, STATE_DIR "/vms.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        fd = openat(ctx->root_fd, STATE_DIR "/vms.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return log_error_errno(ctx, -errno, "cannot open the qpci VM lock: %s", strerror(errno));
-        if (flock(fd, LOCK_EX) < 0) {
-                r = -errno;
-                close(fd);
-                return log_error_errno(ctx, r, "cannot take the qpci VM lock: %s", strerror(-r));
-        }
-        return fd;
+        if ((r = wait_for_lock(ctx, fd, "giving devices to a VM", "the hypervisor (its log says)",
+                                 ctx->vm_lock_timeout_ms)) < 0)
+                return r;
+        write_holder(fd);
+        return TAKE_FD(fd);
 }
 
 int qpci_state_begin(struct qpci_ctx *ctx) {
