@@ -36,6 +36,14 @@ for link in qvm-pci qvm-prefs qvm-create qvm-ls qvm-start qvm-shutdown qvm-remov
 done
 check "libqpci.so.0, qpci.h and qpci.pc are installed" \
         test -f "$lib/libqpci.so.0" -a -f "$lib/pkgconfig/qpci.pc" -a -n "$(find "$stage/root" -name qpci.h)"
+# The man pages, when scdoc built them: each in its section.
+if [ -f "$build/doc/qvm-pci.1" ]; then
+        for page in qvm-pci.1 qvm-prefs.1 qvm-create.1 qvm-start.1 qvm-shutdown.1 qvm-ls.1 qvm-remove.1 qpci.8; do
+                f=$(find "$stage/root" -path "*/share/man/man${page##*.}/$page" | head -n 1)
+                check "man page $page is installed in man${page##*.}, as a man page of that section" \
+                        grep -q "^\.TH \"${page%.*}\" \"${page##*.}\"" "${f:-/nonexistent}"
+        done
+fi
 check "qpci.pc gives the version" \
         test "$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion qpci)" = "$(meson introspect --projectinfo "$build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
 

@@ -27,7 +27,8 @@ static void usage(const char *prog, FILE *f) {
                 "\n"
                 "With the hooks, a VM started by any libvirt client passes qpci's rules for its PCI\n"
                 "devices and gets them hidden from the host first, as with qvm-start. libvirtd reads\n"
-                "hooks when it starts: restart it after installing.\n",
+                "hooks when it starts: restart it after installing.\n\n"
+                "  -h, --help   this text\n",
                 prog, prog, prog);
 }
 

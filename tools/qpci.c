@@ -107,7 +107,10 @@ static void recover_usage(FILE *f) {
                    "Ends a move of devices that an interrupted qpci command left half-done: puts each device\n"
                    "back on the driver it had before, and says where each one is left. A device that is\n"
                    "gone from the host is left out; --forget ID leaves that device as it is now (use it\n"
-                   "when its driver cannot take it back).\n");
+                   "when its driver cannot take it back).\n\n"
+                   "  -v, --verbose    say what is done, step by step\n"
+                   "      --forget ID  leave this device as it is now and end its part of the move\n"
+                   "  -h, --help       this text\n");
 }
 
 static void print_recovered(const struct qpci_recovered *d) {
@@ -193,12 +196,15 @@ static int cmd_recover(int argc, char **argv) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: qpci GROUP [ARGS...]   or run through a link named after a tool\n\n");
+        fprintf(f, "Usage: qpci GROUP [ARGS...]   or run through a link named after a tool\n"
+                   "       qpci --help | --version\n\n");
         for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
                 for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
                         if (strcmp(commands[k].name, groups[i].tool) == 0)
                                 fprintf(f, "  qpci %-8s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
-        fprintf(f, "  qpci recover  : end a move of devices that an interrupted qpci command left half-done\n");
+        fprintf(f, "  qpci recover  : end a move of devices that an interrupted qpci command left half-done\n\n"
+                   "  -h, --help     this text (and 'qpci GROUP --help': that group's)\n"
+                   "      --version  qpci's version\n");
 }
 
 int main(int argc, char **argv) {

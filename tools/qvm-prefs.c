@@ -26,7 +26,14 @@ static void usage(const char *prog, FILE *f) {
                 "larger DMA buffer, 'iommu=soft swiotlb=8192'), memory and maxmem (MiB; a VM with PCI\n"
                 "devices gets no ballooning), vcpus, pci_strictreset (False: every PCI device of the VM is\n"
                 "used without a reliable reset, as -o no-strict-reset=True does for one).\n"
-                "  -c, --connect URI  libvirt URI\n",
+                "\n"
+                "  -c, --connect URI  libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system, or\n"
+                "                     xen:///system on a Xen dom0)\n"
+                "  -D, --default      put PROP back to its default\n"
+                "  -l, --list         (R3.2) list the preferences\n"
+                "  -g, --get          (R3.2) print PROP\n"
+                "  -s, --set          (R3.2) set PROP to VALUE\n"
+                "  -h, --help         this text\n",
                 prog, prog, prog, prog, prog);
 }
 

@@ -35,21 +35,36 @@ static bool parse_uint(const char *s, unsigned max, unsigned *ret) {
 static void usage(const char *prog, FILE *f) {
         if (streq(tool_prog, "qvm-create"))
                 fprintf(f, "Usage: %s [-c URI] --kernel FILE [--initrd FILE] [--kernelopts OPTS] [--memory MB]\n"
-                           "       [--vcpus N] [--type kvm|qemu|xen] NAME\n"
-                           "Defines a VM (a libvirt domain) that boots FILE directly, so kernelopts apply.\n",
+                           "       [--vcpus N] [--type kvm|qemu|xen] NAME\n\n"
+                           "Defines a VM (a libvirt domain) that boots FILE directly, so kernelopts apply.\n\n"
+                           "      --kernel FILE      the kernel the VM boots\n"
+                           "      --initrd FILE      its initial ramdisk\n"
+                           "      --kernelopts OPTS  its command line (a VM with PCI devices defaults to\n"
+                           "                         'iommu=soft swiotlb=2048')\n"
+                           "      --memory MB        memory in MiB (default 400)\n"
+                           "      --vcpus N          virtual CPUs (default 1)\n"
+                           "      --type T           kvm, qemu (emulated) or xen (paravirtualized); default: xen\n"
+                           "                         on a Xen connection, else kvm where libvirt offers it\n",
                         prog);
         else if (streq(tool_prog, "qvm-ls"))
-                fprintf(f, "Usage: %s [-c URI] [NAME...]\nThe VMs: state, memory and PCI devices.\n", prog);
+                fprintf(f, "Usage: %s [-c URI] [NAME...]\n\nThe VMs: state, memory and PCI devices.\n\n", prog);
         else if (streq(tool_prog, "qvm-start"))
-                fprintf(f, "Usage: %s [-c URI] NAME...\nChecks the rules for each VM's PCI devices, hides them from "
-                           "the host and starts it.\n", prog);
+                fprintf(f, "Usage: %s [-c URI] NAME...\n\nChecks the rules for each VM's PCI devices, hides them from "
+                           "the host and starts it.\n\n", prog);
         else if (streq(tool_prog, "qvm-shutdown"))
-                fprintf(f, "Usage: %s [-c URI] [--wait] [--timeout S] [--force] NAME...\nShuts VMs down; their PCI "
-                           "devices stay hidden from the host.\n", prog);
+                fprintf(f, "Usage: %s [-c URI] [--wait] [--timeout S] [-f] NAME...\n\nShuts VMs down; their PCI "
+                           "devices stay hidden from the host.\n\n"
+                           "      --wait         until each VM is halted (and, on Xen, its devices released)\n"
+                           "      --timeout S    --wait and --force give up after S seconds (default 60)\n"
+                           "  -f, --force        power the VM off instead of asking it to shut down\n",
+                        prog);
         else
-                fprintf(f, "Usage: %s [-c URI] [-f] NAME...\nRemoves halted VMs (their libvirt definitions).\n", prog);
+                fprintf(f, "Usage: %s [-c URI] [-f] NAME...\n\nRemoves halted VMs (their libvirt definitions).\n\n"
+                           "  -f, --force        accepted for Qubes' syntax: qvm-remove never asks\n",
+                        prog);
         fprintf(f, "  -c, --connect URI  libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system, or\n"
-                   "                     xen:///system on a Xen dom0)\n");
+                   "                     xen:///system on a Xen dom0)\n"
+                   "  -h, --help         this text\n");
 }
 
 /* Returns the index of the first name, or -1 after printing why. */
