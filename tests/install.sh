@@ -47,6 +47,19 @@ fi
 check "qpci.pc gives the version" \
         test "$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion qpci)" = "$(meson introspect --projectinfo "$build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
 
+# The Cockpit page: every file index.html loads is installed beside it, and config.js names the
+# folder the tools are installed in.
+page=$(find "$stage/root" -path '*/cockpit/qpci/manifest.json' | head -n 1)
+page=${page%/manifest.json}
+if [ -n "$page" ]; then
+        check "the Cockpit page is installed with every file index.html loads" sh -c '
+                for f in $(sed -n "s/.*\(src\|href\)=\"\([^\"#:]*\)\".*/\2/p" "$1/index.html" | grep -v "^\.\./"); do
+                        test -f "$1/$f" || { echo "missing $f"; exit 1; }
+                done' sh "$page"
+        check "the page's config.js names the installed tools' folder" \
+                sh -c 'd=$(sed -n "s/^window.QPCI_BINDIR = \"\(.*\)\";$/\1/p" "$1/config.js") && test -x "$2$d/qpci"' sh "$page" "$stage/root"
+fi
+
 python3 "$src/tests/fixture/mkfixture.py" "$src/tests/topologies/seed-laptop.topo" "$stage/fixture" >/dev/null
 export QPCI_ROOT="$stage/fixture" QPCI_PCI_IDS="$src/tests/data/pci.ids" QPCI_HWDB=0
 export LIBVIRT_DEFAULT_URI="test://$src/tests/cli/vms/none.xml"

@@ -1,0 +1,69 @@
+// The page: what the tools said last (devices, VMs), the views, and which one the URL's hash
+// names (#/devices, #/device/ID, #/usb, #/vms, #/vm/NAME/basic|devices).
+(function () {
+    "use strict";
+    const q = window.qpci;
+    const { el, clear, problem } = q;
+
+    q.state = { devices: null, vms: null, devicesProblem: null, vmsProblem: null };
+
+    function route() {
+        const parts = window.location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+        return { view: parts[0] || "devices", arg: parts[1], sub: parts[2] };
+    }
+
+    // Reloads what the tools say; render: show the current view again with it.
+    function reload(render) {
+        const devices = q.runJson(["qvm-pci", "--json"])
+            .then(d => { q.state.devices = d; q.state.devicesProblem = null; })
+            .catch(p => { q.state.devicesProblem = p; });
+        const vms = q.loadVms()
+            .then(v => { q.state.vms = v; q.state.vmsProblem = null; })
+            .catch(p => { q.state.vms = []; q.state.vmsProblem = p; });
+        return Promise.all([devices, vms]).then(() => {
+            if (render)
+                show();
+        });
+    }
+
+    function show() {
+        const view = document.getElementById("view");
+        const r = route();
+        for (const t of ["devices", "usb", "vms"]) {
+            const tab = document.getElementById("tab-" + t);
+            const on = r.view === t || (t === "devices" && r.view === "device") || (t === "vms" && r.view === "vm");
+            tab.classList.toggle("qp-tab-active", on);
+            if (on)
+                tab.setAttribute("aria-current", "page");
+            else
+                tab.removeAttribute("aria-current");
+        }
+        if (q.state.devicesProblem && r.view !== "vms" && r.view !== "vm") {
+            clear(view, problem(q.state.devicesProblem, "devices"));
+            return;
+        }
+        if (r.view === "device" && r.arg)
+            q.renderDevice(view, r.arg);
+        else if (r.view === "usb")
+            q.renderUsb(view);
+        else if (r.view === "vms")
+            q.renderVms(view);
+        else if (r.view === "vm" && r.arg)
+            q.renderVmSettings(view, r.arg, r.sub === "devices" ? "devices" : "basic");
+        else
+            q.renderDevices(view);
+        document.body.setAttribute("data-view", r.view);
+    }
+
+    q.reload = reload;
+    q.currentView = () => route().view;
+
+    window.addEventListener("hashchange", show);
+    document.getElementById("refresh").addEventListener("click", () => reload(true));
+    q.watchAdmin(admin => {
+        document.getElementById("readonly").hidden = admin !== false;
+        document.body.setAttribute("data-admin", admin ? "yes" : "no");
+    });
+    q.startAdminWatch();
+    reload(true).then(() => document.body.setAttribute("data-ready", "yes"));
+})();

@@ -1,0 +1,266 @@
+// A VM's settings, as Qubes Manager has them: the Basic tab (qvm-prefs) and the Devices tab
+// (Available and Selected lists; Apply runs the qvm-pci commands a user would type).
+(function () {
+    "use strict";
+    const { el, clear, problem, success, field, run, commandLine, filterBar, passes } = window.qpci;
+
+    const NO_STRICT_RESET_WARNING = "No strict reset weakens device isolation: the device is used without a reliable " +
+        "reset, so what one VM leaves in it reaches the next VM that gets it (Qubes OS's Assigning Devices page).";
+    const PERMISSIVE_WARNING = "By setting the permissive flag for the PCI device, you're potentially weakening the " +
+        "device isolation, especially if your system is not equipped with a VT-d Interrupt Remapping unit " +
+        "(Qubes OS's Assigning Devices page). It applies on Xen (pciback).";
+    const DMA_HINT = "VMs with PCI devices get a small DMA buffer (swiotlb, in 512-byte chunks): Qubes' default is " +
+        "\"iommu=soft swiotlb=2048\" (2 MB). Some devices need more, e.g. the Realtek RTL8111DL: \"iommu=soft swiotlb=8192\".";
+
+    // qvm-prefs VM prints "name : value", with " (default)" after a value not set on the VM.
+    function parsePrefs(text) {
+        const prefs = {};
+        for (const line of text.split("\n")) {
+            const m = /^(\w+)\s*: ?(.*)$/.exec(line);
+            if (!m)
+                continue;
+            const isDefault = m[2].endsWith(" (default)");
+            prefs[m[1]] = { value: isDefault ? m[2].slice(0, -" (default)".length) : m[2], isDefault };
+        }
+        return prefs;
+    }
+
+    // Commands run one after the other, stopping at the first refusal, which is shown with the
+    // command that met it.
+    function runAll(list, out) {
+        const done = [];
+        return list.reduce((p, argv) => p.then(() => run(argv).then(text => {
+            done.push(el("li", {}, el("code", {}, commandLine(argv)), text.trim() ? el("pre", {}, text.trim()) : null));
+        })), Promise.resolve())
+            .then(() => {
+                clear(out, success(list.length ? "Applied." : "Nothing to change."),
+                                  done.length ? el("ul", { class: "qp-ran" }, done) : null);
+                return true;
+            })
+            .catch(p => {
+                const failed = list[done.length];
+                clear(out, problem(p, "apply"),
+                                  el("p", { class: "qp-command" }, "Refused: ", el("code", {}, commandLine(failed))),
+                                  done.length ? el("ul", { class: "qp-ran" }, done) : null);
+                return false;
+            });
+    }
+
+    function renderBasic(pane, vm, prefs, out) {
+        const input = (prop, attrs) => el("input", Object.assign({ class: "qp-input", id: "pref-" + prop, name: prop, value: prefs[prop] ? prefs[prop].value : "" }, attrs));
+        const memory = input("memory", { type: "number", min: 1, inputmode: "numeric" });
+        const maxmem = input("maxmem", { type: "number", min: 0, inputmode: "numeric" });
+        const vcpus = input("vcpus", { type: "number", min: 1, inputmode: "numeric" });
+        const kernelopts = input("kernelopts", { type: "text", class: "qp-input qp-wide" });
+        const strict = el("input", { type: "checkbox", id: "pref-pci_strictreset", checked: !prefs.pci_strictreset || prefs.pci_strictreset.value !== "False" });
+        const larger = el("button", { type: "button", class: "qp-btn qp-btn-link", id: "dma-larger" }, "Use the larger buffer (iommu=soft swiotlb=8192)");
+        larger.addEventListener("click", () => { kernelopts.value = "iommu=soft swiotlb=8192"; kernelopts.focus(); });
+        const apply = el("button", { type: "submit", class: "qp-btn qp-btn-primary", id: "basic-apply" }, "Apply");
+        const form = el("form", { class: "qp-form", "aria-label": "Basic settings of " + vm },
+                        field("Memory (MiB)", memory),
+                        field("Maximum memory (MiB)", maxmem, "A VM with PCI devices gets no ballooning: its maximum is its memory."),
+                        field("Virtual CPUs", vcpus),
+                        field("Kernel options", kernelopts, DMA_HINT), larger,
+                        el("div", { class: "qp-field" }, el("label", {}, strict, " Strict reset for PCI devices (pci_strictreset)"),
+                           el("p", { class: "qp-hint" }, "Off: every PCI device of this VM is used without a reliable reset, as no-strict-reset does for one.")),
+                        el("div", { class: "qp-form-actions" }, apply));
+        form.addEventListener("submit", ev => {
+            ev.preventDefault();
+            const wanted = { memory: memory.value, maxmem: maxmem.value, vcpus: vcpus.value, kernelopts: kernelopts.value,
+                             pci_strictreset: strict.checked ? "True" : "False" };
+            const list = Object.entries(wanted)
+                .filter(([k, v]) => !prefs[k] || prefs[k].value !== v)
+                .map(([k, v]) => ["qvm-prefs", vm, k, v]);
+            apply.disabled = true;
+            runAll(list, out)
+                .then(() => run(["qvm-prefs", vm]))
+                .then(text => Object.assign(prefs, parsePrefs(text)))
+                .catch(() => {})
+                .then(() => { apply.disabled = false; window.qpci.reload(false); });
+        });
+        clear(pane, form);
+    }
+
+    function devLabel(d) {
+        return d.id + "  " + d.description;
+    }
+
+    function renderDevicesTab(pane, vm, vmState, out) {
+        const devices = (window.qpci.state.devices || []).filter(d => !d.bridge);
+        const assigned = new Map();
+        for (const d of devices)
+            for (const u of d.used_by || [])
+                if (u.vm === vm)
+                    assigned.set(d.id, { no_strict_reset: !!u.no_strict_reset, permissive: !!u.permissive });
+        const selected = new Map([...assigned].map(([k, v]) => [k, Object.assign({}, v)]));
+
+        const avail = el("select", { multiple: true, size: 12, class: "qp-list", id: "available" });
+        const chosen = el("select", { multiple: true, size: 12, class: "qp-list", id: "selected" });
+        const add = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "dev-add", "aria-label": "Add the devices chosen in Available" }, "Add ›");
+        const remove = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "dev-remove", "aria-label": "Remove the devices chosen in Selected" }, "‹ Remove");
+        const optionsBox = el("div", { class: "qp-dev-options" });
+        const facts = el("div", { class: "qp-verdict", "aria-live": "polite" });
+        const preview = el("div", { class: "qp-preview" });
+        const apply = el("button", { type: "button", class: "qp-btn qp-btn-primary", id: "devices-apply" }, "Apply");
+        const filters = filterBar("avail", () => fill());
+
+        function fill() {
+            const f = filters.get();
+            clear(avail, devices.filter(d => !selected.has(d.id) && f.re !== null && passes(d, f))
+                .map(d => el("option", { value: d.id }, devLabel(d))));
+            clear(chosen, devices.filter(d => selected.has(d.id)).map(d => el("option", { value: d.id }, devLabel(d))));
+            fillOptions();
+        }
+
+        function move(ids, on) {
+            for (const id of ids) {
+                if (on && !selected.has(id))
+                    selected.set(id, assigned.get(id) || { no_strict_reset: false, permissive: false });
+                if (!on)
+                    selected.delete(id);
+            }
+            fill();
+        }
+
+        function chosenIds(select) {
+            return [...select.selectedOptions].map(o => o.value);
+        }
+
+        add.addEventListener("click", () => move(chosenIds(avail), true));
+        remove.addEventListener("click", () => move(chosenIds(chosen), false));
+        avail.addEventListener("dblclick", ev => { if (ev.target.value) move([ev.target.value], true); });
+        chosen.addEventListener("dblclick", ev => { if (ev.target.value) move([ev.target.value], false); });
+        avail.addEventListener("keydown", ev => { if (ev.key === "Enter") { ev.preventDefault(); move(chosenIds(avail), true); } });
+        chosen.addEventListener("keydown", ev => { if (ev.key === "Enter" || ev.key === "Delete") { ev.preventDefault(); move(chosenIds(chosen), false); } });
+
+        function fillOptions() {
+            clear(optionsBox);
+            for (const [id, opts] of selected) {
+                const d = devices.find(x => x.id === id);
+                const box = (key, label, warning) => {
+                    const cb = el("input", { type: "checkbox", checked: opts[key], "data-option": key, "data-id": id });
+                    const warn = el("p", { class: "qp-alert qp-alert-warning", role: "note", hidden: !opts[key] }, warning);
+                    cb.addEventListener("change", () => { opts[key] = cb.checked; warn.hidden = !cb.checked; showFacts(); });
+                    return el("div", {}, el("label", {}, cb, " " + label), warn);
+                };
+                optionsBox.append(el("fieldset", { class: "qp-dev-opt", "data-id": id },
+                                     el("legend", {}, id + " ", el("span", { class: "qp-muted" }, d ? d.description : "")),
+                                     box("no_strict_reset", "No strict reset (no-strict-reset)", NO_STRICT_RESET_WARNING),
+                                     box("permissive", "Permissive (Xen's pciback)", PERMISSIVE_WARNING)));
+            }
+            showFacts();
+        }
+
+        // What qpci reports about the selection, before anything runs: devices without a
+        // reliable reset (qpci's reason and fix), other VMs that have them, and functions or
+        // IOMMU group members left out (with one click to add them).
+        function showFacts() {
+            clear(facts);
+            const items = [];
+            const missing = new Set();
+            for (const [id, opts] of selected) {
+                const d = devices.find(x => x.id === id);
+                if (!d)
+                    continue;
+                if (!d.strict_reset && !opts.no_strict_reset && !pciStrictOff)
+                    items.push(el("li", { class: "qp-verdict-reset" }, el("strong", {}, id + ": no reliable reset. "), d.strict_reset_reason));
+                for (const u of d.used_by || [])
+                    if (u.vm !== vm) {
+                        const other = (window.qpci.state.vms || []).find(v => v.name === u.vm);
+                        items.push(el("li", { class: "qp-verdict-other" }, el("strong", {}, id + ": "),
+                                      "also assigned to " + u.vm + (other && other.state === "Running" ? ", which is running" : "") + "."));
+                    }
+                for (const b of (d.siblings || []).concat(d.iommu_group_peers || [])) {
+                    const s = devices.find(x => x.bdf === b);
+                    if (s && !selected.has(s.id))
+                        missing.add(s.id);
+                }
+            }
+            if (missing.size) {
+                const ids = [...missing];
+                const addAll = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "add-along" }, "Add them");
+                addAll.addEventListener("click", () => move(ids, true));
+                items.push(el("li", { class: "qp-verdict-along" }, el("strong", {}, "Goes along: "),
+                              ids.join(", ") + " (other functions of the same device, or its IOMMU group) are not selected. ", addAll));
+            }
+            if (items.length)
+                facts.append(el("h3", {}, "What qpci reports about the selection"), el("ul", {}, items));
+            const list = commands();
+            clear(preview, el("h3", {}, "Apply runs"),
+                                  list.length ? el("ul", { class: "qp-commands" }, list.map(a => el("li", {}, el("code", {}, commandLine(a)))))
+                                      : el("p", { class: "qp-muted" }, "nothing: no change."));
+        }
+
+        const pciStrictOff = window.qpci.state.vmPrefs && window.qpci.state.vmPrefs.pci_strictreset &&
+            window.qpci.state.vmPrefs.pci_strictreset.value === "False";
+
+        function optionArgs(opts) {
+            return [].concat(opts.no_strict_reset ? ["-o", "no-strict-reset=True"] : [], opts.permissive ? ["-o", "permissive=True"] : []);
+        }
+
+        // The commands a user would type for the change: detach what left, attach -p what came
+        // (hot-plugged into a running VM), assign -r again where only an option changed.
+        function commands() {
+            const list = [];
+            for (const id of assigned.keys())
+                if (!selected.has(id))
+                    list.push(["qvm-pci", "detach", vm, id]);
+            for (const [id, opts] of selected) {
+                const before = assigned.get(id);
+                if (!before)
+                    list.push(["qvm-pci", "attach", "-p"].concat(optionArgs(opts), [vm, id]));
+                else if (before.no_strict_reset !== opts.no_strict_reset || before.permissive !== opts.permissive)
+                    list.push(["qvm-pci", "assign", "-r", "-o", "no-strict-reset=" + (opts.no_strict_reset ? "True" : "False"),
+                               "-o", "permissive=" + (opts.permissive ? "True" : "False"), vm, id]);
+            }
+            return list;
+        }
+
+        apply.addEventListener("click", () => {
+            apply.disabled = true;
+            runAll(commands(), out).then(() => window.qpci.reload(false)).then(() => {
+                apply.disabled = false;
+                if (window.location.hash.startsWith("#/vm/"))
+                    renderDevicesTab(pane, vm, vmState, out);
+            });
+        });
+
+        clear(pane, 
+            filters.bar,
+            el("div", { class: "qp-dual" },
+               el("div", { class: "qp-dual-list" }, el("label", { for: "available" }, "Available devices"), avail),
+               el("div", { class: "qp-dual-buttons" }, add, remove),
+               el("div", { class: "qp-dual-list" }, el("label", { for: "selected" }, "Selected (" + vm + ")"), chosen)),
+            vmState === "Running" ? el("p", { class: "qp-hint" }, vm + " is running: devices added are hot-plugged, devices removed are unplugged.") : null,
+            optionsBox, facts, preview, el("div", { class: "qp-form-actions" }, apply));
+        fill();
+    }
+
+    function renderVmSettings(view, vm, tab) {
+        const out = el("div", { class: "qp-action-out", "aria-live": "polite" });
+        const pane = el("div", { class: "qp-tabpane", role: "tabpanel", id: "vm-pane" }, el("p", { class: "qp-loading" }, "Loading…"));
+        const tabLink = (name, label) => el("a", { class: "qp-tab" + (tab === name ? " qp-tab-active" : ""), role: "tab", id: "vm-tab-" + name,
+                                                   "aria-selected": tab === name ? "true" : "false", "aria-controls": "vm-pane",
+                                                   href: "#/vm/" + encodeURIComponent(vm) + "/" + name }, label);
+        const info = (window.qpci.state.vms || []).find(v => v.name === vm);
+        clear(view, 
+            el("nav", { class: "qp-breadcrumb", "aria-label": "Breadcrumb" },
+               el("a", { class: "qp-link", href: "#/vms" }, "VMs"), " › ", vm),
+            el("section", { class: "qp-card", "aria-labelledby": "vm-h" },
+               el("h2", { id: "vm-h" }, "Settings of " + vm + " ",
+                  info ? el("span", { class: "qp-badge " + (info.state === "Running" ? "qp-badge-running" : "qp-badge-off") }, info.state) : null),
+               el("div", { class: "qp-tabs qp-subtabs", role: "tablist", "aria-label": "Settings" },
+                  tabLink("basic", "Basic"), tabLink("devices", "Devices")),
+               pane, out));
+        run(["qvm-prefs", vm]).then(text => {
+            const prefs = parsePrefs(text);
+            window.qpci.state.vmPrefs = prefs;
+            if (tab === "devices")
+                renderDevicesTab(pane, vm, info ? info.state : null, out);
+            else
+                renderBasic(pane, vm, prefs, out);
+        }).catch(p => clear(pane, problem(p, "vm-settings")));
+    }
+
+    Object.assign(window.qpci, { renderVmSettings });
+})();

@@ -1,0 +1,303 @@
+// The scenarios of qpci's Cockpit page, in Debian's chromium (headless) through Playwright,
+// against the cockpit-ws servers tests/browser/run starts (QPCI_WS_ADMIN: a session with
+// administrative access; QPCI_WS_READONLY: one without). What the page did is checked with the
+// command line (the tools on PATH, over the same fixture and libvirt daemon). TAP on stdout.
+"use strict";
+const { chromium } = require("playwright-core");
+const { execFileSync, spawnSync } = require("child_process");
+const fs = require("fs");
+const path = require("path");
+
+const PAGE = "/cockpit/@localhost/qpci/index.html";
+const artifacts = process.env.QPCI_BROWSER_ARTIFACTS;
+const hostile = process.env.QPCI_HOSTILE;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let n = 0;
+let failed = 0;
+async function check(desc, fn) {
+    n++;
+    try {
+        await fn();
+        console.log(`ok ${n} - ${desc}`);
+    } catch (e) {
+        failed++;
+        console.log(`not ok ${n} - ${desc}`);
+        console.log(String(e && e.stack || e).split("\n").slice(0, 8).map(l => "#   " + l).join("\n"));
+    }
+}
+function assert(cond, what) {
+    if (!cond)
+        throw new Error(what);
+}
+function cli(...argv) {
+    return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+function cliFail(...argv) { // the stderr of a command that must fail
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+    assert(r.status !== 0, argv.join(" ") + " succeeded");
+    return r.stderr.trim();
+}
+async function shot(page, name) {
+    await page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
+}
+async function open(page, base, hash) {
+    await page.goto(base + PAGE + (hash || ""));
+    await page.waitForSelector("body[data-ready=yes]", { timeout: 20000 });
+}
+async function go(page, hash) {
+    await page.evaluate(h => { window.location.hash = h; }, hash);
+}
+// Every page error and Content-Security-Policy violation: none may happen.
+function watchErrors(page, errors) {
+    page.on("pageerror", e => errors.push("pageerror: " + e.message));
+    page.on("console", m => {
+        if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text()))
+            errors.push("console: " + m.text());
+    });
+}
+
+async function adminSession(browser) {
+    const base = process.env.QPCI_WS_ADMIN;
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = [];
+    watchErrors(page, errors);
+    const host = JSON.parse(cli("qvm-pci", "--json"));
+
+    await check("the page loads in the session with administrative access", async () => {
+        await open(page, base, "#/devices");
+        assert(await page.getAttribute("body", "data-admin") === "yes", "not an admin session");
+        assert(await page.isHidden("#readonly"), "the read-only banner shows");
+    });
+    await check("host devices: one row per function qvm-pci --json lists, bridges as structure", async () => {
+        const rows = await page.$$eval("table.qp-devices tbody tr:not(.qp-bridge-row)", trs => trs.map(t => t.dataset.id));
+        const want = host.filter(d => !d.bridge).map(d => d.id);
+        assert(JSON.stringify(rows.slice().sort()) === JSON.stringify(want.slice().sort()), "rows " + rows + " want " + want);
+        const bridges = await page.$$eval("tr.qp-bridge-row", trs => trs.map(t => t.dataset.id));
+        assert(JSON.stringify(bridges) === JSON.stringify(["dom0:00_1c.0"]), "bridge rows " + bridges);
+        const order = await page.$$eval("table.qp-devices tbody tr", trs => trs.map(t => t.dataset.id));
+        assert(order.indexOf("dom0:02_00.0") === order.indexOf("dom0:00_1c.0") + 1, "the NIC is not right below its bridge: " + order);
+    });
+    await check("a row shows class, names, vendor:device, driver, group, reset verdict and reason", async () => {
+        const d = host.find(x => x.id === "dom0:00_16.0");
+        const text = await page.textContent("tr[data-id='dom0:00_16.0']");
+        for (const want of [d.class_name, d.vendor, d.product, d.vendor_id + ":" + d.device_id, "host: " + d.driver,
+            "no reliable reset", d.strict_reset_reason])
+            assert(text.includes(want), "missing " + want + " in " + text);
+    });
+    await check("a product name with markup shows as text and runs nothing", async () => {
+        const name = await page.textContent("tr[data-id='dom0:00_1f.3'] .qp-name");
+        assert(name.includes(hostile), "got " + name);
+        assert(await page.$("img") === null, "an <img> element was made");
+        assert(await page.evaluate(() => window.qpciPwned) === undefined, "the onerror handler ran");
+    });
+    await shot(page, "devices-1280x800");
+    await check("class filter USB Controller: exactly the USB controllers", async () => {
+        await page.selectOption("#devices-class", "USB Controller");
+        const rows = await page.$$eval("table.qp-devices tbody tr:not(.qp-bridge-row)", trs => trs.map(t => t.dataset.id));
+        const want = host.filter(d => d.class.startsWith("0c03")).map(d => d.id);
+        assert(JSON.stringify(rows.sort()) === JSON.stringify(want.sort()), "rows " + rows + " want " + want);
+    });
+    await check("regex filter: 'uhci' finds the two UHCI functions (by driver); a bad regex says so", async () => {
+        await page.selectOption("#devices-class", "All");
+        await page.fill("#devices-filter", "uhci");
+        const rows = await page.$$eval("table.qp-devices tbody tr:not(.qp-bridge-row)", trs => trs.map(t => t.dataset.id));
+        assert(JSON.stringify(rows) === JSON.stringify(["dom0:00_1a.1", "dom0:00_1a.2"]), "rows " + rows);
+        await page.fill("#devices-filter", "(");
+        assert((await page.textContent(".qp-field-error")).includes("Not a regular expression"), "no error for '('");
+        await page.fill("#devices-filter", "");
+    });
+    await check("keyboard only: Tab to a device and Enter opens it", async () => {
+        await page.focus("#devices-class");
+        for (let i = 0; i < 40; i++) {
+            await page.keyboard.press("Tab");
+            if (await page.evaluate(() => document.activeElement && document.activeElement.classList.contains("qp-dev-link")))
+                break;
+        }
+        await page.keyboard.press("Enter");
+        await page.waitForSelector("#dev-h");
+        assert(page.url().includes("#/device/dom0%3A00_00.0") || page.url().includes("#/device/dom0:00_00.0"), page.url());
+    });
+    await check("a device opens to info: its functions, and the USB device behind it", async () => {
+        await go(page, "#/device/dom0:00_1a.0");
+        await page.waitForSelector("h2#dev-h:has-text('dom0:00_1a.0')");
+        const text = await page.textContent("main");
+        for (const want of ["dom0:00_1a.1", "dom0:00_1a.2", "3-1.2", "413c:818d", "af_flr"])
+            assert(text.includes(want), "missing " + want);
+    });
+    await shot(page, "device-1280x800");
+    await check("a refusal is shown with qpci's reason and fix, word for word as the command line says it", async () => {
+        const want = cliFail("qvm-pci", "hide", "dom0:00_1a.0");
+        await page.click("button[data-action=hide]");
+        await page.waitForSelector(".qp-action-out .qp-alert-danger");
+        const got = (await page.textContent(".qp-action-out .qp-alert-danger")).trim();
+        assert(got.includes(want), "page: " + got + "\ncli: " + want);
+        assert(JSON.parse(cli("qvm-pci", "info", "00:1a.0", "--json")).state === "host", "the device moved");
+    });
+    await shot(page, "refusal-1280x800");
+
+    await check("USB finder: an lsusb line names its controller and what goes along", async () => {
+        await go(page, "#/usb");
+        await page.fill("#usb-query", "Bus 003 Device 003: ID 413c:818d Dell Computer Corp.");
+        await page.press("#usb-query", "Enter");
+        await page.waitForSelector(".qp-result");
+        assert((await page.textContent(".qp-result")).includes("It is behind dom0:00_1a.0"), await page.textContent(".qp-result"));
+        const text = await page.textContent(".qp-usb-out");
+        assert(text.includes("Also goes along: dom0:00_1a.1, dom0:00_1a.2"), text);
+        assert((await page.textContent(".qp-usb-matched")).includes("413c:818d"), "the device is not marked");
+    });
+    await shot(page, "usb-1280x800");
+    await check("USB finder: a manufacturer string with markup shows as text", async () => {
+        await page.fill("#usb-query", "1234:5678");
+        await page.click("#usb-find");
+        await page.waitForSelector(".qp-usb-matched:has-text('1234:5678')");
+        assert((await page.textContent(".qp-usb-matched")).includes(hostile), "not shown as text");
+        assert(await page.$("img") === null && await page.evaluate(() => window.qpciPwned) === undefined, "markup ran");
+    });
+
+    // Qubes' workflow through the page alone: the controller with its functions to sys-usb with
+    // no-strict-reset, the DMA buffer in kernelopts; then the command line sees it.
+    await check("VM settings, Devices tab: Add the controller, Add what goes along, no-strict-reset on each", async () => {
+        await go(page, "#/vm/sys-usb/devices");
+        await page.waitForSelector("#available");
+        await page.fill("#avail-filter", "00_1a.0");
+        await page.selectOption("#available", "dom0:00_1a.0");
+        await page.click("#dev-add");
+        await page.waitForSelector("#add-along");
+        assert((await page.textContent(".qp-verdict-along")).includes("dom0:00_1a.1, dom0:00_1a.2"), await page.textContent(".qp-verdict"));
+        await page.click("#add-along");
+        const selected = await page.$$eval("#selected option", o => o.map(x => x.value));
+        assert(JSON.stringify(selected) === JSON.stringify(["dom0:00_1a.0", "dom0:00_1a.1", "dom0:00_1a.2"]), "selected " + selected);
+        for (const id of selected)
+            await page.check(`input[data-option=no_strict_reset][data-id='${id}']`);
+        assert(await page.isVisible("fieldset[data-id='dom0:00_1a.0'] .qp-alert-warning"), "no warning with no-strict-reset");
+        const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
+        assert(JSON.stringify(preview) === JSON.stringify(selected.map(id => "qvm-pci attach -p -o no-strict-reset=True sys-usb " + id)),
+               "preview " + preview);
+    });
+    await shot(page, "vm-devices-1280x800");
+    await check("Apply runs them; qvm-pci shows sys-usb under USED BY with no-strict-reset", async () => {
+        await page.click("#devices-apply");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        const list = cli("qvm-pci", "list", "-s");
+        for (const f of ["0", "1", "2"])
+            assert(new RegExp("^dom0:00_1a\\." + f + " .*\\*sys-usb \\(required: no-strict-reset=True\\)$", "m").test(list), list);
+        const plain = cli("qvm-pci");
+        assert(/^dom0:00_1a\.0 .* sys-usb \(no-strict-reset=True\)$/m.test(plain), plain);
+    });
+    await check("a device without a reliable reset: qpci's reason and fix before Apply, its refusal after", async () => {
+        await page.fill("#avail-filter", "00_16.0");
+        await page.dblclick("#available option[value='dom0:00_16.0']");
+        const verdict = await page.textContent(".qp-verdict-reset");
+        assert(verdict.includes("no-strict-reset=True"), verdict);
+        const want = cliFail("qvm-pci", "attach", "-p", "sys-usb", "dom0:00_16.0");
+        await page.click("#devices-apply");
+        await page.waitForSelector(".qp-action-out .qp-alert-danger");
+        const got = await page.textContent(".qp-action-out .qp-alert-danger");
+        assert(got.includes(want), "page: " + got + "\ncli: " + want);
+        assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "it was assigned");
+    });
+    await shot(page, "vm-refusal-1280x800");
+    await check("Basic tab: the larger DMA buffer into kernelopts; qvm-prefs reads it back", async () => {
+        await go(page, "#/vm/sys-usb/basic");
+        await page.waitForSelector("#pref-kernelopts");
+        assert((await page.inputValue("#pref-kernelopts")) === "iommu=soft swiotlb=2048", "Qubes' default not shown");
+        await page.click("#dma-larger");
+        await page.click("#basic-apply");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        assert(cli("qvm-prefs", "sys-usb", "kernelopts").trim() === "iommu=soft swiotlb=8192", cli("qvm-prefs", "sys-usb"));
+    });
+    await shot(page, "vm-basic-1280x800");
+    await check("VMs view: state, memory and devices as qvm-ls has them", async () => {
+        await page.click("#refresh");
+        await go(page, "#/vms");
+        await page.waitForSelector("tr[data-vm=sys-usb]");
+        const text = await page.textContent("tr[data-vm=sys-usb]");
+        for (const want of ["Halted", "400 MiB", "dom0:00_1a.0"])
+            assert(text.includes(want), "missing " + want + " in " + text);
+    });
+    await shot(page, "vms-1280x800");
+    await check("Start of a VM with the fixture's devices: qpci's refusal, shown", async () => {
+        const want = cliFail("qvm-start", "sys-usb");
+        await page.click("tr[data-vm=sys-usb] button[data-action=start]");
+        await page.waitForSelector(".qp-action-out .qp-alert-danger");
+        const got = await page.textContent(".qp-action-out .qp-alert-danger");
+        assert(got.includes(want.split("\n")[0]), "page: " + got + "\ncli: " + want);
+    });
+    await check("Start of sys-net (no devices): it runs, and the page says so", async () => {
+        await page.click("tr[data-vm=sys-net] button[data-action=start]");
+        await page.waitForSelector("tr[data-vm=sys-net] button[data-action='shut down']", { timeout: 20000 });
+        assert(cli("virsh", "domstate", "sys-net").trim() === "running", "not running");
+    });
+
+    for (const [hash, name] of [["#/devices", "devices"], ["#/usb", "usb"], ["#/vms", "vms"], ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
+        await page.setViewportSize(PHONE);
+        await go(page, hash);
+        await page.waitForTimeout(400);
+        await shot(page, name + "-phone");
+    }
+    await check("at a phone's width nothing is wider than the screen", async () => {
+        await go(page, "#/devices");
+        await page.waitForSelector("table.qp-devices");
+        const w = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert(w <= PHONE.width, "scrollWidth " + w);
+    });
+    await check("dark theme as Cockpit's (shell:style dark)", async () => {
+        await page.setViewportSize(DESKTOP);
+        await page.evaluate(() => window.localStorage.setItem("shell:style", "dark"));
+        await page.reload();
+        await page.waitForSelector("body[data-ready=yes]");
+        assert(await page.evaluate(() => document.documentElement.classList.contains("pf-theme-dark")), "no pf-theme-dark");
+        const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        assert(bg === "rgb(27, 29, 33)", "background " + bg);
+        await shot(page, "devices-dark-1280x800");
+        await page.evaluate(() => window.localStorage.removeItem("shell:style"));
+    });
+    await check("no script error and no Content-Security-Policy violation", async () => {
+        assert(errors.length === 0, errors.join("\n"));
+    });
+    await context.close();
+}
+
+async function readonlySession(browser) {
+    const base = process.env.QPCI_WS_READONLY;
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const before = cli("qvm-pci", "info", "00:19.0", "--json");
+    await check("without administrative access: everything shown, read-only said", async () => {
+        await open(page, base, "#/devices");
+        assert(await page.getAttribute("body", "data-admin") === "no", "an admin session");
+        assert(await page.isVisible("#readonly"), "no read-only banner");
+        const rows = await page.$$("table.qp-devices tbody tr:not(.qp-bridge-row)");
+        assert(rows.length === JSON.parse(cli("qvm-pci", "--json")).filter(d => !d.bridge).length, "rows " + rows.length);
+    });
+    await shot(page, "readonly-1280x800");
+    await check("without administrative access: hide says it is needed, and the device stays", async () => {
+        await go(page, "#/device/dom0:00_19.0");
+        await page.waitForSelector("h2#dev-h:has-text('dom0:00_19.0')");
+        await page.click("button[data-action=hide]");
+        await page.waitForSelector(".qp-action-out .qp-alert-danger");
+        assert((await page.textContent(".qp-alert-admin")).includes("Administrative access is needed"), "not said");
+        assert(cli("qvm-pci", "info", "00:19.0", "--json") === before, "the device changed");
+    });
+    await shot(page, "readonly-refusal-1280x800");
+    await context.close();
+}
+
+(async () => {
+    fs.mkdirSync(artifacts, { recursive: true });
+    const browser = await chromium.launch({ executablePath: "/usr/lib/chromium/chromium", headless: true });
+    try {
+        await adminSession(browser);
+        await readonlySession(browser);
+    } catch (e) {
+        failed++;
+        console.log("not ok " + (++n) + " - the scenarios stopped: " + String(e && e.stack || e).split("\n")[0]);
+    } finally {
+        await browser.close();
+    }
+    console.log(`1..${n}`);
+    process.exit(failed ? 1 : 0);
+})();
