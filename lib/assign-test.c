@@ -258,6 +258,25 @@ static void test_one_vm(void **state) {
         assert_int_equal(qpci_rule_one_vm(&r, nvme), -EBUSY);
         expect_error(h, "dom0:04_00.0 is in use by the running VM sys-net: a device serves one running VM at a time; "
                         "shut sys-net down first (qvm-shutdown sys-net)");
+        /* The same refusal for a program: its code and its parts, the line whole beside them. */
+        const struct qpci_error *e = qpci_get_error(h->ctx);
+        assert_non_null(e);
+        assert_string_equal(e->code, "in-use");
+        assert_int_equal(e->errnum, EBUSY);
+        assert_string_equal(e->error, "dom0:04_00.0 is in use by the running VM sys-net");
+        assert_string_equal(e->reason, "a device serves one running VM at a time");
+        assert_string_equal(e->fix, "shut sys-net down first (qvm-shutdown sys-net)");
+        assert_string_equal(e->message, "dom0:04_00.0 is in use by the running VM sys-net: a device serves one running "
+                                        "VM at a time; shut sys-net down first (qvm-shutdown sys-net)");
+        /* The first failure stays the context's until it is cleared: the cause, not what followed. */
+        assert_int_equal(qpci_rule_not_bridge(&r, dev(h, "02:00.0")), -EINVAL);
+        assert_string_equal(qpci_get_error(h->ctx)->code, "in-use");
+        qpci_clear_error(h->ctx);
+        assert_null(qpci_get_error(h->ctx));
+        assert_int_equal(qpci_rule_not_bridge(&r, dev(h, "02:00.0")), -EINVAL);
+        assert_string_equal(qpci_get_error(h->ctx)->code, "bridge");
+        assert_null(qpci_get_error(h->ctx)->fix);
+        qpci_clear_error(h->ctx);
         assert_int_equal(qpci_rules_check(&r, &a, true), -EBUSY);
         /* At a persistent attach to a halted VM, another VM's use is no reason to refuse. */
         assert_int_equal(qpci_rules_check(&r, &a, false), 0);
@@ -321,6 +340,10 @@ static void test_strict_reset(void **state) {
         assert_int_equal(qpci_rule_strict_reset(&r, gpu), -EPERM);
         expect_error(h, "dom0:03_00.0 has no reliable reset, so a VM could leave it in a state that attacks the next one: "
                         "no FLR");
+        /* The fix is the error's own even where the line's reason says it in other words. */
+        assert_string_equal(qpci_get_error(h->ctx)->code, "no-reset");
+        assert_string_equal(qpci_get_error(h->ctx)->error, "dom0:03_00.0 has no reliable reset");
+        assert_non_null(strstr(qpci_get_error(h->ctx)->fix, "no-strict-reset=True"));
         assert_int_equal(qpci_rule_strict_reset(&r, audio), 0);
         assert_int_equal(qpci_rules_check(&r, &set[0], false), -EPERM);
         r.strict = false;

@@ -157,8 +157,9 @@ static int refuse_if_rooted(struct qpci_vm *vm) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         if (streq(qpci_get_root(ctx), "/"))
                 return 0;
-        return log_error_errno(ctx, -EPERM, "qpci reads a fixture tree (QPCI_ROOT=%s), but the hypervisor would take "
-                               "this host's real devices: not giving PCI devices to %s", qpci_get_root(ctx), vm->name);
+        return log_refusal(ctx, -EPERM, "fixture", ("qpci reads a fixture tree (QPCI_ROOT=%s), but the hypervisor would "
+                                                    "take this host's real devices", qpci_get_root(ctx)),
+                           (NULL), ("not giving PCI devices to %s", vm->name));
 }
 
 /* A VM of another host's libvirt can have only that host's devices, which qpci does not see: the
@@ -240,7 +241,7 @@ int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
                 return lock;
         refresh_all(vm->virt);
         if (vm->state != QPCI_VM_HALTED)
-                return log_error_errno(ctx, -EALREADY, "%s is running already", vm->name);
+                return log_refusal(ctx, -EALREADY, "vm-running", ("%s is running already", vm->name), (NULL), (NULL));
         if ((r = qpci_vm_prepare(vm, inv, &n)) < 0)
                 return r;
         if (n > 0) {
@@ -296,7 +297,10 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
         refresh_all(vm->virt);
         running = vm->state != QPCI_VM_HALTED;
         if (!running && !(o && o->persistent))
-                return log_error_errno(ctx, -EINVAL, "VM not running, can only attach device with persistent flag");
+                return qpci_refuse(ctx, -EINVAL, "vm-halted", ", ", NULL, qpci_strf("VM not running"),
+                                   qpci_strf("can only attach device with persistent flag"),
+                                   qpci_strf("attach it with -p (qvm-pci attach -p %s ID), or start %s first",
+                                             vm->name, vm->name));
         assignment_of(d, o, &a);
         if ((r = qpci_vm_get_assignments(vm, &set, &n)) < 0)
                 return r;
@@ -384,8 +388,9 @@ int qpci_vm_unassign(struct qpci_vm *vm, struct qpci_inventory *inv, const struc
         }
         if (addr && !done) {
                 char ident[QPCI_IDENT_MAX];
-                return log_error_errno(ctx, -ENOENT, "device dom0:%s of class pci is not assigned to %s",
-                                       qpci_addr_format_ident(addr, ident), vm->name);
+                return log_refusal(ctx, -ENOENT, "not-assigned", ("device dom0:%s of class pci is not assigned to %s",
+                                                                  qpci_addr_format_ident(addr, ident), vm->name),
+                                   (NULL), (NULL));
         }
         if (done && (r = qpci_vm_define(vm, x)) < 0)
                 return r;
@@ -442,8 +447,9 @@ int qpci_vm_detach(struct qpci_vm *vm, struct qpci_inventory *inv, const struct 
         }
         if (addr && !done) {
                 char ident[QPCI_IDENT_MAX];
-                return log_error_errno(ctx, -ENOENT, "device dom0:%s of class pci not attached to %s",
-                                       qpci_addr_format_ident(addr, ident), vm->name);
+                return log_refusal(ctx, -ENOENT, "not-assigned", ("device dom0:%s of class pci not attached to %s",
+                                                                  qpci_addr_format_ident(addr, ident), vm->name),
+                                   (NULL), (NULL));
         }
         if (redefine && (r = qpci_vm_define(vm, x)) < 0)
                 return r;

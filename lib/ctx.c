@@ -60,6 +60,7 @@ QPCI_EXPORT struct qpci_ctx *qpci_unref(struct qpci_ctx *ctx) {
         free(ctx->root);
         free(ctx->pci_ids);
         free(ctx->osrelease);
+        qpci_clear_error(ctx);
         free(ctx);
         return NULL;
 }
@@ -109,13 +110,22 @@ const char *qpci_root_prefix(const struct qpci_ctx *ctx) {
         return streq(ctx->root, "/") ? "" : ctx->root;
 }
 
+void qpci_log_va(struct qpci_ctx *ctx, int priority, const char *fmt, va_list ap) {
+        if (ctx->log_fn && priority <= ctx->log_priority)
+                ctx->log_fn(ctx->log_data, priority, fmt, ap);
+}
+
 void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...) {
         va_list ap;
 
-        if (!ctx->log_fn || priority > ctx->log_priority)
-                return;
+        /* An error logged without its errno is still the context's failure, as "failed". */
+        if (priority <= QPCI_LOG_ERR) {
+                va_start(ap, fmt);
+                qpci_error_record(ctx, 0, fmt, ap);
+                va_end(ap);
+        }
         va_start(ap, fmt);
-        ctx->log_fn(ctx->log_data, priority, fmt, ap);
+        qpci_log_va(ctx, priority, fmt, ap);
         va_end(ap);
 }
 

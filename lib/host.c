@@ -519,21 +519,26 @@ static int complete_set(struct qpci_ctx *ctx, struct move **m, size_t *n, bool v
                 int r;
 
                 if (vfio && d->iommu_group < 0)
-                        return log_error_errno(ctx, -ENODEV, "%s has no IOMMU group: the IOMMU is off or missing "
-                                               "(boot with intel_iommu=on or amd_iommu=on); vfio-pci cannot take it",
-                                               d->bdf);
+                        return qpci_refuse(ctx, -ENODEV, "no-iommu", ": ", NULL,
+                                           qpci_strf("%s has no IOMMU group", d->bdf),
+                                           qpci_strf("the IOMMU is off or missing (boot with intel_iommu=on or "
+                                                     "amd_iommu=on); vfio-pci cannot take it"),
+                                           qpci_strf("boot with intel_iommu=on or amd_iommu=on"));
                 if (vfio && (r = gather(m, n, d, qpci_dev_next_group_peer, false, add, &others)) != 0)
                         return r < 0 ? r
-                                     : log_error_errno(ctx, -EBUSY, "%s shares IOMMU group %d with %s: VFIO takes a "
-                                                       "group whole, so name them too or add --with-group", d->bdf,
-                                                       d->iommu_group, others);
+                                     : qpci_refuse(ctx, -EBUSY, "group-incomplete", ": ", ", so ",
+                                                   qpci_strf("%s shares IOMMU group %d with %s", d->bdf,
+                                                             d->iommu_group, others),
+                                                   qpci_strf("VFIO takes a group whole"),
+                                                   qpci_strf("name them too or add --with-group"));
                 if (is_usb_companion(d->class_code) &&
                     (r = gather(m, n, d, qpci_dev_next_sibling, true, add, &others)) != 0)
                         return r < 0 ? r
-                                     : log_error_errno(ctx, -EBUSY, "%s is one USB controller with %s: the kernel's "
-                                                       "USB host drivers reach into each other's data, so they move "
-                                                       "together: name them too%s", d->bdf, others,
-                                                       hide ? " or add --with-group" : "");
+                                     : qpci_refuse(ctx, -EBUSY, "functions-incomplete", ": ", ": ",
+                                                   qpci_strf("%s is one USB controller with %s", d->bdf, others),
+                                                   qpci_strf("the kernel's USB host drivers reach into each other's "
+                                                             "data, so they move together"),
+                                                   qpci_strf("name them too%s", hide ? " or add --with-group" : ""));
         }
         return 0;
 }
@@ -551,8 +556,8 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                                        "pciback", stub);
         for (size_t i = 0; i < n; i++) {
                 if (devs[i]->bridge)
-                        return log_error_errno(ctx, -EINVAL, "%s is a PCI bridge: bridges stay with the host",
-                                               devs[i]->bdf);
+                        return log_refusal(ctx, -EINVAL, "bridge", ("%s is a PCI bridge", devs[i]->bdf),
+                                           ("bridges stay with the host"), (NULL));
                 if (add_move(&m, &nm, devs[i]) < 0)
                         return -ENOMEM;
         }
@@ -562,13 +567,14 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 _cleanup_free_ char *what = NULL;
                 r = qpci_guard_dependents(ctx, m[i].bdf, &what);
                 if (r > 0)
-                        return log_error_errno(ctx, -EBUSY, "%s backs %s: hiding it would take that from the host; "
-                                               "add --force if you mean it", m[i].bdf, what);
+                        return log_refusal(ctx, -EBUSY, "guarded", ("%s backs %s", m[i].bdf, what),
+                                           ("hiding it would take that from the host"),
+                                           ("add --force if you mean it"));
                 /* Not knowing what depends on it is not knowing that nothing does. */
                 if (r < 0)
-                        return log_error_errno(ctx, r, "cannot tell what on the host depends on %s (%s): nothing "
-                                               "was hidden; add --force to hide it unchecked", m[i].bdf,
-                                               what ? what : strerror(-r));
+                        return log_refusal(ctx, r, "guarded", ("cannot tell what on the host depends on %s (%s)",
+                                                               m[i].bdf, what ? what : strerror(-r)),
+                                           ("nothing was hidden"), ("add --force to hide it unchecked"));
         }
         qsort(m, nm, sizeof(*m), move_cmp);
         if ((r = begin_command(ctx)) < 0 || (r = ensure_driver(ctx, stub)) < 0 ||
@@ -693,8 +699,8 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
                 goto out;
         for (size_t i = 0; r >= 0 && i < nm; i++)
                 if (!qpci_driver_is_stub(m[i].from))
-                        r = log_error_errno(ctx, -EINVAL, "%s is not hidden: it is on %s", m[i].bdf,
-                                            m[i].from[0] ? m[i].from : "no driver");
+                        r = log_refusal(ctx, -EINVAL, "not-hidden", ("%s is not hidden", m[i].bdf),
+                                        ("it is on %s", m[i].from[0] ? m[i].from : "no driver"), (NULL));
         /* Out of Xen's quarantine first, or dom0's driver binds to a device it cannot use. */
         for (size_t i = 0; r >= 0 && i < nm; i++)
                 if (streq(m[i].from, "pciback") && streq(ctx->root, "/") && qpci_host_is_xen_dom0(ctx))

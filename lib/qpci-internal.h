@@ -54,21 +54,38 @@ struct qpci_ctx {
         int (*write_hook)(void *data, int dirfd, const char *name, const char *value);
         void *write_hook_data;
         int lock_fd;
+        /* error.c: the first failure since qpci_clear_error(); its strings live in error_text. */
+        struct qpci_error error;
+        char *error_text;
 };
 
 _printf_(3, 4) QPCI_PRIVATE void qpci_log(struct qpci_ctx *ctx, int priority, const char *fmt, ...);
+void qpci_log_va(struct qpci_ctx *ctx, int priority, const char *fmt, va_list ap);
 #define log_err(ctx, ...) qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__)
 #define log_warn(ctx, ...) qpci_log((ctx), QPCI_LOG_WARNING, __VA_ARGS__)
 #define log_info(ctx, ...) qpci_log((ctx), QPCI_LOG_INFO, __VA_ARGS__)
 #define log_dbg(ctx, ...) qpci_log((ctx), QPCI_LOG_DEBUG, __VA_ARGS__)
 /* Logs the reason and evaluates to r, so a failure is reported where it is understood. r is taken
  * before logging: callers pass -errno, which a log function (stdio, syslog) may change. */
-#define log_error_errno(ctx, r, ...)                                    \
-        ({                                                              \
-                int _r = (r);                                           \
-                qpci_log((ctx), QPCI_LOG_ERR, __VA_ARGS__);             \
-                _r;                                                     \
-        })
+#define log_error_errno(ctx, r, ...) qpci_log_errno((ctx), (r), __VA_ARGS__)
+
+/* ---- error.c: the failure a context carries ---- */
+
+/* Logs the failure, records it as the context's error (its code from r) unless one is there, and
+ * returns r. */
+_printf_(3, 4) QPCI_PRIVATE int qpci_log_errno(struct qpci_ctx *ctx, int r, const char *fmt, ...);
+void qpci_error_record(struct qpci_ctx *ctx, int r, const char *fmt, va_list ap);
+/* A malloc'd string, NULL for a NULL format or when memory runs out. */
+_printf_(1, 2) QPCI_PRIVATE char *qpci_strf(const char *fmt, ...);
+/* A refusal whose parts the caller knows apart: what is refused, why (NULL: no reason given), what
+ * to do (NULL: nothing to do); takes them (malloc'd; what NULL means memory ran out). Logs one line,
+ * "WHAT: WHY; FIX" with sep_why and sep_fix in place of ": " and "; " (sep_fix NULL: the line's WHY
+ * says what to do already, and FIX is for the recorded error only), records it with code, returns r. */
+QPCI_PRIVATE int qpci_refuse(struct qpci_ctx *ctx, int r, const char *code, const char *sep_why, const char *sep_fix,
+                             char *what, char *why, char *fix);
+/* Each part a parenthesized printf argument list, ("dom0:%s is ...", ident), or (NULL). */
+#define log_refusal(ctx, r, code, what, why, fix) \
+        qpci_refuse((ctx), (r), (code), ": ", "; ", qpci_strf what, qpci_strf why, qpci_strf fix)
 
 /* What to put before an absolute host path ("" for the real root) where a library or realpath()
  * opens the path itself instead of going through the root descriptor. */

@@ -51,6 +51,31 @@ int qpci_set_pci_ids(struct qpci_ctx *ctx, const char *path);
 /* Look names up in the udev hwdb (default true). */
 int qpci_set_hwdb(struct qpci_ctx *ctx, bool enable);
 
+/* ---- failures ---------------------------------------------------------- */
+
+/*
+ * What the first failure the library reported on a context (since qpci_clear_error()) was, for a
+ * front end that shows failures to programs: the line it logged, and the same in parts. Its strings
+ * live until the context's error is cleared or the context ends. code is stable and short:
+ * "not-found", "in-use", "bad-argument", "exists", "needs-root", "read-only", "no-space",
+ * "changed" (not the device that was assigned), "timeout", "already", "unsupported", "no-reset",
+ * "remote", "out-of-memory", "bridge", "no-iommu", "group-incomplete", "functions-incomplete",
+ * "guarded", "not-hidden", "vm-running", "vm-halted", "not-assigned", "fixture", or "failed".
+ */
+struct qpci_error {
+        const char *code;
+        int errnum;          /* the errno it failed with (positive), 0 when none was given */
+        const char *message; /* the whole line, as logged */
+        const char *error;   /* what failed or was refused (the whole line when not known apart) */
+        const char *reason;  /* why; NULL when the library gave none apart from error */
+        const char *fix;     /* what to do; NULL likewise */
+};
+/* NULL when nothing failed. */
+const struct qpci_error *qpci_get_error(const struct qpci_ctx *ctx);
+void qpci_clear_error(struct qpci_ctx *ctx);
+/* The code of a failure returned as -errno r that the library did not log ("not-found" for -ENODEV). */
+const char *qpci_errno_code(int r);
+
 /* ---- addresses -------------------------------------------------------- */
 
 /* A PCI function's address; plain data. Segments may be wider than 16 bits (Intel VMD uses 10000+). */

@@ -65,8 +65,9 @@ int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *
         if (*ret)
                 return 0;
         qpci_addr_format_ident(&a->addr, ident);
-        return log_error_errno(r->ctx, -ENODEV, "dom0:%s is assigned to %s, but the host has no such device: detach it "
-                               "(qvm-pci detach %s dom0:%s)", ident, r->vm, r->vm, ident);
+        return log_refusal(r->ctx, -ENODEV, "not-found",
+                           ("dom0:%s is assigned to %s, but the host has no such device", ident, r->vm), (NULL),
+                           ("detach it (qvm-pci detach %s dom0:%s)", r->vm, ident));
 }
 
 /* The very card that was assigned: ids that changed, or a path that changed because the buses
@@ -75,23 +76,25 @@ int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment
         const char *path = qpci_dev_get_path(d);
 
         if (a->vendor_id && (a->vendor_id != qpci_dev_get_vendor_id(d) || a->device_id != qpci_dev_get_device_id(d)))
-                return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned "
-                                       "to %s: the hardware changed; detach it and attach the device you mean",
-                                       qpci_dev_get_ident(d), qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d),
-                                       a->vendor_id, a->device_id, r->vm);
+                return log_refusal(r->ctx, -ESTALE, "changed",
+                                   ("dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned to %s",
+                                    qpci_dev_get_ident(d), qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d),
+                                    a->vendor_id, a->device_id, r->vm),
+                                   ("the hardware changed"), ("detach it and attach the device you mean"));
         char was[sizeof(a->path)];
         const char *assigned = path_from_bdf_chain(a->path, was, sizeof(was)) ? was : a->path;
         if (a->path[0] && !streq(assigned, path))
-                return log_error_errno(r->ctx, -ESTALE, "dom0:%s is now at %s, not at %s where it was assigned to %s: the "
-                                       "buses were renumbered; detach it and attach the device you mean",
-                                       qpci_dev_get_ident(d), path, assigned, r->vm);
+                return log_refusal(r->ctx, -ESTALE, "changed",
+                                   ("dom0:%s is now at %s, not at %s where it was assigned to %s",
+                                    qpci_dev_get_ident(d), path, assigned, r->vm),
+                                   ("the buses were renumbered"), ("detach it and attach the device you mean"));
         return 0;
 }
 
 int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d) {
         if (qpci_dev_is_bridge(d))
-                return log_error_errno(r->ctx, -EINVAL, "dom0:%s is a PCI bridge: bridges stay with the host",
-                                       qpci_dev_get_ident(d));
+                return log_refusal(r->ctx, -EINVAL, "bridge", ("dom0:%s is a PCI bridge", qpci_dev_get_ident(d)),
+                                   ("bridges stay with the host"), (NULL));
         return 0;
 }
 
@@ -103,9 +106,10 @@ int qpci_rule_one_vm(const struct qpci_rules *r, struct qpci_dev *d) {
         if (k < 0)
                 return k;
         if (k > 0)
-                return log_error_errno(r->ctx, -EBUSY, "dom0:%s is in use by the running VM %s: a device serves one "
-                                       "running VM at a time; shut %s down first (qvm-shutdown %s)",
-                                       qpci_dev_get_ident(d), user, user, user);
+                return log_refusal(r->ctx, -EBUSY, "in-use",
+                                   ("dom0:%s is in use by the running VM %s", qpci_dev_get_ident(d), user),
+                                   ("a device serves one running VM at a time"),
+                                   ("shut %s down first (qvm-shutdown %s)", user, user));
         return 0;
 }
 
@@ -138,16 +142,18 @@ int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d)
                 if ((k = user_of(r, p, &user)) < 0)
                         return k;
                 if (k > 0)
-                        return log_error_errno(r->ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
-                                               "dom0:%s is in use by the running VM %s: all its functions go to one "
-                                               "VM; shut %s down, or attach with -o no-strict-reset=True", ident, pid,
-                                               user, user);
+                        return log_refusal(r->ctx, -EBUSY, "functions-incomplete",
+                                           ("dom0:%s is a function of a multi-function device whose dom0:%s is in "
+                                            "use by the running VM %s", ident, pid, user),
+                                           ("all its functions go to one VM"),
+                                           ("shut %s down, or attach with -o no-strict-reset=True", user));
                 if (!drv || !qpci_driver_is_stub(drv))
-                        return log_error_errno(r->ctx, -EBUSY, "dom0:%s is a function of a multi-function device whose "
-                                               "dom0:%s is %s: assign all its functions to %s (qvm-pci attach -p %s "
-                                               "dom0:%s), hide that one (qvm-pci hide dom0:%s), or attach with -o "
-                                               "no-strict-reset=True", ident, pid, state_words(p, st, sizeof(st)),
-                                               r->vm, r->vm, pid, pid);
+                        return log_refusal(r->ctx, -EBUSY, "functions-incomplete",
+                                           ("dom0:%s is a function of a multi-function device whose dom0:%s is %s",
+                                            ident, pid, state_words(p, st, sizeof(st))), (NULL),
+                                           ("assign all its functions to %s (qvm-pci attach -p %s dom0:%s), hide "
+                                            "that one (qvm-pci hide dom0:%s), or attach with -o no-strict-reset=True",
+                                            r->vm, r->vm, pid, pid));
         }
         return 0;
 }
@@ -171,10 +177,11 @@ int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d) {
                 if ((k = user_of(r, p, &user)) < 0)
                         return k;
                 if (k > 0)
-                        return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the "
-                                               "running VM %s has: VFIO never splits a group between VMs",
-                                               qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d),
-                                               qpci_dev_get_ident(p), user);
+                        return log_refusal(r->ctx, -EBUSY, "group-incomplete",
+                                           ("dom0:%s shares IOMMU group %d with dom0:%s, which the running VM %s has",
+                                            qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d),
+                                            qpci_dev_get_ident(p), user),
+                                           ("VFIO never splits a group between VMs"), (NULL));
                 if (!drv || !*drv || qpci_driver_is_stub(drv))
                         continue;
                 if (!fh && (!(fh = open_memstream(&host, &lh)) || !(fi = open_memstream(&ids, &li))))
@@ -189,21 +196,26 @@ int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d) {
         if (ferror(fh) || ferror(fi) || fclose(TAKE_PTR(fh)) != 0 || fclose(TAKE_PTR(fi)) != 0)
                 return -ENOMEM;
         if (n_host == 1)
-                return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with dom0:%s, which the host "
-                                       "uses (driver %s): VFIO never splits a group between a VM and the host; assign "
-                                       "it to %s too, or hide it (qvm-pci hide dom0:%s)", qpci_dev_get_ident(d),
-                                       qpci_dev_get_iommu_group(d), first, first_drv, r->vm, first);
-        return log_error_errno(r->ctx, -EBUSY, "dom0:%s shares IOMMU group %d with %zu devices the host uses: %s. VFIO "
-                               "never splits a group between a VM and the host; assign them to %s too, or hide them "
-                               "(qvm-pci hide%s)", qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d), n_host, host,
-                               r->vm, ids);
+                return log_refusal(r->ctx, -EBUSY, "group-incomplete",
+                                   ("dom0:%s shares IOMMU group %d with dom0:%s, which the host uses (driver %s)",
+                                    qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d), first, first_drv),
+                                   ("VFIO never splits a group between a VM and the host"),
+                                   ("assign it to %s too, or hide it (qvm-pci hide dom0:%s)", r->vm, first));
+        return qpci_refuse(r->ctx, -EBUSY, "group-incomplete", ". ", "; ",
+                           qpci_strf("dom0:%s shares IOMMU group %d with %zu devices the host uses: %s",
+                                     qpci_dev_get_ident(d), qpci_dev_get_iommu_group(d), n_host, host),
+                           qpci_strf("VFIO never splits a group between a VM and the host"),
+                           qpci_strf("assign them to %s too, or hide them (qvm-pci hide%s)", r->vm, ids));
 }
 
 int qpci_rule_strict_reset(const struct qpci_rules *r, struct qpci_dev *d) {
         if (r->strict && !qpci_dev_has_strict_reset(d))
-                return log_error_errno(r->ctx, -EPERM, "dom0:%s has no reliable reset, so a VM could leave it in a "
-                                       "state that attacks the next one: %s", qpci_dev_get_ident(d),
-                                       qpci_dev_get_strict_reset_reason(d));
+                return qpci_refuse(r->ctx, -EPERM, "no-reset", ", so ", NULL,
+                                   qpci_strf("dom0:%s has no reliable reset", qpci_dev_get_ident(d)),
+                                   qpci_strf("a VM could leave it in a state that attacks the next one: %s",
+                                             qpci_dev_get_strict_reset_reason(d)),
+                                   qpci_strf("attach it with -o no-strict-reset=True, and consider it tainted "
+                                             "after use"));
         return 0;
 }
 

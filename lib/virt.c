@@ -317,7 +317,7 @@ int qpci_virt_find_vm(struct qpci_virt *v, const char *name, struct qpci_vm **re
                         *ret = v->vms[i];
                         return 0;
                 }
-        return log_error_errno(v->ctx, -ENOENT, "no such VM: '%s' (qvm-ls lists them)", name);
+        return log_refusal(v->ctx, -ENOENT, "not-found", ("no such VM: '%s' (qvm-ls lists them)", name), (NULL), (NULL));
 }
 
 /* What the host runs guests with: KVM when libvirt offers it, else plain QEMU (TCG). */
@@ -552,7 +552,8 @@ int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
         if (r == -ENOENT)
                 return log_error_errno(ctx, r, "no such property: '%s' (qvm-prefs %s lists them)", name, vm->name);
         if (r == -EINVAL)
-                return log_error_errno(ctx, r, "invalid value '%s' for %s: %s", value ? value : "", name, why);
+                return log_refusal(ctx, r, "bad-argument", ("invalid value '%s' for %s", value ? value : "", name),
+                                   ("%s", why), (NULL));
         if (r < 0)
                 return r;
         return qpci_vm_define(vm, x);
@@ -587,7 +588,7 @@ int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout
 
         vm->state = state_of(vm->dom);
         if (vm->state == QPCI_VM_HALTED)
-                return log_error_errno(ctx, -EALREADY, "%s is not running", vm->name);
+                return log_refusal(ctx, -EALREADY, "vm-halted", ("%s is not running", vm->name), (NULL), (NULL));
         if (force) {
                 if (virDomainDestroy(vm->dom) < 0)
                         return log_error_errno(ctx, -EIO, "cannot power %s off: %s", vm->name, qpci_virt_error());
@@ -611,8 +612,8 @@ int qpci_vm_remove(struct qpci_vm *vm) {
         struct qpci_ctx *ctx = vm->virt->ctx;
 
         if (state_of(vm->dom) != QPCI_VM_HALTED)
-                return log_error_errno(ctx, -EBUSY, "%s is running: shut it down first (qvm-shutdown %s)", vm->name,
-                                       vm->name);
+                return log_refusal(ctx, -EBUSY, "vm-running", ("%s is running", vm->name), (NULL),
+                                   ("shut it down first (qvm-shutdown %s)", vm->name));
         if (virDomainUndefineFlags(vm->dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
                                                     VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
             virDomainUndefine(vm->dom) < 0)

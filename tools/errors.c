@@ -3,9 +3,59 @@
  * failures the library has already told. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "tool.h"
+
+bool tool_json;
+
+/* The first failure, copied: the library's strings end with its context. */
+static struct {
+        bool set;
+        char *code, *message, *error, *reason, *fix;
+} kept;
+
+static char *dup_or_null(const char *s) {
+        return s ? strdup(s) : NULL;
+}
+
+void tool_json_keep(const struct qpci_error *e) {
+        if (kept.set || !e)
+                return;
+        kept.set = true;
+        kept.code = dup_or_null(e->code);
+        kept.message = dup_or_null(e->message);
+        kept.error = dup_or_null(e->error);
+        kept.reason = dup_or_null(e->reason);
+        kept.fix = dup_or_null(e->fix);
+}
+
+void tool_json_error(int exit_code) {
+        struct json j;
+        const char *code = kept.code ? kept.code : exit_code == EXIT_USAGE ? "bad-argument" : "failed";
+        char fallback[96];
+
+        snprintf(fallback, sizeof(fallback), "%s failed (exit status %d)", tool_prog, exit_code);
+        json_init(&j, stdout);
+        json_begin_object(&j, NULL);
+        json_string(&j, "error", kept.error ? kept.error : fallback);
+        json_string(&j, "reason", kept.reason);
+        json_string(&j, "fix", kept.fix);
+        json_string(&j, "code", code);
+        json_string(&j, "message", kept.message ? kept.message : kept.error ? kept.error : fallback);
+        json_int(&j, "exit", exit_code);
+        json_end_object(&j);
+        json_finish(&j);
+        fflush(stdout);
+        free(kept.code);
+        free(kept.message);
+        free(kept.error);
+        free(kept.reason);
+        free(kept.fix);
+        kept.set = false;
+}
 
 const char *tool_option_name(const struct option *options, const char *shorts, int val, char *buf, size_t size) {
         for (size_t i = 0; options[i].name; i++) {

@@ -48,14 +48,36 @@ static void print_message(const char *prefix, const char *fmt, va_list args) {
 }
 
 static void log_stderr(void *data, int priority, const char *fmt, va_list args) {
-        (void)data;
+        if (tool_json && priority <= QPCI_LOG_ERR) {
+                /* The library recorded it before it logged it: the parts and the code are there. */
+                tool_json_keep(qpci_get_error(data));
+                return;
+        }
         print_message(priority <= QPCI_LOG_ERR ? "" : priority <= QPCI_LOG_WARNING ? "warning: " : "", fmt, args);
+}
+
+static void error_va(const char *code, const char *fmt, va_list ap) {
+        if (tool_json) {
+                _cleanup_free_ char *text = NULL;
+                if (vasprintf(&text, fmt, ap) < 0)
+                        text = NULL;
+                tool_json_keep(&(struct qpci_error){.code = code, .message = text, .error = text});
+                return;
+        }
+        print_message("", fmt, ap);
 }
 
 void tool_error(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        print_message("", fmt, ap);
+        error_va(NULL, fmt, ap);
+        va_end(ap);
+}
+
+void tool_error_code(const char *code, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        error_va(code, fmt, ap);
         va_end(ap);
 }
 
@@ -69,7 +91,7 @@ int tool_ctx_new(struct qpci_ctx **ret, bool verbose) {
                            strerror(-r));
                 return r;
         }
-        qpci_set_log_fn(ctx, log_stderr, NULL);
+        qpci_set_log_fn(ctx, log_stderr, ctx);
         qpci_set_log_priority(ctx, verbose ? QPCI_LOG_INFO : QPCI_LOG_WARNING);
         /* libpci reads the list only at the first name, and a list it cannot read only gives
          * "Unknown" names: a wrong path is said here, where it was given. */
@@ -207,9 +229,18 @@ static void usage(FILE *f) {
                    "      --version  qpci's version\n");
 }
 
-int main(int argc, char **argv) {
+/* Whether --json is one of the arguments (before a "--"): known before any option is parsed, so
+ * that a bad option is a JSON error too. */
+static bool wants_json(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--json") == 0)
+                        return true;
+        return false;
+}
+
+static int run(int argc, char **argv) {
         const char *name = strrchr(argv[0], '/');
-        char prog[64];
+        static char prog[64];
 
         name = name ? name + 1 : argv[0];
         for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
@@ -241,4 +272,14 @@ int main(int argc, char **argv) {
         }
         tool_error("unknown group '%s'; run 'qpci --help' for the list", argv[1]);
         return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+        int r;
+
+        tool_json = wants_json(argc, argv);
+        r = run(argc, argv);
+        if (tool_json && r != 0)
+                tool_json_error(r);
+        return r;
 }

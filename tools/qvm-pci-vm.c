@@ -153,7 +153,8 @@ static int do_vm_op(struct pci_run *run, bool attach) {
                 struct qpci_addr a;
                 if (!attach && r == -ENODEV && qpci_addr_parse(run->args[1], &a, NULL) == 0)
                         return qpci_vm_detach(vm, run->inv, &a) < 0 ? EXIT_FAIL : 0;
-                tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", run->args[1], why);
+                tool_error_code(qpci_errno_code(r), "%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id",
+                                run->args[1], why);
                 return EXIT_USAGE;
         }
         if (attach)
@@ -207,7 +208,8 @@ static int assigned_addr(struct pci_run *run, struct qpci_vm *vm, const char *id
                 return 0;
         }
         if (r != -ENODEV || qpci_device_spec_parse(id, &spec, NULL) < 0) {
-                tool_error("%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id", id, why);
+                tool_error_code(qpci_errno_code(r), "%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id",
+                                id, why);
                 return EXIT_USAGE;
         }
         if ((k = qpci_vm_get_assignments(vm, &a, &n)) < 0) {
@@ -225,7 +227,7 @@ static int assigned_addr(struct pci_run *run, struct qpci_vm *vm, const char *id
         }
         qpci_device_spec_done(&spec);
         if (r < 0) {
-                tool_error("'%s' is not assigned to %s (and the host has no such device: %s)", id,
+                tool_error_code("not-assigned", "'%s' is not assigned to %s (and the host has no such device: %s)", id,
                            qpci_vm_get_name(vm), why);
                 return EXIT_USAGE;
         }

@@ -176,7 +176,8 @@ int pci_lookup(struct pci_run *r, const char *id, struct qpci_dev **ret) {
         int k = qpci_inventory_lookup(r->inv, id, ret, &why);
 
         if (k < 0) {
-                tool_error("%s '%s': %s", k == -ENODEV ? "no device" : "invalid device id", id, why);
+                tool_error_code(qpci_errno_code(k), "%s '%s': %s", k == -ENODEV ? "no device" : "invalid device id",
+                                id, why);
                 return EXIT_USAGE;
         }
         return 0;

@@ -25,6 +25,18 @@ extern const char *tool_prog;
  * file, QPCI_HWDB=0 keeps udev's hwdb out. verbose: info messages too. */
 int tool_ctx_new(struct qpci_ctx **ret, bool verbose);
 __attribute__((format(printf, 1, 2))) void tool_error(const char *fmt, ...);
+/* The same with the failure's stable code ("not-found"): under --json it is the error object's. */
+__attribute__((format(printf, 2, 3))) void tool_error_code(const char *code, const char *fmt, ...);
+
+/* --json anywhere on the command line: a failure is one JSON object on stdout (tool_json_error())
+ * instead of a line on stderr. */
+extern bool tool_json;
+/* Keeps the first failure of the command: the library's (ctx's error) or the tool's own. */
+void tool_json_keep(const struct qpci_error *e);
+/* Prints the kept failure as {"error", "reason", "fix", "code", "message"}; a command that failed
+ * with nothing said gets one too. exit_code decides the code of a tool's own message: 2 is a
+ * "bad-argument". */
+void tool_json_error(int exit_code);
 
 /* The library's objects under _cleanup_, as in the library. */
 static inline void qpci_unrefp(struct qpci_ctx **p) { qpci_unref(*p); }

@@ -19,6 +19,9 @@ a scenario needs (an interrupted move, a damaged page, a held lock).
 In a command, $QPCI_ROOT is the fixture's directory, where boot/vmlinuz is a stand-in kernel file
 and boot/fifo a FIFO, and \xHH is that byte (control characters in arguments).
 
+Every command with a --json word must print one JSON document on stdout; when it fails, the
+error object ("error", "reason", "fix", "code").
+
 A build without VM support (meson -Dvirt=disabled) is checked with --without-vms: the scenarios
 with VMs (a "# vms:" line) are left out, and those marked "# build: without-vms" run, only then.
 
@@ -76,6 +79,28 @@ def json_stdout(block):
     return json.loads("\n".join(lines))
 
 
+def json_problem(block):
+    """What is wrong with the output of a --json command: None when stdout is one JSON document, and
+    a failure's is the error object (a string "error" and "code", "reason" and "fix" strings or
+    null)."""
+    try:
+        doc = json_stdout(block)
+    except ValueError as e:
+        return f"stdout is not JSON: {e}"
+    status = int(block.rstrip().splitlines()[-1][len("[exit "):-1])
+    if status == 0:
+        return None
+    if not isinstance(doc, dict):
+        return "a failure printed something else than the error object"
+    for key in ("error", "code"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            return f"the error object has no {key}"
+    for key in ("reason", "fix"):
+        if key not in doc or not (doc[key] is None or isinstance(doc[key], str)):
+            return f"the error object's {key} is neither a string nor null"
+    return None
+
+
 def verdicts(block):
     return {d["bdf"]: d["strict_reset"] for d in json_stdout(block)}
 
@@ -124,6 +149,15 @@ def main(argv):
                 print("# got:")
                 for line in got[c].splitlines():
                     print("#   " + line)
+        # Every --json output, whatever the .out recorded, must parse (hostile strings included).
+        for c in cmds:
+            if "--json" not in shlex.split(c):
+                continue
+            problem = json_problem(got[c])
+            results.append(problem is None)
+            print(f"{'ok' if problem is None else 'not ok'} {len(results)} - {name}: {c}: valid JSON")
+            if problem:
+                print(f"# {problem}")
         other = header.get("same-verdicts-as")
         if other:
             cmd = "qvm-pci --json"
