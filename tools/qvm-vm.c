@@ -10,6 +10,9 @@
 #include "macro.h"
 #include "tool.h"
 
+/* Which tool runs: "qvm-ls" whether it was run as qvm-ls or as "qpci ls" (tool_prog). */
+static char tool[32];
+
 /* A parsed command line: options are the tool's, names are what is left. */
 struct vm_args {
         const char *uri;
@@ -33,7 +36,7 @@ static bool parse_uint(const char *s, unsigned max, unsigned *ret) {
 }
 
 static void usage(const char *prog, FILE *f) {
-        if (streq(tool_prog, "qvm-create"))
+        if (streq(tool, "qvm-create"))
                 fprintf(f, "Usage: %s [-c URI] --kernel FILE [--initrd FILE] [--kernelopts OPTS] [--memory MB]\n"
                            "       [--vcpus N] [--type kvm|qemu|xen] NAME\n\n"
                            "Defines a VM (a libvirt domain) that boots FILE directly, so kernelopts apply.\n\n"
@@ -46,12 +49,12 @@ static void usage(const char *prog, FILE *f) {
                            "      --type T           kvm, qemu (emulated) or xen (paravirtualized); default: xen\n"
                            "                         on a Xen connection, else kvm where libvirt offers it\n",
                         prog);
-        else if (streq(tool_prog, "qvm-ls"))
+        else if (streq(tool, "qvm-ls"))
                 fprintf(f, "Usage: %s [-c URI] [NAME...]\n\nThe VMs: state, memory and PCI devices.\n\n", prog);
-        else if (streq(tool_prog, "qvm-start"))
+        else if (streq(tool, "qvm-start"))
                 fprintf(f, "Usage: %s [-c URI] NAME...\n\nChecks the rules for each VM's PCI devices, hides them from "
                            "the host and starts it.\n\n", prog);
-        else if (streq(tool_prog, "qvm-shutdown"))
+        else if (streq(tool, "qvm-shutdown"))
                 fprintf(f, "Usage: %s [-c URI] [--wait] [--timeout S] [-f] NAME...\n\nShuts VMs down; their PCI "
                            "devices stay hidden from the host.\n\n"
                            "      --wait         until each VM is halted (and, on Xen, its devices released)\n"
@@ -77,7 +80,7 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                 {"force", no_argument, NULL, 'f'},         {"timeout", required_argument, NULL, 'T'},
                 {"help", no_argument, NULL, 'h'},          {},
         };
-        bool create = streq(tool_prog, "qvm-create");
+        bool create = streq(tool, "qvm-create");
         int c;
 
         /* ":": a missing value is told apart from an unknown option. */
@@ -88,8 +91,8 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                 bool ok = true;
                 /* Each tool takes its own options only. */
                 const char *only = strchr("kiomnt", c) && !create                         ? "qvm-create"
-                                   : strchr("wT", c) && !streq(tool_prog, "qvm-shutdown") ? "qvm-shutdown"
-                                   : c == 'f' && !streq(tool_prog, "qvm-shutdown") && !streq(tool_prog, "qvm-remove")
+                                   : strchr("wT", c) && !streq(tool, "qvm-shutdown") ? "qvm-shutdown"
+                                   : c == 'f' && !streq(tool, "qvm-shutdown") && !streq(tool, "qvm-remove")
                                            ? "qvm-shutdown and qvm-remove"
                                            : NULL;
                 if (only) {
@@ -133,7 +136,7 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                         return -1;
                 }
                 a->cfg.name = argv[optind];
-        } else if (optind == argc && !streq(tool_prog, "qvm-ls")) {
+        } else if (optind == argc && !streq(tool, "qvm-ls")) {
                 tool_error("%s takes one or more VM names; see '%s --help'", prog, prog);
                 return -1;
         }
@@ -194,12 +197,12 @@ static int act(struct qpci_ctx *ctx, struct qpci_virt *v, const struct vm_args *
         for (int i = 0; i < n; i++)
                 if (qpci_virt_find_vm(v, names[i], &vms[i]) < 0)
                         return EXIT_USAGE;
-        if (streq(tool_prog, "qvm-start") && ((r = qpci_host_recover(ctx)) < 0 || (r = qpci_inventory_new(ctx, &inv)) < 0))
+        if (streq(tool, "qvm-start") && ((r = qpci_host_recover(ctx)) < 0 || (r = qpci_inventory_new(ctx, &inv)) < 0))
                 return tool_failed(r);
         for (int i = 0; i < n; i++) {
-                if (streq(tool_prog, "qvm-start"))
+                if (streq(tool, "qvm-start"))
                         r = qpci_vm_start(vms[i], inv);
-                else if (streq(tool_prog, "qvm-shutdown"))
+                else if (streq(tool, "qvm-shutdown"))
                         r = qpci_vm_shutdown(vms[i], a->wait, a->force, a->timeout);
                 else
                         r = qpci_vm_remove(vms[i]);
@@ -213,17 +216,21 @@ int cmd_qvm_vm(const char *prog, int argc, char **argv) {
         _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
         _cleanup_(qpci_virt_unrefp) struct qpci_virt *v = NULL;
         struct vm_args a = {0};
-        int first = parse(prog, argc, argv, &a), r;
+        int first, r;
+
+        snprintf(tool, sizeof(tool), "%s%s", strncmp(tool_prog, "qpci ", 5) == 0 ? "qvm-" : "",
+                 strncmp(tool_prog, "qpci ", 5) == 0 ? tool_prog + 5 : tool_prog);
+        first = parse(prog, argc, argv, &a);
 
         if (first < 0)
                 return first == -2 ? 0 : EXIT_USAGE;
         if (tool_ctx_new(&ctx, false) < 0 || qpci_virt_open(ctx, a.uri, 0, &v) < 0)
                 return EXIT_FAIL;
-        if (streq(tool_prog, "qvm-create")) {
+        if (streq(tool, "qvm-create")) {
                 r = qpci_virt_create_vm(v, &a.cfg, NULL);
                 return r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : tool_failed(r);
         }
-        if (streq(tool_prog, "qvm-ls"))
+        if (streq(tool, "qvm-ls"))
                 return ls(v, argc - first, argv + first);
         return act(ctx, v, &a, argc - first, argv + first);
 }
