@@ -44,6 +44,18 @@ if [ -f "$build/doc/qvm-pci.1" ]; then
                         grep -q "^\.TH \"${page%.*}\" \"${page##*.}\"" "${f:-/nonexistent}"
         done
 fi
+# Bash completion: the file and a link for each tool, where bash-completion looks them up by name.
+comp=$(find "$stage/root" -path '*/bash-completion/completions/qpci' | head -n 1)
+check "bash completion is installed" test -f "$comp"
+for link in qvm-pci qvm-prefs qvm-create qvm-ls qvm-start qvm-shutdown qvm-remove; do
+        check "$link's completion leads to qpci's" test "$(readlink "${comp%/qpci}/$link")" = qpci
+done
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+        check "bash-completion loads qvm-pci's completion by its name" \
+                env BASH_COMPLETION_USER_DIR="${comp%/completions/qpci}" bash -c \
+                '. /usr/share/bash-completion/bash_completion && __load_completion qvm-pci &&
+                 complete -p qvm-pci | grep -q "_qpci"'
+fi
 check "qpci.pc gives the version" \
         test "$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion qpci)" = "$(meson introspect --projectinfo "$build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
 
