@@ -224,7 +224,8 @@ static void usage(FILE *f) {
                 for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
                         if (strcmp(commands[k].name, groups[i].tool) == 0)
                                 fprintf(f, "  qpci %-8s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
-        fprintf(f, "  qpci recover  : end a move of devices that an interrupted qpci command left half-done\n\n"
+        fprintf(f, "  qpci recover  : end a move of devices that an interrupted qpci command left half-done\n"
+                   "  qpci manager  : the Cockpit page \"PCI devices\" in a browser, without a Cockpit login\n\n"
                    "  -h, --help     this text (and 'qpci GROUP --help': that group's)\n"
                    "      --version  qpci's version\n");
 }
@@ -259,6 +260,10 @@ static int run(int argc, char **argv) {
         if (strcmp(argv[1], "recover") == 0) {
                 tool_prog = "qpci recover";
                 return cmd_recover(argc - 1, argv + 1);
+        }
+        if (strcmp(argv[1], "manager") == 0) {
+                tool_prog = "qpci manager";
+                return cmd_manager(argc - 1, argv + 1);
         }
         for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
                 if (strcmp(argv[1], groups[i].group) != 0)
