@@ -157,9 +157,11 @@ static int refuse_if_rooted(struct qpci_vm *vm) {
         struct qpci_ctx *ctx = vm->virt->ctx;
         if (streq(qpci_get_root(ctx), "/"))
                 return 0;
-        return log_refusal(ctx, -EPERM, "fixture", ("qpci reads a fixture tree (QPCI_ROOT=%s), but the hypervisor would "
-                                                    "take this host's real devices", qpci_get_root(ctx)),
-                           (NULL), ("not giving PCI devices to %s", vm->name));
+        return qpci_refuse(ctx, -EPERM, "fixture", ": ", NULL,
+                           qpci_strf("qpci reads a fixture tree (QPCI_ROOT=%s), but the hypervisor would take this "
+                                     "host's real devices", qpci_get_root(ctx)),
+                           qpci_strf("not giving PCI devices to %s", vm->name),
+                           qpci_strf("run qpci without QPCI_ROOT to give VMs this host's devices"));
 }
 
 /* A VM of another host's libvirt can have only that host's devices, which qpci does not see: the

@@ -535,7 +535,8 @@ int qpci_vm_get_pref(struct qpci_vm *vm, const char *name, char **value, bool *i
                 return r;
         r = qpci_vmxml_get_pref(x, name, value, is_default);
         if (r == -ENOENT)
-                log_err(vm->virt->ctx, "no such property: '%s' (qvm-prefs %s lists them)", name, vm->name);
+                log_refusal(vm->virt->ctx, r, "not-found", ("no such property: '%s' (qvm-prefs %s lists them)", name,
+                                                            vm->name), (NULL), (NULL));
         return r;
 }
 
@@ -550,7 +551,8 @@ int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value) {
         qpci_vmxml_set_files_elsewhere(x, vm->virt->remote_host);
         r = qpci_vmxml_set_pref(x, name, value, &why);
         if (r == -ENOENT)
-                return log_error_errno(ctx, r, "no such property: '%s' (qvm-prefs %s lists them)", name, vm->name);
+                return log_refusal(ctx, r, "not-found", ("no such property: '%s' (qvm-prefs %s lists them)", name,
+                                                         vm->name), (NULL), (NULL));
         if (r == -EINVAL)
                 return log_refusal(ctx, r, "bad-argument", ("invalid value '%s' for %s", value ? value : "", name),
                                    ("%s", why), (NULL));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "json-vm.h"
 #include "qvm-pci.h"
 #include "tool.h"
 
@@ -417,6 +418,30 @@ static void arows_free(struct arow *rows, size_t n) {
         free(rows);
 }
 
+/* list -s --json: one object per VM and assignment, the VM's name in each. */
+static int assignments_json(const struct pci_run *r) {
+        const struct used_by *u = &r->used;
+        struct json j;
+
+        json_init(&j, stdout);
+        json_begin_array(&j, NULL);
+        for (size_t i = 0; i < u->n_entries; i++) {
+                const char *name = qpci_vm_get_name(u->entries[i].vm);
+                if (!vm_selected(r, name))
+                        continue;
+                for (size_t k = 0; k < u->entries[i].n; k++) {
+                        json_begin_object(&j, NULL);
+                        json_string(&j, "vm", name);
+                        json_bool(&j, "running", qpci_vm_get_state(u->entries[i].vm) == QPCI_VM_RUNNING);
+                        json_assignment(&j, "assignment", r->inv, &u->entries[i].assignments[k]);
+                        json_end_object(&j);
+                }
+        }
+        json_end_array(&j);
+        json_finish(&j);
+        return 0;
+}
+
 static int do_assignments(const struct pci_run *r) {
         const struct used_by *u = &r->used;
         struct arow *rows = NULL;
@@ -486,12 +511,8 @@ int pci_cmd_list(struct pci_run *r) {
                 if (qpci_virt_find_vm(r->virt, r->exclude[i], &vm) < 0)
                         return EXIT_USAGE;
         }
-        if (r->assignments && r->as_json) {
-                tool_error("list -s has no --json form: list --json gives every assignment in used_by");
-                return EXIT_USAGE;
-        }
         if (r->assignments)
-                return do_assignments(r);
+                return r->as_json ? assignments_json(r) : do_assignments(r);
         if (!r->all && r->n_exclude == 0)
                 return do_list(r->inv, &r->used, r->n, r->args, r->verbose, r->as_json, r->quiet, r->with_sbdf);
         /* --all, --exclude: the devices of every VM but those excluded. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json-vm.h"
 #include "qvm-pci.h"
 #include "tool.h"
 
@@ -139,6 +140,24 @@ int parse_attach_option(const char *kv, struct qpci_attach_options *o) {
         return 0;
 }
 
+/* After a change: {"action", "vm": the VM as it is now, with its devices, "moved": devices that
+ * changed driver (hidden for a running VM). r is the change's result, passed on. */
+static int vm_result(struct pci_run *run, struct qpci_vm *vm, int r) {
+        struct json j;
+
+        if (r < 0 || !run->as_json)
+                return r;
+        json_init(&j, stdout);
+        json_begin_object(&j, NULL);
+        json_string(&j, "action", run->cmd->name);
+        if (json_vm(&j, "vm", vm, run->inv) < 0)
+                json_string(&j, "vm", qpci_vm_get_name(vm));
+        json_moved(&j, "moved", run->ctx, run->inv);
+        json_end_object(&j);
+        json_finish(&j);
+        return 0;
+}
+
 /* attach / detach: the VM and the device are found before anything changes. */
 static int do_vm_op(struct pci_run *run, bool attach) {
         struct qpci_dev *d = NULL;
@@ -152,7 +171,7 @@ static int do_vm_op(struct pci_run *run, bool attach) {
                 /* A device gone from the host can still be detached (Qubes #10791). */
                 struct qpci_addr a;
                 if (!attach && r == -ENODEV && qpci_addr_parse(run->args[1], &a, NULL) == 0)
-                        return qpci_vm_detach(vm, run->inv, &a) < 0 ? EXIT_FAIL : 0;
+                        return vm_result(run, vm, qpci_vm_detach(vm, run->inv, &a)) < 0 ? EXIT_FAIL : 0;
                 tool_error_code(qpci_errno_code(r), "%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id",
                                 run->args[1], why);
                 return EXIT_USAGE;
@@ -161,6 +180,7 @@ static int do_vm_op(struct pci_run *run, bool attach) {
                 r = qpci_vm_attach(vm, run->inv, d, &run->attach);
         else
                 r = qpci_vm_detach(vm, run->inv, d ? qpci_dev_get_addr(d) : NULL);
+        r = vm_result(run, vm, r);
         return r == 0 ? 0 : r == -EINVAL || r == -EEXIST || r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
 }
 
@@ -244,7 +264,7 @@ int pci_cmd_unassign(struct pci_run *run) {
                 return EXIT_USAGE;
         if (run->n > 1 && (r = assigned_addr(run, vm, run->args[1], &addr)) != 0)
                 return r;
-        r = qpci_vm_unassign(vm, run->inv, run->n > 1 ? &addr : NULL);
+        r = vm_result(run, vm, qpci_vm_unassign(vm, run->inv, run->n > 1 ? &addr : NULL));
         return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
 }
 
@@ -267,6 +287,16 @@ int pci_cmd_r32_list(struct pci_run *r) {
         /* An empty list would say the VM has no devices: a VM that could not be read is a failure. */
         if ((k = qpci_vm_get_assignments(vm, &a, &n)) < 0)
                 return tool_failed(k);
+        if (r->as_json) {
+                struct json j;
+                json_init(&j, stdout);
+                json_begin_array(&j, NULL);
+                for (size_t i = 0; i < n; i++)
+                        json_assignment(&j, NULL, NULL, &a[i]);
+                json_end_array(&j);
+                json_finish(&j);
+                return 0;
+        }
         printf("[");
         for (size_t i = 0; i < n; i++) {
                 char bdf[QPCI_BDF_MAX];

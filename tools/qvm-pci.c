@@ -12,7 +12,8 @@
 #include "qvm-pci.h"
 #include "tool.h"
 
-#define OPT_COMMON (PCI_OPT_VERBOSE | PCI_OPT_QUIET)
+/* Every command has a --json form, if only for its failure. */
+#define OPT_COMMON (PCI_OPT_VERBOSE | PCI_OPT_QUIET | PCI_OPT_JSON)
 
 static const struct pci_cmd commands[] = {
         {"list", {"ls", "l"}, "[list] [-v] [-s] [--with-sbdf] [--json] [VM...|--all] [--exclude VM]",
@@ -138,7 +139,9 @@ static void help(const char *prog, FILE *f) {
                 "                  VM (attached), the device id (or: any device), a device gone marked\n"
                 "      --with-sbdf, --resolve-paths  list: an SBDF column beside the port\n"
                 "      --all, --exclude VM  list: the devices (-s: assignments) of every VM but those\n"
-                "      --json      list, info, usb: machine-readable output\n"
+                "      --json      machine-readable output: list and info the devices, list -s the\n"
+                "                  assignments, check the rules' verdict, the others what they did\n"
+                "                  (what moved, what was recorded); a failure as one JSON object\n"
                 "      --driver D  hide: vfio-pci or pciback (default: pciback on a Xen dom0, else vfio-pci)\n"
                 "      --with-group  hide: take the rest of each device's IOMMU group along\n"
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "macro.h"
 #include "tool.h"
 
@@ -33,8 +34,44 @@ static void usage(const char *prog, FILE *f) {
                 "  -l, --list         (R3.2) list the preferences\n"
                 "  -g, --get          (R3.2) print PROP\n"
                 "  -s, --set          (R3.2) set PROP to VALUE\n"
+                "      --json         {\"vm\": VM, \"prefs\": {PROP: {\"value\": V, \"default\": B}...}}: every\n"
+                "                     preference, or the one named (as it is after a set); a failure as\n"
+                "                     a JSON object\n"
                 "  -h, --help         this text\n",
                 prog, prog, prog, prog, prog);
+}
+
+/* One preference, or all (name NULL), as it is now. */
+static int print_json(struct qpci_vm *vm, const char *name) {
+        const char *one[] = {name, NULL};
+        const char *const *names = name ? one : qpci_vm_pref_names();
+        struct json j;
+        int r;
+
+        /* Read before anything is printed: a failure is the error object alone. */
+        for (const char *const *p = names; *p; p++) {
+                _cleanup_free_ char *value = NULL;
+                if ((r = qpci_vm_get_pref(vm, *p, &value, NULL)) < 0)
+                        return r == -ENOENT ? EXIT_USAGE : tool_failed(r);
+        }
+        json_init(&j, stdout);
+        json_begin_object(&j, NULL);
+        json_string(&j, "vm", qpci_vm_get_name(vm));
+        json_begin_object(&j, "prefs");
+        for (const char *const *p = names; *p; p++) {
+                _cleanup_free_ char *value = NULL;
+                bool dflt = false;
+                if ((r = qpci_vm_get_pref(vm, *p, &value, &dflt)) < 0)
+                        return tool_failed(r);
+                json_begin_object(&j, *p);
+                json_string(&j, "value", value);
+                json_bool(&j, "default", dflt);
+                json_end_object(&j);
+        }
+        json_end_object(&j);
+        json_end_object(&j);
+        json_finish(&j);
+        return 0;
 }
 
 static int list(struct qpci_vm *vm) {
@@ -56,12 +93,13 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
                 {"connect", required_argument, NULL, 'c'}, {"default", no_argument, NULL, 'D'},
                 {"set", no_argument, NULL, 's'},           {"get", no_argument, NULL, 'g'},
                 {"list", no_argument, NULL, 'l'},          {"help", no_argument, NULL, 'h'},
-                {},
+                {"json", no_argument, NULL, 'J'},          {},
         };
         _cleanup_(qpci_unrefp) struct qpci_ctx *ctx = NULL;
         _cleanup_(qpci_virt_unrefp) struct qpci_virt *v = NULL;
         const char *uri = NULL, *mode = NULL;
         struct qpci_vm *vm;
+        bool as_json = false;
         int c, n;
 
         /* ":": a missing value is told apart from an unknown option. */
@@ -78,6 +116,7 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
                         }
                         mode = c == 'D' ? "D" : c == 's' ? "s" : c == 'g' ? "g" : "l";
                         break;
+                case 'J': as_json = true; break;
                 case 'h': usage(prog, stdout); return 0;
                 default:
                         tool_option_error(prog, argv, options, shorts, c);
@@ -100,7 +139,9 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
         if (qpci_virt_find_vm(v, argv[optind], &vm) < 0)
                 return EXIT_USAGE;
         if (*mode == 'l')
-                return list(vm);
+                return as_json ? print_json(vm, NULL) : list(vm);
+        if (*mode == 'g' && as_json)
+                return print_json(vm, argv[optind + 1]);
         if (*mode == 'g') {
                 _cleanup_free_ char *value = NULL;
                 int r = qpci_vm_get_pref(vm, argv[optind + 1], &value, NULL);
@@ -109,5 +150,7 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv) {
                 return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : tool_failed(r);
         }
         int r = qpci_vm_set_pref(vm, argv[optind + 1], *mode == 'D' ? NULL : argv[optind + 2]);
+        if (r == 0 && as_json)
+                return print_json(vm, argv[optind + 1]);
         return r == 0 ? 0 : r == -ENOENT || r == -EINVAL ? EXIT_USAGE : tool_failed(r);
 }

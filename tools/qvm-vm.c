@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json-vm.h"
 #include "macro.h"
 #include "tool.h"
 
@@ -16,7 +17,7 @@ static char tool[32];
 /* A parsed command line: options are the tool's, names are what is left. */
 struct vm_args {
         const char *uri;
-        bool wait, force, all;
+        bool wait, force, all, json;
         unsigned timeout;
         struct qpci_vm_config cfg;
 };
@@ -67,6 +68,7 @@ static void usage(const char *prog, FILE *f) {
                         prog);
         fprintf(f, "  -c, --connect URI  libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system, or\n"
                    "                     xen:///system on a Xen dom0)\n"
+                   "      --json         the VMs (qvm-ls), or what was done, as JSON; a failure as a JSON object\n"
                    "  -h, --help         this text\n");
 }
 
@@ -78,7 +80,8 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                 {"memory", required_argument, NULL, 'm'},  {"vcpus", required_argument, NULL, 'n'},
                 {"type", required_argument, NULL, 't'},    {"wait", no_argument, NULL, 'w'},
                 {"force", no_argument, NULL, 'f'},         {"timeout", required_argument, NULL, 'T'},
-                {"help", no_argument, NULL, 'h'},          {},
+                {"help", no_argument, NULL, 'h'},          {"json", no_argument, NULL, 'J'},
+                {},
         };
         bool create = streq(tool, "qvm-create");
         int c;
@@ -114,6 +117,7 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
                         break;
                 case 'w': a->wait = true; break;
                 case 'f': a->force = true; break;
+                case 'J': a->json = true; break;
                 case 'T': ok = parse_uint(optarg, 86400, &a->timeout); break;
                 case 'h': usage(prog, stdout); return -2;
                 default:
@@ -143,7 +147,67 @@ static int parse(const char *prog, int argc, char **argv, struct vm_args *a) {
         return optind;
 }
 
-static int ls(struct qpci_virt *v, int argc, char **argv) {
+static bool named(int argc, char **argv, const char *name) {
+        for (int k = 0; k < argc; k++)
+                if (streq(argv[k], name))
+                        return true;
+        return argc == 0;
+}
+
+/* The VMs' own devices are told present or not from a snapshot of the host's; without one, not. */
+static struct qpci_inventory *inventory_or_null(struct qpci_ctx *ctx) {
+        struct qpci_inventory *inv = NULL;
+        return qpci_inventory_new(ctx, &inv) < 0 ? NULL : inv;
+}
+
+/* {"action": ..., "vms": [...], "moved": [...]}: what a VM tool did, each VM as it is after. */
+static int json_result(struct qpci_ctx *ctx, struct qpci_inventory *inv, const char *action, struct qpci_vm **vms,
+                       size_t n, bool moved) {
+        struct json j;
+        int r;
+
+        json_init(&j, stdout);
+        json_begin_object(&j, NULL);
+        json_string(&j, "action", action);
+        json_begin_array(&j, "vms");
+        for (size_t i = 0; i < n; i++)
+                if (!vms[i])
+                        continue;
+                else if (streq(action, "remove"))
+                        json_string(&j, NULL, qpci_vm_get_name(vms[i]));
+                else if ((r = json_vm(&j, NULL, vms[i], inv)) < 0)
+                        json_string(&j, NULL, qpci_vm_get_name(vms[i]));
+        json_end_array(&j);
+        if (moved)
+                json_moved(&j, "moved", ctx, inv);
+        json_end_object(&j);
+        json_finish(&j);
+        return 0;
+}
+
+static int ls_json(struct qpci_ctx *ctx, struct qpci_vm *const *vms, size_t n, int argc, char **argv) {
+        _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = inventory_or_null(ctx);
+        struct json j;
+        int r;
+
+        /* Every VM is read before anything is printed: a failure is the error object alone. */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ struct qpci_assignment *a = NULL;
+                size_t n_a;
+                if (named(argc, argv, qpci_vm_get_name(vms[i])) && (r = qpci_vm_get_assignments(vms[i], &a, &n_a)) < 0)
+                        return tool_failed(r);
+        }
+        json_init(&j, stdout);
+        json_begin_array(&j, NULL);
+        for (size_t i = 0; i < n; i++)
+                if (named(argc, argv, qpci_vm_get_name(vms[i])) && (r = json_vm(&j, NULL, vms[i], inv)) < 0)
+                        return tool_failed(r);
+        json_end_array(&j);
+        json_finish(&j);
+        return 0;
+}
+
+static int ls(struct qpci_ctx *ctx, struct qpci_virt *v, bool as_json, int argc, char **argv) {
         struct qpci_vm *const *vms;
         size_t n, wname = 4;
         int r;
@@ -155,6 +219,8 @@ static int ls(struct qpci_virt *v, int argc, char **argv) {
                 if (qpci_virt_find_vm(v, argv[i], &vm) < 0)
                         return EXIT_USAGE;
         }
+        if (as_json)
+                return ls_json(ctx, vms, n, argc, argv);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ struct qpci_assignment *a = NULL;
                 size_t n_a;
@@ -168,10 +234,7 @@ static int ls(struct qpci_virt *v, int argc, char **argv) {
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ struct qpci_assignment *a = NULL;
                 size_t n_a = 0;
-                bool want = argc == 0;
-                for (int k = 0; k < argc; k++)
-                        want |= streq(argv[k], qpci_vm_get_name(vms[i]));
-                if (!want)
+                if (!named(argc, argv, qpci_vm_get_name(vms[i])))
                         continue;
                 if ((r = qpci_vm_get_assignments(vms[i], &a, &n_a)) < 0)
                         return tool_failed(r); /* read above: only memory can run out */
@@ -209,6 +272,11 @@ static int act(struct qpci_ctx *ctx, struct qpci_virt *v, const struct vm_args *
                 if (r < 0)
                         return tool_failed(r);
         }
+        if (a->json) {
+                if (!inv)
+                        inv = inventory_or_null(ctx);
+                return json_result(ctx, inv, tool + strlen("qvm-"), vms, n, streq(tool, "qvm-start"));
+        }
         return 0;
 }
 
@@ -227,10 +295,13 @@ int cmd_qvm_vm(const char *prog, int argc, char **argv) {
         if (tool_ctx_new(&ctx, false) < 0 || qpci_virt_open(ctx, a.uri, 0, &v) < 0)
                 return EXIT_FAIL;
         if (streq(tool, "qvm-create")) {
-                r = qpci_virt_create_vm(v, &a.cfg, NULL);
+                struct qpci_vm *vm = NULL;
+                r = qpci_virt_create_vm(v, &a.cfg, &vm);
+                if (r == 0 && a.json)
+                        return json_result(ctx, NULL, "create", &vm, 1, false);
                 return r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : tool_failed(r);
         }
         if (streq(tool, "qvm-ls"))
-                return ls(v, argc - first, argv + first);
+                return ls(ctx, v, a.json, argc - first, argv + first);
         return act(ctx, v, &a, argc - first, argv + first);
 }
