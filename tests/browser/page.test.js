@@ -287,12 +287,48 @@ async function readonlySession(browser) {
     await context.close();
 }
 
+// cockpit-ws with Cockpit's own login (PAM): nothing of the page or its data before it.
+async function loginSession(browser) {
+    const base = process.env.QPCI_WS_LOGIN;
+    await check("without login: the page's URL answers Cockpit's login page, none of the page", async () => {
+        const r = await fetch(base + PAGE);
+        const body = await r.text();
+        assert(r.status === 200 && body.includes("login-user-input"), "status " + r.status + ": " + body.slice(0, 200));
+        assert(!body.includes("qp-header") && !body.includes("tools.js"), "the page's own HTML was served");
+    });
+    await check("without login: the page's scripts and Cockpit's manifests answer 401", async () => {
+        for (const f of ["/cockpit/@localhost/qpci/devices.js", "/cockpit/@localhost/qpci/config.js", "/cockpit/@localhost/manifests.json"]) {
+            const r = await fetch(base + f);
+            assert(r.status === 401, f + ": " + r.status);
+        }
+    });
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await check("a wrong password gets no further than the login page", async () => {
+        await page.goto(base + PAGE);
+        await page.fill("#login-user-input", process.env.QPCI_WEB_USER);
+        await page.fill("#login-password-input", "not the password");
+        await page.click("#login-button");
+        await page.waitForSelector("#login-error-message:visible");
+        assert(await page.$("body[data-ready]") === null && await page.$("#login-user-input") !== null, "not on the login page");
+    });
+    await check("a user who logs in gets the page, read-only without administrative access", async () => {
+        await page.fill("#login-password-input", process.env.QPCI_WEB_PASSWORD);
+        await page.click("#login-button");
+        await page.waitForSelector("body[data-ready=yes]", { timeout: 30000 });
+        assert(await page.getAttribute("body", "data-admin") === "no", "admin");
+        assert(await page.isVisible("#readonly"), "no read-only banner");
+    });
+    await context.close();
+}
+
 (async () => {
     fs.mkdirSync(artifacts, { recursive: true });
     const browser = await chromium.launch({ executablePath: "/usr/lib/chromium/chromium", headless: true });
     try {
         await adminSession(browser);
         await readonlySession(browser);
+        await loginSession(browser);
     } catch (e) {
         failed++;
         console.log("not ok " + (++n) + " - the scenarios stopped: " + String(e && e.stack || e).split("\n")[0]);
