@@ -218,11 +218,12 @@
 
         apply.addEventListener("click", () => {
             apply.disabled = true;
-            runAll(commands(), out).then(() => window.qpci.reload(false)).then(() => {
+            // After a refusal the selection stays as the user left it, to be corrected.
+            runAll(commands(), out).then(ok => window.qpci.reload(false).then(() => {
                 apply.disabled = false;
-                if (window.location.hash.startsWith("#/vm/"))
+                if (ok && window.location.hash.startsWith("#/vm/"))
                     renderDevicesTab(pane, vm, vmState, out);
-            });
+            }));
         });
 
         clear(pane, 

@@ -201,6 +201,14 @@ async function adminSession(browser) {
         assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "it was assigned");
     });
     await shot(page, "vm-refusal-1280x800");
+    await check("after the refusal the selection stays; with no-strict-reset the same Apply assigns it", async () => {
+        await page.check("input[data-option=no_strict_reset][data-id='dom0:00_16.0']");
+        assert(await page.$(".qp-verdict-reset") === null, "the reset verdict stays with no-strict-reset");
+        await page.click("#devices-apply");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        assert(/^dom0:00_16\.0 .*\*sys-usb \(required: no-strict-reset=True\)$/m.test(cli("qvm-pci", "list", "-s")), "not assigned");
+        cli("qvm-pci", "detach", "sys-usb", "dom0:00_16.0");
+    });
     await check("Basic tab: the larger DMA buffer into kernelopts; qvm-prefs reads it back", async () => {
         await go(page, "#/vm/sys-usb/basic");
         await page.waitForSelector("#pref-kernelopts");
