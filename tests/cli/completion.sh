@@ -186,11 +186,19 @@ else
         LIBVIRT_DEFAULT_URI= expect "libvirt down: no VM names" "$tmp/logged/qvm-start ''" ''
         ok "libvirt down: qvm-ls is not even run" test ! -e "$tmp/calls"
 fi
-# A daemon that accepts and never answers: the names give up after 2 s.
+# A daemon that accepts and never answers: the names give up after 2 s. (Under ASan, libvirt's
+# remote driver crashes at its first message, in virNetMessageEncodeHeader, before any wait.)
+if [[ -n ${QPCI_SANITIZED-} ]]; then
+        n=$((n + 1))
+        echo "ok $n # SKIP a hung libvirt: under a sanitizer libvirt's remote client crashes before it waits"
+        echo "1..$n"
+        exit $status
+fi
 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); c=s.accept(); time.sleep(60)' \
         "$tmp/hung.sock" &
 hang_pid=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -S $tmp/hung.sock ]] && break; sleep 0.1; done
+for ((i = 0; i < 100; i++)); do [[ -S $tmp/hung.sock ]] && break; sleep 0.1; done
+ok "a daemon that never answers listens" test -S "$tmp/hung.sock"
 start=$(date +%s%N)
 LIBVIRT_DEFAULT_URI="qemu+unix:///system?socket=$tmp/hung.sock" expect "a hung libvirt: no VM names" \
         "$bin/qvm-start ''" ''
