@@ -85,13 +85,13 @@ expect "attach: BB_DD.F begun" "$q attach sys-usb 00_1d" '00_1d.0'
 expect "attach: SSSS:BB:DD.F begun" "$q attach sys-usb 0000 : 00 : 1f" '1f.0 1f.2 1f.3'
 expect "the alias at, and R3.2's -a" "$q at sys-usb 00 : 1b" '1b.0'
 expect "R3.2's -a VM BB:DD.F" "$q -a sys-usb 00 : 1b" '1b.0'
-expect "attach: its options" "$q attach --" '--verbose --quiet --help --persistent --option --connect'
+expect "attach: its options" "$q attach --" '--verbose --quiet --json --help --persistent --option --connect'
 expect "attach -o: Qubes' options" "$q attach -o ''" \
         'no-strict-reset=True permissive=True no-strict-reset=False permissive=False'
 expect "attach -o: the value after '='" "$q attach -o no-strict-reset = ''" 'True False'
 expect "attach --option: begun" "$q attach --option per" 'permissive=True permissive=False'
 expect "assign: R4.3's options" "$q assign --" \
-        '--verbose --quiet --help --required --option --connect --port --only-port --device --only-device --ask --ask-to-attach --ro'
+        '--verbose --quiet --json --help --required --option --connect --port --only-port --device --only-device --ask --ask-to-attach --ro'
 expect "hide --driver: the stubs" "$q hide --driver ''" 'vfio-pci pciback'
 expect "unhide: only hidden devices (none here)" "$q unhide ''" ''
 expect "usb: the lines lsusb prints" "$q usb B" \
@@ -108,11 +108,11 @@ expect "qvm-prefs VM kernelopts: the DMA buffer" "$bin/qvm-prefs sys-usb kernelo
         "'iommu=soft swiotlb=8192' 'iommu=soft swiotlb=2048'"
 expect "qvm-start: halted VMs only" "$bin/qvm-start s" 'sys-usb'
 expect "qvm-shutdown: running VMs only" "$bin/qvm-shutdown ''" 'sys-net'
-expect "qvm-shutdown: its options" "$bin/qvm-shutdown -" '--wait --timeout -f --force -c --connect -h --help'
+expect "qvm-shutdown: its options" "$bin/qvm-shutdown -" '--wait --timeout -f --force -c --connect --json -h --help'
 expect "qvm-create --type" "$bin/qvm-create --type ''" 'kvm qemu xen'
 expect "qvm-remove: VM names" "$bin/qvm-remove usb" 'usb-half usb-nsr'
 expect "qvm-ls: VM names" "$bin/qvm-ls mei" 'mei mei-nsr'
-expect "qpci: its groups" "$bin/qpci ''" 'pci prefs create ls start shutdown remove hook recover'
+expect "qpci: its groups" "$bin/qpci ''" 'pci prefs create ls start shutdown remove hook recover manager'
 expect "qpci hook" "$bin/qpci hook ''" 'install uninstall -h --help'
 expect "qpci pci: qvm-pci's completion" "$bin/qpci pci attach sys-usb dom0 : 00_1a.1" '00_1a.1'
 expect "qpci start: qvm-start's" "$bin/qpci start ''" 'backup-net gone mei mei-nsr moved sys-usb usb-half usb-nsr'
@@ -166,6 +166,12 @@ for t in qvm-prefs qvm-create qvm-start qvm-shutdown qvm-ls qvm-remove; do
         ok "$t: the options offered are those --help prints" same_options "$bin/$t" "" "$bin/$t"
 done
 ok "qpci recover: the options offered are those --help prints" same_options "$bin/qpci" recover "$bin/qpci recover"
+ok "qpci manager: the options offered are those --help prints" same_options "$bin/qpci" manager "$bin/qpci manager"
+same_groups() {
+        [[ $("$bin/qpci" --help | sed -n 's/^  qpci \([a-z][a-z-]*\).*/\1/p' | sort) == \
+                $(complete_words "$bin/qpci" '' | tr ' ' '\n' | sort) ]]
+}
+ok "qpci: the groups offered are those --help lists" same_groups
 
 # Speed: device ids are typed interactively.
 start=$(date +%s%N)
