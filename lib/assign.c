@@ -99,7 +99,7 @@ static bool in_set(const struct qpci_assignment *a, size_t n, const struct qpci_
         return false;
 }
 
-static int running_user_name(const struct qpci_addr *addr, void *data, const char **name) {
+int qpci_vm_running_user_name(const struct qpci_addr *addr, void *data, const char **name) {
         struct qpci_vm *vm = data, *user;
         int r = running_user(vm->virt, addr, vm, &user);
 
@@ -119,13 +119,13 @@ static int check_device(struct qpci_vm *vm, struct qpci_inventory *inv, const st
                 .n = n,
                 .strict = strict,
                 .vfio = !qpci_host_is_xen_dom0(vm->virt->ctx),
-                .user_of = running_user_name,
+                .user_of = qpci_vm_running_user_name,
                 .user_data = vm,
         };
         return qpci_rules_check(&r, a, full);
 }
 
-static bool strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
+bool qpci_vm_strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
         struct qpci_vmxml *x;
         return !a->no_strict_reset && !(qpci_vm_def(vm, &x) == 0 && !qpci_vmxml_strict_reset(x));
 }
@@ -134,7 +134,7 @@ static bool strict_for(struct qpci_vm *vm, const struct qpci_assignment *a) {
  * go without a reliable reset goes through libxl instead (via-libxl.c). */
 static bool via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a) {
         struct qpci_vmxml *x;
-        return !strict_for(vm, a) && qpci_vm_def(vm, &x) == 0 && streq(qpci_vmxml_get_type(x), "xen");
+        return !qpci_vm_strict_for(vm, a) && qpci_vm_def(vm, &x) == 0 && streq(qpci_vmxml_get_type(x), "xen");
 }
 
 /* A device used without a reliable reset may carry what the VM left in it (Qubes: "tainted"). */
@@ -182,7 +182,7 @@ int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
 
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (a[i].persistent)
-                        r = check_device(vm, inv, &a[i], a, n, strict_for(vm, &a[i]), true);
+                        r = check_device(vm, inv, &a[i], a, n, qpci_vm_strict_for(vm, &a[i]), true);
         free(a);
         return r;
 }
@@ -225,7 +225,7 @@ int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_de
                         return log_error_errno(vm->virt->ctx, r, "%s not started: dom0:%s is still permissive from "
                                                "an earlier VM", vm->name, qpci_dev_get_ident(devs[i]));
         for (size_t i = 0; i < n; i++)
-                if (!strict_for(vm, &a[i]))
+                if (!qpci_vm_strict_for(vm, &a[i]))
                         mark_tainted(vm, &a[i]);
         return 0;
 }
@@ -265,7 +265,7 @@ int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv) {
         return 0;
 }
 
-static int assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o, struct qpci_assignment *a) {
+int qpci_vm_assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o, struct qpci_assignment *a) {
         *a = (struct qpci_assignment){
                 .addr = *qpci_dev_get_addr(d),
                 .vendor_id = qpci_dev_get_vendor_id(d),
@@ -303,7 +303,7 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
                                    qpci_strf("can only attach device with persistent flag"),
                                    qpci_strf("attach it with -p (qvm-pci attach -p %s ID), or start %s first",
                                              vm->name, vm->name));
-        assignment_of(d, o, &a);
+        qpci_vm_assignment_of(d, o, &a);
         if ((r = qpci_vm_get_assignments(vm, &set, &n)) < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
@@ -314,7 +314,7 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
                                                qpci_dev_get_ident(d), vm->name);
         if (append(&set, &n, &a) < 0)
                 return -ENOMEM;
-        r = check_device(vm, inv, &a, set, n, strict_for(vm, &a), running);
+        r = check_device(vm, inv, &a, set, n, qpci_vm_strict_for(vm, &a), running);
         if (r < 0)
                 return r;
         warn_if_tainted(vm, d);
@@ -337,7 +337,7 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
                         return log_error_errno(ctx, -EIO, "libvirt could not attach dom0:%s to %s: %s (the device "
                                                "stays hidden from the host)", qpci_dev_get_ident(d), vm->name,
                                                qpci_virt_error());
-                if (!strict_for(vm, &a))
+                if (!qpci_vm_strict_for(vm, &a))
                         mark_tainted(vm, &a);
         }
         if (!a.persistent)

@@ -116,3 +116,13 @@ int qpci_refuse(struct qpci_ctx *ctx, int r, const char *code, const char *sep_w
         free(fix);
         return r;
 }
+
+QPCI_EXPORT void qpci_findings_free(struct qpci_finding *f, size_t n) {
+        for (size_t i = 0; f && i < n; i++) {
+                free(f[i].error);
+                free(f[i].reason);
+                free(f[i].fix);
+                free(f[i].vm);
+        }
+        free(f);
+}

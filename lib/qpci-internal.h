@@ -355,13 +355,13 @@ struct qpci_rules {
         void *user_data;
 };
 
-int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
-int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);
-int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d);
-int qpci_rule_one_vm(const struct qpci_rules *r, struct qpci_dev *d);
-int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d);
-int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d);
-int qpci_rule_strict_reset(const struct qpci_rules *r, struct qpci_dev *d);
+QPCI_PRIVATE int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret);
+QPCI_PRIVATE int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d);
+QPCI_PRIVATE int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d);
+QPCI_PRIVATE int qpci_rule_one_vm(const struct qpci_rules *r, struct qpci_dev *d);
+QPCI_PRIVATE int qpci_rule_functions_together(const struct qpci_rules *r, struct qpci_dev *d);
+QPCI_PRIVATE int qpci_rule_group_whole(const struct qpci_rules *r, struct qpci_dev *d);
+QPCI_PRIVATE int qpci_rule_strict_reset(const struct qpci_rules *r, struct qpci_dev *d);
 /* Every rule in turn; full adds those only a start or a hot-plug needs (one VM, functions and
  * group together). 0, or the first refusal, logged. */
 QPCI_PRIVATE int qpci_rules_check(const struct qpci_rules *r, const struct qpci_assignment *a, bool full);

@@ -469,6 +469,27 @@ int qpci_vm_unassign(struct qpci_vm *vm, struct qpci_inventory *inv, const struc
 int qpci_vm_start(struct qpci_vm *vm, struct qpci_inventory *inv);
 /* The rules alone: what qpci_vm_start() would refuse, without moving anything. */
 int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv);
+/* What the rules say of one device, for showing before acting. */
+struct qpci_finding {
+        char bdf[QPCI_BDF_MAX];   /* the device it is about */
+        const char *code;         /* as struct qpci_error's; "goes-along" and "assigned-elsewhere" too */
+        char *error, *reason, *fix; /* as struct qpci_error's (reason and fix may be NULL) */
+        bool refusal;             /* the rules refuse the set as it is; false: something to know */
+        char other[QPCI_BDF_MAX]; /* "goes-along": the device that must go with it; else "" */
+        char *vm;                 /* "assigned-elsewhere", "in-use": the other VM; else NULL */
+        bool vm_running;
+};
+/*
+ * The rules' verdict on vm having its devices and those of devs (with o's options), without changing
+ * anything: every finding (not only the first refusal), in the order of the devices. A device that
+ * must go along (another function of a device whose reset is strict, the rest of an IOMMU group) is
+ * a "goes-along" finding; another VM that has a device assigned, running or not, an
+ * "assigned-elsewhere" one. *ret (qpci_findings_free()) may be empty: nothing to say.
+ */
+int qpci_vm_verdict(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n,
+                    const struct qpci_attach_options *o, struct qpci_finding **ret, size_t *n_ret);
+void qpci_findings_free(struct qpci_finding *f, size_t n);
+
 /* Asks the guest to shut down; wait: until it is halted (timeout_s, 0: 60), force: power off. */
 int qpci_vm_shutdown(struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s);
 /* Undefines a halted VM. */

@@ -151,6 +151,10 @@ FORWARD(int, vm_unassign, (struct qpci_vm *vm, struct qpci_inventory *inv, const
         (vm, inv, addr))
 FORWARD(int, vm_start, (struct qpci_vm *vm, struct qpci_inventory *inv), (vm, inv))
 FORWARD(int, vm_check, (struct qpci_vm *vm, struct qpci_inventory *inv), (vm, inv))
+FORWARD(int, vm_verdict,
+        (struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n,
+         const struct qpci_attach_options *o, struct qpci_finding **ret, size_t *n_ret),
+        (vm, inv, devs, n, o, ret, n_ret))
 FORWARD(int, vm_shutdown, (struct qpci_vm *vm, bool wait, bool force, unsigned timeout_s),
         (vm, wait, force, timeout_s))
 FORWARD(int, vm_remove, (struct qpci_vm *vm), (vm))

@@ -28,4 +28,5 @@ QPCI_EXPORT const struct qpci_virt_module qpci_virt_module = {
         .vm_remove = qpci_vm_remove,
         .virt_hook = qpci_virt_hook,
         .vm_unassign = qpci_vm_unassign,
+        .vm_verdict = qpci_vm_verdict,
 };

@@ -48,6 +48,13 @@ int qpci_vm_new_offline(struct qpci_virt *v, struct qpci_vmxml *x, enum qpci_vm_
  * needs before the hypervisor gets the VM. */
 int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_devices);
 
+/* assign.c, for verdict.c: the rules' callback naming the running VM other than data (a struct
+ * qpci_vm) that has addr; whether a device of the VM needs a reliable reset; a device as the
+ * assignment attach would record. */
+int qpci_vm_running_user_name(const struct qpci_addr *addr, void *data, const char **name);
+bool qpci_vm_strict_for(struct qpci_vm *vm, const struct qpci_assignment *a);
+int qpci_vm_assignment_of(struct qpci_dev *d, const struct qpci_attach_options *o, struct qpci_assignment *a);
+
 /* via-libxl.c: a Xen domain's devices that libvirt would refuse (no reset it accepts), given
  * through libxl. A start gives all n of them so (via-libxl.c says why). */
 int qpci_vm_create_via_libxl(struct qpci_vm *vm, const struct qpci_assignment *a, size_t n);

@@ -275,6 +275,72 @@ int pci_cmd_assign(struct pci_run *r) {
 }
 int pci_cmd_detach(struct pci_run *r) { return do_vm_op(r, false); }
 
+static void check_json(struct qpci_vm *vm, const struct qpci_finding *f, size_t n, bool allowed) {
+        struct json j;
+
+        json_init(&j, stdout);
+        json_begin_object(&j, NULL);
+        json_string(&j, "vm", qpci_vm_get_name(vm));
+        json_bool(&j, "running", qpci_vm_get_state(vm) == QPCI_VM_RUNNING);
+        json_bool(&j, "allowed", allowed);
+        json_begin_array(&j, "findings");
+        for (size_t i = 0; i < n; i++) {
+                json_begin_object(&j, NULL);
+                json_string(&j, "bdf", f[i].bdf);
+                json_string(&j, "code", f[i].code);
+                json_bool(&j, "refusal", f[i].refusal);
+                json_string(&j, "error", f[i].error);
+                json_string(&j, "reason", f[i].reason);
+                json_string(&j, "fix", f[i].fix);
+                json_string(&j, "other", f[i].other[0] ? f[i].other : NULL);
+                json_string(&j, "vm", f[i].vm);
+                if (f[i].vm)
+                        json_bool(&j, "vm_running", f[i].vm_running);
+                json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_end_object(&j);
+        json_finish(&j);
+}
+
+/* check: the rules' verdict on the VM's devices and those named, each finding on its own line. Exit
+ * 1 when the rules refuse (text); --json says it in "allowed" and exits 0. */
+int pci_cmd_check(struct pci_run *run) {
+        _cleanup_free_ struct qpci_dev **devs = calloc(run->n, sizeof(*devs));
+        struct qpci_finding *f = NULL;
+        struct qpci_vm *vm;
+        bool allowed = true;
+        size_t n = 0;
+        int r;
+
+        if (!devs)
+                return tool_failed(-ENOMEM);
+        if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
+                return EXIT_USAGE;
+        for (int i = 1; i < run->n; i++)
+                if ((r = pci_lookup(run, run->args[i], &devs[i - 1])))
+                        return r;
+        if ((r = qpci_vm_verdict(vm, run->inv, devs, run->n - 1, &run->attach, &f, &n)) < 0)
+                return tool_failed(r);
+        for (size_t i = 0; i < n; i++)
+                allowed &= !f[i].refusal;
+        if (run->as_json)
+                check_json(vm, f, n, allowed);
+        else {
+                for (size_t i = 0; i < n; i++) {
+                        printf("%s %s: %s", f[i].refusal ? "refused" : "note", f[i].code, tool_esc(f[i].error));
+                        if (f[i].reason)
+                                printf(": %s", tool_esc(f[i].reason));
+                        if (f[i].fix)
+                                printf("%s%s", f[i].reason ? "; " : ": ", tool_esc(f[i].fix));
+                        putchar('\n');
+                }
+                printf("%s: the rules %s\n", tool_esc(qpci_vm_get_name(vm)), allowed ? "allow it" : "refuse it");
+        }
+        qpci_findings_free(f, n);
+        return allowed || run->as_json ? 0 : EXIT_FAIL;
+}
+
 /* R3.2's `qvm-pci -l VM`: the VM's devices as the Python list it printed, "['00:1a.0']". */
 int pci_cmd_r32_list(struct pci_run *r) {
         _cleanup_free_ struct qpci_assignment *a = NULL;

@@ -36,6 +36,11 @@ static const struct pci_cmd commands[] = {
         {"unassign", {"u"}, "unassign VM [ID]", "end a VM's assignment (without ID: all), the device here or not",
          1, 2, "unassign takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_unassign, NULL},
+        /* What a screen shows before the user applies anything: nothing is moved or recorded. */
+        {"check", {NULL}, "check [-o OPT=True]... VM [ID...]", "the rules' verdict on VM with these devices too",
+         1, -1, "check takes a VM and, optionally, device ids, like: check sys-usb dom0:00_1a.0",
+         OPT_COMMON | PCI_OPT_OPTION | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_check, NULL},
         {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) back from the VM",
          1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach, NULL},
@@ -147,7 +152,7 @@ static void help(const char *prog, FILE *f) {
                 "      --force     hide: even a device the host's mounts, swap, default route or console use\n"
                 "  -c, --connect URI  list, info, attach, assign, detach: libvirt URI (default: LIBVIRT_DEFAULT_URI,\n"
                 "                  else qemu:///system, or xen:///system on a Xen dom0)\n"
-                "  -o, --option OPT=VALUE  attach, assign: no-strict-reset=True, permissive=True\n"
+                "  -o, --option OPT=VALUE  attach, assign, check: no-strict-reset=True, permissive=True\n"
                 "  -r, --required  assign: needed (PCI devices are always required: a VM starts with them\n"
                 "                  or not at all); attach -p is the same as assign -r\n"
                 "      --port, --only-port, --device, --only-device  assign: qpci records the port and\n"

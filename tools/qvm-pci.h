@@ -112,6 +112,7 @@ int pci_cmd_assign(struct pci_run *r);
 int pci_cmd_unassign(struct pci_run *r);
 int pci_check_assign(struct pci_run *r);
 int pci_cmd_detach(struct pci_run *r);
+int pci_cmd_check(struct pci_run *r);
 int pci_cmd_r32_list(struct pci_run *r);
 
 /* One device id to the inventory's device; prints why not (exit EXIT_USAGE) when it is not one. */
