@@ -14,7 +14,7 @@
 
     // Reloads what the tools say; render: show the current view again with it.
     function reload(render) {
-        const devices = q.runJson(["qvm-pci", "--json"])
+        const devices = q.run(["qvm-pci"])
             .then(d => { q.state.devices = d; q.state.devicesProblem = null; })
             .catch(p => { q.state.devicesProblem = p; });
         const vms = q.loadVms()
@@ -65,5 +65,5 @@
         document.body.setAttribute("data-admin", admin ? "yes" : "no");
     });
     q.startAdminWatch();
-    reload(true).then(() => document.body.setAttribute("data-ready", "yes"));
+    reload(true).finally(() => document.body.setAttribute("data-ready", "yes"));
 })();

@@ -3,7 +3,7 @@
 // unhide, reset and permissive through the tools.
 (function () {
     "use strict";
-    const { el, clear, problem, success, field, run, runJson, commandNote } = window.qpci;
+    const { el, clear, problem, success, field, run, summary, commandNote } = window.qpci;
 
     // Qubes Manager's class filter, by the PCI class code's base class (and subclass for USB).
     const CLASSES = [
@@ -34,14 +34,14 @@
         return dev.state || "";
     }
 
-    function vmState(vmName) {
+    function vmRunning(vmName) {
         const vm = (window.qpci.state.vms || []).find(v => v.name === vmName);
-        return vm ? vm.state : null;
+        return vm ? vm.running : false;
     }
 
     function usedBy(dev) {
         return el("ul", { class: "qp-usedby" }, (dev.used_by || []).map(u => {
-            const running = vmState(u.vm) === "Running";
+            const running = vmRunning(u.vm);
             const opts = [u.no_strict_reset ? "no-strict-reset" : null, u.permissive ? "permissive" : null]
                 .filter(Boolean);
             return el("li", {},
@@ -218,7 +218,7 @@
             btn.disabled = true;
             clear(out, el("p", { class: "qp-muted" }, "Running " + window.qpci.commandLine(args) + "…"));
             run(args)
-                .then(text => clear(out, success(text.trim() || "Done."), commandNote(args)))
+                .then(result => clear(out, success(summary(args, result)), commandNote(args)))
                 .catch(p => clear(out, problem(p, "device-action"), commandNote(args)))
                 .then(() => { btn.disabled = false; after(); });
         });
@@ -249,8 +249,7 @@
 
     function renderDevice(view, id) {
         const facts = el("section", { class: "qp-card", "aria-labelledby": "dev-h" }, el("p", { class: "qp-loading" }, "Loading " + id + "…"));
-        const load = () => Promise.all([runJson(["qvm-pci", "info", id, "--json"]),
-                                        runJson(["qvm-pci", "usb", "--json"]).catch(() => [])])
+        const load = () => Promise.all([run(["qvm-pci", "info", id]), run(["qvm-pci", "usb"]).catch(() => [])])
             .then(([dev, usb]) => clear(facts, ...deviceFacts(dev, usb).flat()))
             .catch(p => clear(facts, problem(p, "device")));
         const out = el("div", { class: "qp-action-out", "aria-live": "polite" });

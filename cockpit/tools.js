@@ -14,45 +14,51 @@
     }
 
     // Runs a tool as root when the session may ("try": as the user otherwise, so a session
-    // without administrative access gets the tool's own refusal). Resolves with its stdout;
-    // rejects with a problem: {error, reason, fix, code, admin}.
+    // without administrative access gets the tool's own refusal), with --json: resolves with
+    // what it printed, parsed; rejects with a problem {error, reason, fix, code, admin}.
     function run(argv) {
-        const command = [path(argv[0])].concat(argv.slice(1));
+        const command = [path(argv[0])].concat(argv.slice(1), ["--json"]);
         return new Promise((resolve, reject) => {
             cockpit.spawn(command, { superuser: "try", err: "message" })
-                .then(out => resolve(out))
-                .catch(ex => reject(problemOf(ex, argv)));
+                .then(out => {
+                    try {
+                        resolve(JSON.parse(out));
+                    } catch (e) {
+                        reject({ error: commandLine(argv) + " did not give JSON: " + e.message });
+                    }
+                })
+                .catch((ex, out) => reject(problemOf(ex, out, argv)));
         });
     }
 
-    function runJson(argv) {
-        return run(argv).then(out => {
-            try {
-                return JSON.parse(out);
-            } catch (e) {
-                throw { error: argv.join(" ") + " did not give JSON: " + e.message };
-            }
-        });
-    }
-
-    // qpci's --json errors are one object {"error", "reason", "fix", "code"} on stderr; the text
-    // ones are one line. Either is shown as the tool said it.
-    function problemOf(ex, argv) {
-        const text = String((ex && ex.message) || ex || "").trim();
+    // A refusal with --json is one object on stdout: {"error", "reason", "fix", "code"}. Without
+    // one (the tool could not even start), stderr or Cockpit's own words.
+    function problemOf(ex, out, argv) {
         const needsAdmin = admin === false;
-        for (const line of text.split("\n")) {
-            try {
-                const j = JSON.parse(line);
-                if (j && typeof j === "object" && j.error)
-                    return { error: String(j.error), reason: j.reason, fix: j.fix, code: j.code, admin: needsAdmin };
-            } catch (e) { /* a text message */ }
-        }
-        if (ex && ex.problem && !text)
-            return { error: argv.join(" ") + ": " + cockpit.message(ex), admin: needsAdmin };
-        return {
-            error: text || argv.join(" ") + " failed (exit status " + (ex && ex.exit_status) + ")",
-            admin: needsAdmin,
-        };
+        try {
+            const j = JSON.parse(out || "");
+            if (j && typeof j === "object" && j.error)
+                return { error: String(j.error), reason: j.reason, fix: j.fix, code: j.code, admin: needsAdmin };
+        } catch (e) { /* not JSON */ }
+        const text = String((ex && ex.message) || "").trim();
+        if (text)
+            return { error: text, admin: needsAdmin };
+        return { error: commandLine(argv) + ": " + (ex && ex.problem ? cockpit.message(ex) : "exit status " + (ex && ex.exit_status)),
+                 admin: needsAdmin };
+    }
+
+    // What a command that changed something says it did, in a line or a few.
+    function summary(argv, result) {
+        const lines = [];
+        if (result && result.method)
+            lines.push(result.id + " was reset (" + result.method + ").");
+        for (const m of (result && result.moved) || [])
+            lines.push(m.id + ": " + (m.from || "no driver") + " → " + (m.to || "no driver"));
+        if (result && result.persistent)
+            lines.push("Kept hidden across reboots (/etc/udev/rules.d/40-qpci-hide.rules).");
+        if (result && result.vm && result.vm.name)
+            lines.push(result.vm.name + ": " + (result.vm.devices.length ? result.vm.devices.map(d => d.id).join(", ") : "no PCI devices") + ".");
+        return lines.length ? lines.join("\n") : "Done.";
     }
 
     // The command line a user would type for the same thing, shown beside each action.
@@ -83,5 +89,5 @@
                   el("code", {}, commandLine(argv)));
     }
 
-    Object.assign(window.qpci, { run, runJson, commandLine, commandNote, watchAdmin, startAdminWatch });
+    Object.assign(window.qpci, { run, summary, commandLine, commandNote, watchAdmin, startAdminWatch });
 })();

@@ -3,7 +3,7 @@
 // Assigning Devices page in one.
 (function () {
     "use strict";
-    const { el, clear, problem, field, runJson, usbTree, commandNote } = window.qpci;
+    const { el, clear, problem, field, run, usbTree, commandNote } = window.qpci;
 
     let lastQuery = "";
 
@@ -26,9 +26,9 @@
 
     function find(query, out) {
         lastQuery = query;
-        const argv = ["qvm-pci", "usb"].concat(query ? [query] : [], ["--json"]);
+        const argv = ["qvm-pci", "usb"].concat(query ? [query] : []);
         clear(out, el("p", { class: "qp-loading" }, "Looking…"));
-        runJson(argv).then(controllers => {
+        run(argv).then(controllers => {
             clear(out);
             if (query)
                 out.append(el("p", { class: "qp-result", role: "status" }, controllers.length === 1

@@ -2,7 +2,7 @@
 // (Available and Selected lists; Apply runs the qvm-pci commands a user would type).
 (function () {
     "use strict";
-    const { el, clear, problem, success, field, run, commandLine, filterBar, passes } = window.qpci;
+    const { el, clear, problem, success, field, run, summary, commandLine, filterBar, passes } = window.qpci;
 
     const NO_STRICT_RESET_WARNING = "No strict reset weakens device isolation: the device is used without a reliable " +
         "reset, so what one VM leaves in it reaches the next VM that gets it (Qubes OS's Assigning Devices page).";
@@ -12,25 +12,12 @@
     const DMA_HINT = "VMs with PCI devices get a small DMA buffer (swiotlb, in 512-byte chunks): Qubes' default is " +
         "\"iommu=soft swiotlb=2048\" (2 MB). Some devices need more, e.g. the Realtek RTL8111DL: \"iommu=soft swiotlb=8192\".";
 
-    // qvm-prefs VM prints "name : value", with " (default)" after a value not set on the VM.
-    function parsePrefs(text) {
-        const prefs = {};
-        for (const line of text.split("\n")) {
-            const m = /^(\w+)\s*: ?(.*)$/.exec(line);
-            if (!m)
-                continue;
-            const isDefault = m[2].endsWith(" (default)");
-            prefs[m[1]] = { value: isDefault ? m[2].slice(0, -" (default)".length) : m[2], isDefault };
-        }
-        return prefs;
-    }
-
     // Commands run one after the other, stopping at the first refusal, which is shown with the
     // command that met it.
     function runAll(list, out) {
         const done = [];
-        return list.reduce((p, argv) => p.then(() => run(argv).then(text => {
-            done.push(el("li", {}, el("code", {}, commandLine(argv)), text.trim() ? el("pre", {}, text.trim()) : null));
+        return list.reduce((p, argv) => p.then(() => run(argv).then(result => {
+            done.push(el("li", {}, el("code", {}, commandLine(argv)), el("pre", {}, summary(argv, result))));
         })), Promise.resolve())
             .then(() => {
                 clear(out, success(list.length ? "Applied." : "Nothing to change."),
@@ -74,7 +61,7 @@
             apply.disabled = true;
             runAll(list, out)
                 .then(() => run(["qvm-prefs", vm]))
-                .then(text => Object.assign(prefs, parsePrefs(text)))
+                .then(result => Object.assign(prefs, result.prefs))
                 .catch(() => {})
                 .then(() => { apply.disabled = false; window.qpci.reload(false); });
         });
@@ -85,13 +72,16 @@
         return d.id + "  " + d.description;
     }
 
-    function renderDevicesTab(pane, vm, vmState, out) {
+    function renderDevicesTab(pane, vm, vmRunning, out) {
         const devices = (window.qpci.state.devices || []).filter(d => !d.bridge);
+        // The VM's assignments as qvm-ls --json has them; one whose device is gone from the host,
+        // or is another card now, is said (qpci refuses to start the VM with it).
+        const info = (window.qpci.state.vms || []).find(v => v.name === vm) || { devices: [] };
         const assigned = new Map();
-        for (const d of devices)
-            for (const u of d.used_by || [])
-                if (u.vm === vm)
-                    assigned.set(d.id, { no_strict_reset: !!u.no_strict_reset, permissive: !!u.permissive });
+        for (const a of info.devices)
+            if (a.present && devices.some(d => d.id === a.id))
+                assigned.set(a.id, { no_strict_reset: !!a.options["no-strict-reset"], permissive: !!a.options.permissive });
+        const absent = info.devices.filter(a => !assigned.has(a.id));
         const selected = new Map([...assigned].map(([k, v]) => [k, Object.assign({}, v)]));
 
         const avail = el("select", { multiple: true, size: 12, class: "qp-list", id: "available" });
@@ -168,7 +158,7 @@
                     if (u.vm !== vm) {
                         const other = (window.qpci.state.vms || []).find(v => v.name === u.vm);
                         items.push(el("li", { class: "qp-verdict-other" }, el("strong", {}, id + ": "),
-                                      "also assigned to " + u.vm + (other && other.state === "Running" ? ", which is running" : "") + "."));
+                                      "also assigned to " + u.vm + (other && other.running ? ", which is running" : "") + "."));
                     }
                 for (const b of (d.siblings || []).concat(d.iommu_group_peers || [])) {
                     const s = devices.find(x => x.bdf === b);
@@ -176,6 +166,10 @@
                         missing.add(s.id);
                 }
             }
+            for (const a of absent)
+                items.push(el("li", { class: "qp-verdict-absent" }, el("strong", {}, a.id + ": "),
+                              a.device === "changed" ? "assigned, but the host has another device there now (" + a.vendor_id + ":" + a.device_id + " was assigned)."
+                                  : "assigned, but the host has no such device now."));
             if (missing.size) {
                 const ids = [...missing];
                 const addAll = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "add-along" }, "Add them");
@@ -222,7 +216,7 @@
             runAll(commands(), out).then(ok => window.qpci.reload(false).then(() => {
                 apply.disabled = false;
                 if (ok && window.location.hash.startsWith("#/vm/"))
-                    renderDevicesTab(pane, vm, vmState, out);
+                    renderDevicesTab(pane, vm, vmRunning, out);
             }));
         });
 
@@ -232,7 +226,7 @@
                el("div", { class: "qp-dual-list" }, el("label", { for: "available" }, "Available devices"), avail),
                el("div", { class: "qp-dual-buttons" }, add, remove),
                el("div", { class: "qp-dual-list" }, el("label", { for: "selected" }, "Selected (" + vm + ")"), chosen)),
-            vmState === "Running" ? el("p", { class: "qp-hint" }, vm + " is running: devices added are hot-plugged, devices removed are unplugged.") : null,
+            vmRunning ? el("p", { class: "qp-hint" }, vm + " is running: devices added are hot-plugged, devices removed are unplugged.") : null,
             optionsBox, facts, preview, el("div", { class: "qp-form-actions" }, apply));
         fill();
     }
@@ -249,15 +243,15 @@
                el("a", { class: "qp-link", href: "#/vms" }, "VMs"), " › ", vm),
             el("section", { class: "qp-card", "aria-labelledby": "vm-h" },
                el("h2", { id: "vm-h" }, "Settings of " + vm + " ",
-                  info ? el("span", { class: "qp-badge " + (info.state === "Running" ? "qp-badge-running" : "qp-badge-off") }, info.state) : null),
+                  info ? el("span", { class: "qp-badge " + (info.running ? "qp-badge-running" : "qp-badge-off") }, info.state) : null),
                el("div", { class: "qp-tabs qp-subtabs", role: "tablist", "aria-label": "Settings" },
                   tabLink("basic", "Basic"), tabLink("devices", "Devices")),
                pane, out));
-        run(["qvm-prefs", vm]).then(text => {
-            const prefs = parsePrefs(text);
+        run(["qvm-prefs", vm]).then(result => {
+            const prefs = result.prefs;
             window.qpci.state.vmPrefs = prefs;
             if (tab === "devices")
-                renderDevicesTab(pane, vm, info ? info.state : null, out);
+                renderDevicesTab(pane, vm, info ? info.running : false, out);
             else
                 renderBasic(pane, vm, prefs, out);
         }).catch(p => clear(pane, problem(p, "vm-settings")));

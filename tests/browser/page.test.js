@@ -34,10 +34,20 @@ function assert(cond, what) {
 function cli(...argv) {
     return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
-function cliFail(...argv) { // the stderr of a command that must fail
-    const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+function cliFail(...argv) { // the refusal of a command that must fail, as --json gives it
+    const r = spawnSync(argv[0], argv.slice(1).concat(["--json"]), { encoding: "utf8" });
     assert(r.status !== 0, argv.join(" ") + " succeeded");
-    return r.stderr.trim();
+    return JSON.parse(r.stdout);
+}
+// The page's alert says the refusal's error, reason and fix, each as the tool gave it.
+async function assertRefusal(page, selector, want) {
+    const got = {};
+    for (const part of ["title", "reason", "fix"]) {
+        const node = await page.$(selector + " .qp-alert-" + part);
+        got[part] = node ? (await node.textContent()).replace(/^Fix: /, "") : null;
+    }
+    assert(got.title === want.error && got.reason === want.reason && got.fix === want.fix,
+           "page: " + JSON.stringify(got) + "\ncli: " + JSON.stringify(want));
 }
 // A desktop's screenshot shows the whole page; a phone's what its screen shows first.
 async function shot(page, name) {
@@ -133,8 +143,7 @@ async function adminSession(browser) {
         const want = cliFail("qvm-pci", "hide", "dom0:00_1a.0");
         await page.click("button[data-action=hide]");
         await page.waitForSelector(".qp-action-out .qp-alert-danger");
-        const got = (await page.textContent(".qp-action-out .qp-alert-danger")).trim();
-        assert(got.includes(want), "page: " + got + "\ncli: " + want);
+        await assertRefusal(page, ".qp-action-out", want);
         assert(JSON.parse(cli("qvm-pci", "info", "00:1a.0", "--json")).state === "host", "the device moved");
     });
     await shot(page, "refusal-1280x800");
@@ -194,10 +203,10 @@ async function adminSession(browser) {
         const verdict = await page.textContent(".qp-verdict-reset");
         assert(verdict.includes("no-strict-reset=True"), verdict);
         const want = cliFail("qvm-pci", "attach", "-p", "sys-usb", "dom0:00_16.0");
+        assert(want.reason && want.fix, "the tool gives no reason and fix: " + JSON.stringify(want));
         await page.click("#devices-apply");
         await page.waitForSelector(".qp-action-out .qp-alert-danger");
-        const got = await page.textContent(".qp-action-out .qp-alert-danger");
-        assert(got.includes(want), "page: " + got + "\ncli: " + want);
+        await assertRefusal(page, ".qp-action-out", want);
         assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "it was assigned");
     });
     await shot(page, "vm-refusal-1280x800");
@@ -232,8 +241,7 @@ async function adminSession(browser) {
         const want = cliFail("qvm-start", "sys-usb");
         await page.click("tr[data-vm=sys-usb] button[data-action=start]");
         await page.waitForSelector(".qp-action-out .qp-alert-danger");
-        const got = await page.textContent(".qp-action-out .qp-alert-danger");
-        assert(got.includes(want.split("\n")[0]), "page: " + got + "\ncli: " + want);
+        await assertRefusal(page, ".qp-action-out", want);
     });
     await check("Start of sys-net (no devices): it runs, and the page says so", async () => {
         await page.click("tr[data-vm=sys-net] button[data-action=start]");
