@@ -155,7 +155,80 @@ static void load_ids(struct qpci_dev *d, int devfd) {
                 qpci_dev_warn(d, "its driver link loops back on itself: driver unknown");
 }
 
-static void load_links(struct qpci_dev *d, int devfd) {
+/*
+ * What the inventory learns while it reads functions in address order: where SR-IOV physical
+ * functions sit. The kernel gives a VF its PF's parent in the device tree (pci_iov_add_virtfn())
+ * and an address after the PF's (the PF's routing ID plus an offset that is never 0), so only a
+ * function beside a PF read before it can have a `physfn` link.
+ */
+struct scan {
+        char **pf_parents;
+        size_t n_pf_parents;
+        bool lost; /* out of memory for one: every function is looked at */
+};
+
+static void scan_done(struct scan *s) {
+        for (size_t i = 0; i < s->n_pf_parents; i++)
+                free(s->pf_parents[i]);
+        free(s->pf_parents);
+}
+
+static bool beside_pf(const struct scan *s, const char *parent) {
+        if (!parent || s->lost)
+                return true;
+        for (size_t i = 0; i < s->n_pf_parents; i++)
+                if (streq(s->pf_parents[i], parent))
+                        return true;
+        return false;
+}
+
+static void add_pf_parent(struct scan *s, const char *parent) {
+        char **nv;
+
+        if (!parent || beside_pf(s, parent))
+                return;
+        nv = reallocarray(s->pf_parents, s->n_pf_parents + 1, sizeof(*nv));
+        if (nv)
+                s->pf_parents = nv;
+        if (!nv || !(nv[s->n_pf_parents] = strdup(parent))) {
+                s->lost = true;
+                return;
+        }
+        s->n_pf_parents++;
+}
+
+/* The kernel takes SR-IOV only from a PCI Express endpoint or root complex integrated endpoint
+ * (sriov_init()): a whole capability list that says otherwise rules a PF out without a look-up. */
+static bool may_be_pf(const struct qpci_config *c) {
+        if (!c->header_ok || !c->caps_complete)
+                return true;
+        return c->pcie_type == QPCI_PCIE_ENDPOINT || c->pcie_type == QPCI_PCIE_RC_ENDPOINT;
+}
+
+static void load_sriov(struct qpci_dev *d, int devfd, struct scan *scan, const char *parent) {
+        char buf[NAME_MAX + 1];
+
+        if (beside_pf(scan, parent) && qpci_readlink_basename(devfd, "physfn", buf, sizeof(buf)) == 0) {
+                d->physfn_bdf = strdup(buf);
+                return; /* a VF is never a PF itself */
+        }
+        if (!may_be_pf(&d->config))
+                return;
+        /* Only a physical function has sriov_totalvfs; the values are decimal. */
+        ssize_t n = qpci_read_line(devfd, "sriov_totalvfs", buf, sizeof(buf));
+        if (n > 0) {
+                d->sriov_pf = true;
+                d->total_vfs = strtoul(buf, NULL, 10);
+                if (qpci_read_line(devfd, "sriov_numvfs", buf, sizeof(buf)) > 0)
+                        d->num_vfs = strtoul(buf, NULL, 10);
+        }
+        /* An unreadable one still makes a PF, whose VFs must not go unseen. */
+        if (n != -ENOENT)
+                add_pf_parent(scan, parent);
+}
+
+static void load_links(struct qpci_dev *d, int devfd, struct scan *scan, const char *parent) {
+        const char *release = qpci_ctx_osrelease(d->inv->ctx);
         char buf[NAME_MAX + 1];
 
         d->iommu_group = -1;
@@ -170,32 +243,28 @@ static void load_links(struct qpci_dev *d, int devfd) {
                 else
                         d->iommu_group = g;
         }
-        if (qpci_readlink_basename(devfd, "physfn", buf, sizeof(buf)) == 0)
-                d->physfn_bdf = strdup(buf);
-        /* Only a physical function has sriov_totalvfs; the values are decimal. */
-        if (qpci_read_line(devfd, "sriov_totalvfs", buf, sizeof(buf)) > 0) {
-                d->sriov_pf = true;
-                d->total_vfs = strtoul(buf, NULL, 10);
-                if (qpci_read_line(devfd, "sriov_numvfs", buf, sizeof(buf)) > 0)
-                        d->num_vfs = strtoul(buf, NULL, 10);
-        }
+        load_sriov(d, devfd, scan, parent);
+        /* From 5.15 the kernel shows `reset` exactly when it shows reset_method, and before it has no
+         * reset_method: each kernel is asked only for what it can have. */
+        bool with_methods = qpci_kernel_has_reset_method(release), before = *release && !with_methods;
         char methods[256];
-        ssize_t n = qpci_read_line(devfd, "reset_method", methods, sizeof(methods));
+        ssize_t n = before ? -ENOENT : qpci_read_line(devfd, "reset_method", methods, sizeof(methods));
         if (n >= 0) {
                 d->kernel_reset_methods = strdup(methods);
                 d->has_reset_file = true;
         } else {
                 if (n != -ENOENT)
                         qpci_dev_warn(d, "unreadable reset_method (%s): taken as absent", qpci_attr_strerror(n));
-                d->has_reset_file = faccessat(devfd, "reset", F_OK, 0) == 0;
+                d->has_reset_file = !with_methods && faccessat(devfd, "reset", F_OK, 0) == 0;
         }
 }
 
 /* Reads one function; whatever cannot be read becomes a warning on it, never a failure. False when
  * the entry is no function at all (it names another one's directory, loops, or leads nowhere). */
-static bool load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *d) {
-        const char *name = d->bdf;
+static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan, struct qpci_dev *d) {
+        const char *name = d->bdf, *dir = name;
         char target[PATH_MAX], parent[NAME_MAX + 1];
+        bool have_parent = false;
         struct qpci_addr pa;
         ssize_t n;
 
@@ -218,15 +287,20 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
                                  "another function", name, base);
                         return false;
                 }
-                if (qpci_path_parent_component(target, parent, sizeof(parent)) == 0 &&
-                    qpci_addr_parse_sysfs(parent, &pa) == 0)
+                have_parent = qpci_path_parent_component(target, parent, sizeof(parent)) == 0;
+                if (have_parent && qpci_addr_parse_sysfs(parent, &pa) == 0)
                         d->parent_bdf = strdup(parent);
                 else
                         d->root_bus = true;
+                /* Where the link leads, as the kernel would resolve it, without making sysfs build
+                 * the link's text a second time (kernfs writes it out at every follow). An absolute
+                 * one would leave the root: it is followed as the link it is. */
+                if (target[0] != '/')
+                        dir = target;
         } else
                 d->root_bus = true;
 
-        _cleanup_close_ int devfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int devfd = openat(dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (devfd < 0 && (errno == ELOOP || errno == ENOENT || errno == ENOTDIR)) {
                 log_warn(inv->ctx, "ignoring %s in sys/bus/pci/devices: %s", name,
                          errno == ELOOP    ? "its link loops back on itself"
@@ -240,7 +314,7 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct qpci_dev *
         }
         load_config(d, devfd);
         load_ids(d, devfd);
-        load_links(d, devfd);
+        load_links(d, devfd, scan, have_parent ? parent : NULL);
         d->header_type = d->config.header_type;
         d->pcie_type = d->config.pcie_type;
         /*
@@ -491,6 +565,7 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         _cleanup_closedir_ DIR *dir = NULL;
         _cleanup_free_ struct qpci_addr *addrs = NULL;
         _cleanup_(lines_done) struct lines rejects = {0};
+        _cleanup_(scan_done) struct scan scan = {0};
         size_t cap = 0, n_addrs = 0;
         struct dirent *de;
         int fd;
@@ -554,7 +629,7 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         for (size_t i = 0; i < n_addrs; i++) {
                 struct qpci_dev *d = &inv->devs[inv->n];
                 d->addr = addrs[i];
-                if (load_device(inv, dirfd(dir), d))
+                if (load_device(inv, dirfd(dir), &scan, d))
                         inv->n++;
                 else {
                         dev_done(d);

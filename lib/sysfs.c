@@ -79,13 +79,16 @@ ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
         fd = open_nonblock(dirfd, name, O_RDONLY);
         if (fd < 0)
                 return fd;
+        /* sysfs hands a text attribute over whole in the first read, and a regular file's short read
+         * is its end: a read that leaves room is the last, with no second read to see EOF. */
         for (n = 0; (size_t)n < size - 1;) {
-                ssize_t k = read(fd, buf + n, size - 1 - n);
+                size_t want = size - 1 - n;
+                ssize_t k = read(fd, buf + n, want);
                 if (k < 0)
                         return unless_irregular(fd, -errno);
-                if (k == 0)
-                        break;
                 n += k;
+                if ((size_t)k < want)
+                        break;
         }
         if (n == 0) {
                 int r = unless_irregular(fd, 0);
