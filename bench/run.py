@@ -74,7 +74,7 @@ def measure(n, cache, rounds, qvm_pci):
 
 
 LSPCI = "lspci -D -nn -k"
-# Issue 18: the listing at most a quarter of lspci's time; --json keeps the first target, a half.
+# The listing at most a quarter of lspci's time; --json keeps the first target, a half.
 RATIO_TARGET = {"qvm-pci": 0.25, "qvm-pci --json": 0.5}
 
 
