@@ -73,7 +73,8 @@ q=$bin/qvm-pci
 laptop_ids='dom0:00_00.0 dom0:00_02.0 dom0:00_14.0 dom0:00_16.0 dom0:00_19.0 dom0:00_1a.0 dom0:00_1a.1 dom0:00_1a.2 dom0:00_1b.0 dom0:00_1d.0 dom0:00_1f.0 dom0:00_1f.2 dom0:00_1f.3 dom0:02_00.0'
 vms='backup-net gone mei mei-nsr moved sys-net sys-usb usb-half usb-nsr'
 
-expect "qvm-pci: its commands" "$q ''" 'list attach assign unassign detach info usb hide unhide reset permissive'
+expect "qvm-pci: its commands" "$q ''" 'list attach assign unassign check detach info usb hide unhide reset permissive'
+expect "check: a VM, then devices" "$q check sys-usb dom0 : 00_1a.0 dom0 : 00_1a.1 dom0 : 00_1a.2" '00_1a.2'
 expect "qvm-pci: a command begun" "$q un" 'unassign unhide'
 expect "attach: VM names from libvirt" "$q attach ''" "$vms"
 expect "attach: device ids as qvm-pci lists them, bridges left out" "$q attach sys-usb ''" "$laptop_ids"
@@ -159,14 +160,20 @@ same_options() { # TOOL-WORDS HELP-ARGS CONTEXTS...
         got=$(offered "$@")
         [[ $want == "$got" ]] || { diff <(echo "$want") <(echo "$got") | sed 's/^/# /'; return 1; }
 }
-pci_contexts=("$q" "$q list" "$q attach" "$q assign" "$q unassign" "$q detach" "$q info" "$q usb" "$q hide"
-        "$q unhide" "$q reset" "$q permissive")
+pci_contexts=("$q" "$q list" "$q attach" "$q assign" "$q unassign" "$q check" "$q detach" "$q info" "$q usb"
+        "$q hide" "$q unhide" "$q reset" "$q permissive")
 ok "qvm-pci: the options offered are those --help prints" same_options "$q" "" "${pci_contexts[@]}"
 for t in qvm-prefs qvm-create qvm-start qvm-shutdown qvm-ls qvm-remove; do
         ok "$t: the options offered are those --help prints" same_options "$bin/$t" "" "$bin/$t"
 done
 ok "qpci recover: the options offered are those --help prints" same_options "$bin/qpci" recover "$bin/qpci recover"
 ok "qpci manager: the options offered are those --help prints" same_options "$bin/qpci" manager "$bin/qpci manager"
+# qvm-pci's commands: those its --help gives a form of.
+same_commands() {
+        [[ $("$q" --help | sed -n 's/^\(Usage:\)\? *qvm-pci \[\?\([a-z]\+\).*/\2/p' | sort) == \
+                $(complete_words "$q" '' | tr ' ' '\n' | sort) ]]
+}
+ok "qvm-pci: the commands offered are those --help gives" same_commands
 same_groups() {
         [[ $("$bin/qpci" --help | sed -n 's/^  qpci \([a-z][a-z-]*\).*/\1/p' | sort) == \
                 $(complete_words "$bin/qpci" '' | tr ' ' '\n' | sort) ]]
