@@ -5,8 +5,9 @@
 BUILD ?= build
 FUZZ_SECONDS ?= 20
 PREFIX ?= /usr/local
+DEB_DIR ?= build-deb
 
-.PHONY: all deps check bench fuzz install clean
+.PHONY: all deps check bench fuzz install deb clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -37,5 +38,9 @@ install: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
+# make deb [DEB_DIR=build-deb]: Debian packages of this checkout (debhelper), checked by lintian.
+deb:
+	sh scripts/make-deb $(DEB_DIR)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-novirt $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-novirt $(BUILD)-fuzz $(DEB_DIR)
