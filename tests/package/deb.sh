@@ -69,6 +69,10 @@ if [ "${QPCI_DEB_INSIDE:-}" ]; then
                 not_ok "without libvirt0, qvm-ls says to install it" "$out"
         fi
 
+        for page in qvm-pci qvm-prefs qvm-create qvm-start qvm-shutdown qvm-ls qvm-remove qpci; do
+                check "man -w $page finds its page" in_root man -w "$page"
+        done
+
         # The package's /var/lib/qpci is as qpci makes it when it is missing (on a fixture host).
         check "qpci recover on a fixture host (QPCI_ROOT) makes its state there" \
                 in_root sh -c 'umask 022; QPCI_ROOT=/tmp/fixture qpci recover'
@@ -100,6 +104,15 @@ if [ "${QPCI_DEB_INSIDE:-}" ]; then
         files >"$root/tmp/files.after"
         check "the purge leaves no file behind (/var/lib/qpci, hooks, libraries, docs)" \
                 diff "$root/tmp/files.before" "$root/tmp/files.after"
+
+        # cockpit-qpci brings Cockpit's bridge (and systemd, whose leftovers after a purge are not
+        # qpci's): the page is where the bridge looks, and goes with the package.
+        check "apt-get installs cockpit-qpci (and qpci) with Cockpit's bridge" \
+                in_root sh -c 'apt-get install -y --no-install-recommends /tmp/debs/*.deb'
+        check "Cockpit's bridge finds the page" \
+                sh -c 'chroot "$1" cockpit-bridge --packages | grep -q "^qpci .*/usr/share/cockpit/qpci\$"' sh "$root"
+        check "apt-get purge cockpit-qpci removes the page" \
+                sh -c 'chroot "$1" apt-get purge -y cockpit-qpci && test ! -e "$1/usr/share/cockpit/qpci"' sh "$root"
         echo "$n" >"$root/tmp/n"
         exit $status
 fi
@@ -129,7 +142,7 @@ if [ ! -e "$base/.qpci-complete" ]; then
 fi
 # What the packages need, downloaded into the root's apt cache (nothing when it is there already).
 mkdir -p "$base/tmp/debs"
-cp "$out"/qpci_*.deb "$out"/libqpci0_*.deb "$base/tmp/debs/"
+cp "$out"/qpci_*.deb "$out"/libqpci0_*.deb "$out"/cockpit-qpci_*.deb "$base/tmp/debs/"
 chroot "$base" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
         sh -c 'apt-get install -y --no-install-recommends --download-only /tmp/debs/*.deb' >"$out/download.log" 2>&1 ||
         bail "cannot download the packages' dependencies into $base (the log: $out/download.log)"
@@ -142,7 +155,7 @@ root=$work/root
 cp -a "$base" "$root"
 flock -u 9
 mkdir -p "$root/tmp/debs/new"
-cp "$out"/qpci_*.deb "$out"/libqpci0_*.deb "$root/tmp/debs/"
+cp "$out"/qpci_*.deb "$out"/libqpci0_*.deb "$out"/cockpit-qpci_*.deb "$root/tmp/debs/"
 # The next version: the same packages with a higher version, as an upgrade would bring them.
 new=$version+1
 for deb in qpci libqpci0; do
