@@ -91,8 +91,9 @@ int cmd_manager(int argc, char **argv) {
         r = page_installed();
         if (r <= 0) {
                 tool_error(r == 0 ? "Cockpit's bridge does not see the page \"PCI devices\" (the package qpci): "
-                                    "install qpci (meson install puts it in DATADIR/cockpit/qpci; Cockpit reads "
-                                    "/usr/share/cockpit, /usr/local/share/cockpit and ~/.local/share/cockpit)"
+                                    "install it (Debian: cockpit-qpci; meson install puts it in DATADIR/cockpit/qpci; "
+                                    "Cockpit reads /usr/share/cockpit, /usr/local/share/cockpit and "
+                                    "~/.local/share/cockpit)"
                                   : "cannot run cockpit-bridge --packages: install Cockpit (Debian: cockpit-bridge)");
                 return EXIT_FAIL;
         }
