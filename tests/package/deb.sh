@@ -72,6 +72,10 @@ if [ "${QPCI_DEB_INSIDE:-}" ]; then
         for page in qvm-pci qvm-prefs qvm-create qvm-start qvm-shutdown qvm-ls qvm-remove qpci; do
                 check "man -w $page finds its page" in_root man -w "$page"
         done
+        for tool in qvm-pci qpci; do
+                check "the bash completion of $tool loads" in_root bash -c \
+                        ". /usr/share/bash-completion/completions/$tool && complete -p $tool | grep -q ' $tool\$'"
+        done
 
         # The package's /var/lib/qpci is as qpci makes it when it is missing (on a fixture host).
         check "qpci recover on a fixture host (QPCI_ROOT) makes its state there" \
