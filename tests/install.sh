@@ -72,6 +72,10 @@ if [ -n "$page" ]; then
                 sh -c 'd=$(sed -n "s/^window.QPCI_BINDIR = \"\(.*\)\";$/\1/p" "$1/config.js") && test -x "$2$d/qpci"' sh "$page" "$stage/root"
 fi
 
+# systemd-tmpfiles reads PREFIX/lib/tmpfiles.d for /usr and /usr/local: /var/lib/qpci at boot.
+check "the tmpfiles.d entry makes /var/lib/qpci" \
+        grep -qx 'd /var/lib/qpci 0755 root root -' "$(dirname "$lib")/tmpfiles.d/qpci.conf"
+
 python3 "$src/tests/fixture/mkfixture.py" "$src/tests/topologies/seed-laptop.topo" "$stage/fixture" >/dev/null
 export QPCI_ROOT="$stage/fixture" QPCI_PCI_IDS="$src/tests/data/pci.ids" QPCI_HWDB=0
 export LIBVIRT_DEFAULT_URI="test://$src/tests/cli/vms/none.xml"
