@@ -74,14 +74,13 @@
 
     function renderDevicesTab(pane, vm, vmRunning, out) {
         const devices = (window.qpci.state.devices || []).filter(d => !d.bridge);
-        // The VM's assignments as qvm-ls --json has them; one whose device is gone from the host,
-        // or is another card now, is said (qpci refuses to start the VM with it).
+        // The VM's assignments as qvm-ls --json has them (one whose device is gone from the host, or
+        // is another card now, is among the rules' findings).
         const info = (window.qpci.state.vms || []).find(v => v.name === vm) || { devices: [] };
         const assigned = new Map();
         for (const a of info.devices)
             if (a.present && devices.some(d => d.id === a.id))
                 assigned.set(a.id, { no_strict_reset: !!a.options["no-strict-reset"], permissive: !!a.options.permissive });
-        const absent = info.devices.filter(a => !assigned.has(a.id));
         const selected = new Map([...assigned].map(([k, v]) => [k, Object.assign({}, v)]));
 
         const avail = el("select", { multiple: true, size: 12, class: "qp-list", id: "available" });
@@ -141,52 +140,66 @@
             showFacts();
         }
 
-        // What qpci reports about the selection, before anything runs: devices without a
-        // reliable reset (qpci's reason and fix), other VMs that have them, and functions or
-        // IOMMU group members left out (with one click to add them).
+        // The rules' verdict on the selection before anything runs: qvm-pci check with the devices
+        // added (one run per set of options), every finding as qpci words it; a device that must
+        // go along gets one click to add it. The answer to an older selection is dropped.
+        let checkSeq = 0;
         function showFacts() {
-            clear(facts);
-            const items = [];
-            const missing = new Set();
-            for (const [id, opts] of selected) {
-                const d = devices.find(x => x.id === id);
-                if (!d)
-                    continue;
-                if (!d.strict_reset && !opts.no_strict_reset && !pciStrictOff)
-                    items.push(el("li", { class: "qp-verdict-reset" }, el("strong", {}, id + ": no reliable reset. "), d.strict_reset_reason));
-                for (const u of d.used_by || [])
-                    if (u.vm !== vm) {
-                        const other = (window.qpci.state.vms || []).find(v => v.name === u.vm);
-                        items.push(el("li", { class: "qp-verdict-other" }, el("strong", {}, id + ": "),
-                                      "also assigned to " + u.vm + (other && other.running ? ", which is running" : "") + "."));
-                    }
-                for (const b of (d.siblings || []).concat(d.iommu_group_peers || [])) {
-                    const s = devices.find(x => x.bdf === b);
-                    if (s && !selected.has(s.id))
-                        missing.add(s.id);
-                }
-            }
-            for (const a of absent)
-                items.push(el("li", { class: "qp-verdict-absent" }, el("strong", {}, a.id + ": "),
-                              a.device === "changed" ? "assigned, but the host has another device there now (" + a.vendor_id + ":" + a.device_id + " was assigned)."
-                                  : "assigned, but the host has no such device now."));
-            if (missing.size) {
-                const ids = [...missing];
-                const addAll = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "add-along" }, "Add them");
-                addAll.addEventListener("click", () => move(ids, true));
-                items.push(el("li", { class: "qp-verdict-along" }, el("strong", {}, "Goes along: "),
-                              ids.join(", ") + " (other functions of the same device, or its IOMMU group) are not selected. ", addAll));
-            }
-            if (items.length)
-                facts.append(el("h3", {}, "What qpci reports about the selection"), el("ul", {}, items));
             const list = commands();
             clear(preview, el("h3", {}, "Apply runs"),
-                                  list.length ? el("ul", { class: "qp-commands" }, list.map(a => el("li", {}, el("code", {}, commandLine(a)))))
-                                      : el("p", { class: "qp-muted" }, "nothing: no change."));
+                  list.length ? el("ul", { class: "qp-commands" }, list.map(a => el("li", {}, el("code", {}, commandLine(a)))))
+                      : el("p", { class: "qp-muted" }, "nothing: no change."));
+            const seq = ++checkSeq;
+            const groups = new Map();
+            for (const [id, opts] of selected)
+                if (!assigned.has(id)) {
+                    const key = JSON.stringify(opts);
+                    if (!groups.has(key))
+                        groups.set(key, { opts, ids: [] });
+                    groups.get(key).ids.push(id);
+                }
+            const runs = groups.size ? [...groups.values()].map(g => ["qvm-pci", "check"].concat(optionArgs(g.opts), [vm], g.ids))
+                : [["qvm-pci", "check", vm]];
+            clear(facts, el("p", { class: "qp-loading" }, "Checking the rules…"));
+            Promise.all(runs.map(argv => run(argv))).then(answers => {
+                if (seq !== checkSeq)
+                    return;
+                const seen = new Set();
+                const findings = [];
+                for (const f of answers.flatMap(a => a.findings))
+                    if (!seen.has(f.code + f.bdf + f.error) && !removed(f.bdf)) {
+                        seen.add(f.code + f.bdf + f.error);
+                        findings.push(f);
+                    }
+                renderFindings(findings, answers.every(a => a.allowed), runs);
+            }).catch(p => { if (seq === checkSeq) clear(facts, problem(p, "check")); });
         }
 
-        const pciStrictOff = window.qpci.state.vmPrefs && window.qpci.state.vmPrefs.pci_strictreset &&
-            window.qpci.state.vmPrefs.pci_strictreset.value === "False";
+        function removed(bdf) {
+            const d = devices.find(x => x.bdf === bdf);
+            return d && assigned.has(d.id) && !selected.has(d.id);
+        }
+
+        function renderFindings(findings, allowed, runs) {
+            const along = [...new Set(findings.filter(f => f.code === "goes-along" && f.other).map(f => f.other))]
+                .map(b => devices.find(x => x.bdf === b)).filter(d => d && !selected.has(d.id)).map(d => d.id);
+            const addAll = along.length ? el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "add-along" },
+                                             "Add " + along.join(", ")) : null;
+            if (addAll)
+                addAll.addEventListener("click", () => move(along, true));
+            clear(facts,
+                  el("h3", {}, "The rules' verdict"),
+                  el("p", { class: "qp-verdict-head " + (allowed ? "qp-verdict-ok" : "qp-verdict-no"), role: "status" },
+                     allowed ? "The rules allow it." : "The rules refuse it as it is:"),
+                  findings.length ? el("ul", { class: "qp-findings" }, findings.map(f =>
+                      el("li", { class: "qp-finding qp-finding-" + f.code + (f.refusal ? " qp-refusal" : ""), "data-bdf": f.bdf },
+                         el("span", { class: "qp-badge " + (f.refusal ? "qp-badge-warn" : "qp-badge-info") }, f.refusal ? "refused" : "note"), " ",
+                         el("span", { class: "qp-finding-error" }, f.error),
+                         f.reason ? el("span", { class: "qp-finding-reason" }, ": " + f.reason) : null,
+                         f.fix ? el("span", { class: "qp-finding-fix" }, el("br"), el("strong", {}, "Fix: "), f.fix) : null))) : null,
+                  addAll,
+                  el("p", { class: "qp-command" }, "From: ", runs.map(a => el("code", {}, commandLine(a.concat(["--json"])) + " "))));
+        }
 
         function optionArgs(opts) {
             return [].concat(opts.no_strict_reset ? ["-o", "no-strict-reset=True"] : [], opts.permissive ? ["-o", "permissive=True"] : []);
@@ -249,7 +262,6 @@
                pane, out));
         run(["qvm-prefs", vm]).then(result => {
             const prefs = result.prefs;
-            window.qpci.state.vmPrefs = prefs;
             if (tab === "devices")
                 renderDevicesTab(pane, vm, info ? info.running : false, out);
             else

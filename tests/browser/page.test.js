@@ -176,10 +176,14 @@ async function adminSession(browser) {
         await page.selectOption("#available", "dom0:00_1a.0");
         await page.click("#dev-add");
         await page.waitForSelector("#add-along");
-        assert((await page.textContent(".qp-verdict-along")).includes("dom0:00_1a.1, dom0:00_1a.2"), await page.textContent(".qp-verdict"));
+        const along = await page.$$eval(".qp-finding-goes-along .qp-finding-error", l => l.map(x => x.textContent));
+        assert(JSON.stringify(along) === JSON.stringify(["dom0:00_1a.1 goes along with dom0:00_1a.0", "dom0:00_1a.2 goes along with dom0:00_1a.0"]),
+               "goes along: " + along);
+        assert((await page.textContent(".qp-verdict-head")).includes("refuse"), "the verdict is not a refusal");
         await page.click("#add-along");
         const selected = await page.$$eval("#selected option", o => o.map(x => x.value));
         assert(JSON.stringify(selected) === JSON.stringify(["dom0:00_1a.0", "dom0:00_1a.1", "dom0:00_1a.2"]), "selected " + selected);
+        await page.waitForSelector(".qp-verdict-ok");
         for (const id of selected)
             await page.check(`input[data-option=no_strict_reset][data-id='${id}']`);
         assert(await page.isVisible("fieldset[data-id='dom0:00_1a.0'] .qp-alert-warning"), "no warning with no-strict-reset");
@@ -200,8 +204,13 @@ async function adminSession(browser) {
     await check("a device without a reliable reset: qpci's reason and fix before Apply, its refusal after", async () => {
         await page.fill("#avail-filter", "00_16.0");
         await page.dblclick("#available option[value='dom0:00_16.0']");
-        const verdict = await page.textContent(".qp-verdict-reset");
-        assert(verdict.includes("no-strict-reset=True"), verdict);
+        const check = JSON.parse(cli("qvm-pci", "check", "sys-usb", "dom0:00_16.0", "--json"));
+        const finding = check.findings.find(f => f.code === "no-reset");
+        assert(finding && !check.allowed, "qvm-pci check: " + JSON.stringify(check));
+        await page.waitForSelector(".qp-finding-no-reset");
+        const shown = await page.textContent(".qp-finding-no-reset");
+        for (const part of [finding.error, finding.reason, finding.fix])
+            assert(shown.includes(part), "page: " + shown + "\nmissing: " + part);
         const want = cliFail("qvm-pci", "attach", "-p", "sys-usb", "dom0:00_16.0");
         assert(want.reason && want.fix, "the tool gives no reason and fix: " + JSON.stringify(want));
         await page.click("#devices-apply");
@@ -212,7 +221,8 @@ async function adminSession(browser) {
     await shot(page, "vm-refusal-1280x800");
     await check("after the refusal the selection stays; with no-strict-reset the same Apply assigns it", async () => {
         await page.check("input[data-option=no_strict_reset][data-id='dom0:00_16.0']");
-        assert(await page.$(".qp-verdict-reset") === null, "the reset verdict stays with no-strict-reset");
+        await page.waitForSelector(".qp-verdict-ok");
+        assert(await page.$(".qp-finding-no-reset") === null, "the reset finding stays with no-strict-reset");
         await page.click("#devices-apply");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(/^dom0:00_16\.0 .*\*sys-usb \(required: no-strict-reset=True\)$/m.test(cli("qvm-pci", "list", "-s")), "not assigned");
