@@ -8,7 +8,7 @@
     q.state = { devices: null, vms: null, devicesProblem: null, vmsProblem: null };
 
     function route() {
-        const parts = window.location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+        const parts = window.location.hash.replace(/^#\/?/, "").split("?")[0].split("/").map(decodeURIComponent);
         return { view: parts[0] || "devices", arg: parts[1], sub: parts[2] };
     }
 
@@ -28,6 +28,7 @@
 
     function show() {
         const view = document.getElementById("view");
+        q.refreshView = null;
         const r = route();
         for (const t of ["devices", "usb", "vms"]) {
             const tab = document.getElementById("tab-" + t);
@@ -55,7 +56,15 @@
         document.body.setAttribute("data-view", r.view);
     }
 
+    // After changes made elsewhere (qpci monitor): a list shows them at once; a view with a
+    // form or an answer on it updates in place (q.refreshView), or says what changed.
+    function changed(events) {
+        if (q.refreshView)
+            q.refreshView(events);
+    }
+
     q.reload = reload;
+    q.changed = changed;
     q.currentView = () => route().view;
 
     window.addEventListener("hashchange", show);
@@ -66,4 +75,5 @@
     });
     q.startAdminWatch();
     reload(true).finally(() => document.body.setAttribute("data-ready", "yes"));
+    q.startLive();
 })();

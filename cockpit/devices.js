@@ -125,7 +125,6 @@
     }
 
     function renderDevices(view) {
-        const devices = window.qpci.state.devices || [];
         const body = el("tbody");
         const table = el("table", { class: "qp-table qp-devices", "aria-label": "Host PCI devices" },
                          el("thead", {}, el("tr", {}, ["Device", "Class", "Name", "Vendor:device", "Driver or hidden",
@@ -135,6 +134,7 @@
         const filters = filterBar("devices", f => fill(f));
 
         function fill(f) {
+            const devices = window.qpci.state.devices || [];
             clear(body);
             const rows = treeOrder(devices);
             // A bridge shows when something behind it does: the structure a device sits in.
@@ -182,6 +182,8 @@
                                 el("h2", { id: "devices-h" }, "Host devices"),
                                 filters.bar, count, el("div", { class: "qp-table-wrap" }, table)));
         fill(filters.get());
+        // Changes made elsewhere refill the table; the filters stay as they are.
+        window.qpci.refreshView = () => fill(filters.get());
     }
 
     function factList(pairs) {
@@ -260,6 +262,7 @@
                            el("label", {}, group, " with its IOMMU group"));
         const hideArgs = () => ["qvm-pci", "hide"].concat(persistent.checked ? ["-p"] : [], group.checked ? ["--with-group"] : [], [id]);
         const after = () => { load(); window.qpci.reload(false); };
+        window.qpci.refreshView = load;
         clear(view, 
             el("nav", { class: "qp-breadcrumb", "aria-label": "Breadcrumb" },
                el("a", { class: "qp-link", href: "#/devices" }, "Host devices"), " › ", id),

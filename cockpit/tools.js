@@ -89,5 +89,5 @@
                   el("code", {}, commandLine(argv)));
     }
 
-    Object.assign(window.qpci, { run, summary, commandLine, commandNote, watchAdmin, startAdminWatch });
+    Object.assign(window.qpci, { toolPath: path, run, summary, commandLine, commandNote, watchAdmin, startAdminWatch });
 })();

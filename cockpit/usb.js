@@ -22,6 +22,7 @@
         clear(view, el("section", { class: "qp-card", "aria-labelledby": "usb-h" },
                                 el("h2", { id: "usb-h" }, "Which USB controller?"), form, out));
         find(lastQuery, out);
+        window.qpci.refreshView = () => find(lastQuery, out);
     }
 
     function find(query, out) {

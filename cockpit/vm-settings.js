@@ -260,6 +260,15 @@
                el("div", { class: "qp-tabs qp-subtabs", role: "tablist", "aria-label": "Settings" },
                   tabLink("basic", "Basic"), tabLink("devices", "Devices")),
                pane, out));
+        // A change made elsewhere while the form is open is said, not poured into the form.
+        window.qpci.refreshView = events => {
+            const mine = events.filter(e => !e.vm || e.vm === vm);
+            if (!mine.length || document.getElementById("vm-changed"))
+                return;
+            const reloadBtn = el("a", { class: "qp-link", href: "#/vm/" + encodeURIComponent(vm) + "/" + tab + "?" + Date.now() }, "Reload the settings");
+            pane.before(el("div", { class: "qp-alert qp-alert-info", id: "vm-changed", role: "status" },
+                            "Something changed since this opened (" + mine.map(e => e.type + (e.id ? " " + e.id : "")).join(", ") + "). ", reloadBtn));
+        };
         run(["qvm-prefs", vm]).then(result => {
             const prefs = result.prefs;
             if (tab === "devices")
