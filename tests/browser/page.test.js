@@ -258,6 +258,25 @@ async function adminSession(browser) {
         await page.waitForSelector("tr[data-vm=sys-net] button[data-action='shut down']", { timeout: 20000 });
         assert(cli("virsh", "domstate", "sys-net").trim() === "running", "not running");
     });
+    await check("host devices: a running VM that has a device is marked running under Used by", async () => {
+        const xml = path.join(artifacts, "..", "hostdev-19.xml");
+        fs.writeFileSync(xml, "<hostdev mode='subsystem' type='pci' managed='no'><source>" +
+                         "<address domain='0x0000' bus='0x00' slot='0x19' function='0x0'/></source></hostdev>");
+        cli("virsh", "attach-device", "sys-net", xml, "--config");
+        fs.unlinkSync(xml);
+        await go(page, "#/devices");
+        await page.click("#refresh");
+        await page.waitForSelector("tr[data-id='dom0:00_19.0'] .qp-usedby-cell:has-text('sys-net')");
+        const cell = await page.textContent("tr[data-id='dom0:00_19.0'] .qp-usedby-cell");
+        assert(cell.includes("running"), "not marked running: " + cell);
+        assert(!(await page.textContent("tr[data-id='dom0:00_1a.0'] .qp-usedby-cell")).includes("running"), "halted sys-usb marked running");
+    });
+    await check("VMs view: Shut down runs qvm-shutdown and says what it did", async () => {
+        await go(page, "#/vms");
+        await page.click("tr[data-vm=sys-net] button[data-action='shut down']");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        assert((await page.textContent(".qp-action-out .qp-command")).includes("qvm-shutdown sys-net"), "another command");
+    });
 
     for (const [hash, name] of [["#/devices", "devices"], ["#/usb", "usb"], ["#/vms", "vms"], ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
         await page.setViewportSize(PHONE);
