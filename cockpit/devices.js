@@ -3,7 +3,7 @@
 // unhide, reset and permissive through the tools.
 (function () {
     "use strict";
-    const { el, clear, problem, success, field, run, summary, commandNote } = window.qpci;
+    const { el, clear, problem, field, run } = window.qpci;
 
     // Qubes Manager's class filter, by the PCI class code's base class (and subclass for USB).
     const CLASSES = [
@@ -214,17 +214,7 @@
 
     // One action of the device page: its button, the command it runs, and where its answer goes.
     function action(label, argv, out, after, extra) {
-        const btn = el("button", { type: "button", class: "qp-btn qp-btn-secondary", "data-action": label.toLowerCase() }, label);
-        btn.addEventListener("click", () => {
-            const args = typeof argv === "function" ? argv() : argv;
-            btn.disabled = true;
-            clear(out, el("p", { class: "qp-muted" }, "Running " + window.qpci.commandLine(args) + "…"));
-            run(args)
-                .then(result => clear(out, success(summary(args, result)), commandNote(args)))
-                .catch(p => clear(out, problem(p, "device-action"), commandNote(args)))
-                .then(() => { btn.disabled = false; after(); });
-        });
-        return el("div", { class: "qp-action" }, btn, extra);
+        return el("div", { class: "qp-action" }, window.qpci.actionButton(label, argv, out, after), extra);
     }
 
     function deviceFacts(dev, usb) {

@@ -3,7 +3,7 @@
 // (their --json, their refusals), so the page and the command line never disagree.
 (function () {
     "use strict";
-    const { el } = window.qpci;
+    const { el, clear, success, problem } = window.qpci;
 
     let admin = null;          // does this session have administrative access? null: not known yet
     const adminListeners = [];
@@ -89,5 +89,21 @@
                   el("code", {}, commandLine(argv)));
     }
 
-    Object.assign(window.qpci, { toolPath: path, run, summary, commandLine, commandNote, watchAdmin, startAdminWatch });
+    // A button that runs one command (argv, or a function giving it when clicked) and shows
+    // what it did, or its refusal, in out; then after().
+    function actionButton(label, argv, out, after) {
+        const btn = el("button", { type: "button", class: "qp-btn qp-btn-secondary", "data-action": label.toLowerCase() }, label);
+        btn.addEventListener("click", () => {
+            const args = typeof argv === "function" ? argv() : argv;
+            btn.disabled = true;
+            clear(out, el("p", { class: "qp-muted" }, "Running " + commandLine(args) + "…"));
+            run(args)
+                .then(result => clear(out, success(summary(args, result)), commandNote(args)))
+                .catch(p => clear(out, problem(p, "action"), commandNote(args)))
+                .then(() => { btn.disabled = false; after(); });
+        });
+        return btn;
+    }
+
+    Object.assign(window.qpci, { actionButton, toolPath: path, run, summary, commandLine, commandNote, watchAdmin, startAdminWatch });
 })();

@@ -2,7 +2,7 @@
 // and shut down with qvm-start and qvm-shutdown.
 (function () {
     "use strict";
-    const { el, clear, problem, success, run, summary, commandNote } = window.qpci;
+    const { el, clear, problem } = window.qpci;
 
     function loadVms() {
         return window.qpci.run(["qvm-ls"]);
@@ -13,18 +13,7 @@
         const body = el("tbody");
         const note = el("div");
 
-        function act(label, argv) {
-            const b = el("button", { type: "button", class: "qp-btn qp-btn-secondary", "data-action": label.toLowerCase() }, label);
-            b.addEventListener("click", () => {
-                b.disabled = true;
-                clear(out, el("p", { class: "qp-muted" }, "Running " + window.qpci.commandLine(argv) + "…"));
-                run(argv).then(r => clear(out, success(summary(argv, r)), commandNote(argv)))
-                    .catch(p => clear(out, problem(p, "vm-action"), commandNote(argv)))
-                    .then(() => window.qpci.reload(false))
-                    .then(fill);
-            });
-            return b;
-        }
+        const act = (label, argv) => window.qpci.actionButton(label, argv, out, () => window.qpci.reload(false).then(fill));
 
         // The rows only: an answer shown below the table stays when they change.
         function fill() {
