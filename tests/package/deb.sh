@@ -98,25 +98,26 @@ if [ "${QPCI_DEB_INSIDE:-}" ]; then
         check "the upgraded qvm-pci reads that state" in_root qvm-pci list
         check "and finds it whole" test ! -e "$root/var/lib/qpci/state.db.damaged"
 
-        # Another program's hook is left; qpci's go with the package.
-        printf '#!/bin/sh\n# another program\n' >"$hooks/libxl"
         check "apt-get purge qpci libqpci0 (and what they pulled in)" \
                 in_root apt-get purge -y --autoremove qpci libqpci0
-        check "the purge removes the hook qpci wrote" test ! -e "$hooks/qemu"
-        check "the purge leaves another program's hook" grep -q "another program" "$hooks/libxl"
-        rm -r "$root/etc/libvirt"
+        check "the purge removes the hooks qpci wrote" test ! -e "$hooks/qemu" -a ! -e "$hooks/libxl"
         files >"$root/tmp/files.after"
-        check "the purge leaves no file behind (/var/lib/qpci, hooks, libraries, docs)" \
+        check "the purge leaves no file behind (/var/lib/qpci, hooks and their folders, libraries, docs)" \
                 diff "$root/tmp/files.before" "$root/tmp/files.after"
 
         # cockpit-qpci brings Cockpit's bridge (and systemd, whose leftovers after a purge are not
-        # qpci's): the page is where the bridge looks, and goes with the package.
+        # qpci's): the page is where the bridge looks, and goes with qpci.
         check "apt-get installs cockpit-qpci (and qpci) with Cockpit's bridge" \
                 in_root sh -c 'apt-get install -y --no-install-recommends /tmp/debs/*.deb'
         check "Cockpit's bridge finds the page" \
                 sh -c 'chroot "$1" cockpit-bridge --packages | grep -q "^qpci .*/usr/share/cockpit/qpci\$"' sh "$root"
-        check "apt-get purge cockpit-qpci removes the page" \
-                sh -c 'chroot "$1" apt-get purge -y cockpit-qpci && test ! -e "$1/usr/share/cockpit/qpci"' sh "$root"
+        # Another program's hook is left; qpci's goes with the package.
+        in_root qpci hook install >/dev/null
+        printf '#!/bin/sh\n# another program\n' >"$hooks/libxl"
+        check "apt-get purge qpci removes cockpit-qpci and its page" \
+                sh -c 'chroot "$1" apt-get purge -y qpci && test ! -e "$1/usr/share/cockpit/qpci"' sh "$root"
+        check "the purge removes the hook qpci wrote, and leaves another program's" \
+                sh -c 'test ! -e "$1/qemu" && grep -q "another program" "$1/libxl"' sh "$hooks"
         echo "$n" >"$root/tmp/n"
         exit $status
 fi
