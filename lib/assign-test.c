@@ -102,6 +102,7 @@ static struct qpci_assignment assignment(struct qpci_dev *d) {
         };
         snprintf(a.bdf, sizeof(a.bdf), "%s", qpci_dev_get_bdf(d));
         snprintf(a.path, sizeof(a.path), "%s", qpci_dev_get_path(d));
+        snprintf(a.devid, sizeof(a.devid), "%s", qpci_dev_get_devid(d));
         return a;
 }
 
@@ -148,7 +149,7 @@ static void expect_error(struct host *h, const char *part) {
         h->err = NULL;
 }
 
-/* The device is there, and it is the card that was assigned, at the place it was assigned. */
+/* The device is there, and it is the card that was assigned, at the port it was assigned. */
 static void test_same_card(void **state) {
         struct host *h = host_from_file("gpu-switch");
         struct qpci_dev *nvme = dev(h, "04:00.0"), *d;
@@ -164,31 +165,45 @@ static void test_same_card(void **state) {
         assert_int_equal(qpci_rules_check(&r, &a, true), 0);
 
         struct qpci_assignment gone = a;
+        snprintf(gone.path, sizeof(gone.path), "00_01.0-00_00.0-00_07.0-00_00.0");
+        assert_int_equal(qpci_rule_present(&r, &gone, &d), -ENODEV);
+        expect_error(h, "dom0:00_01.0-00_00.0-00_07.0-00_00.0 is assigned to sys-gpu, but the host has no such "
+                        "device: unassign it (qvm-pci unassign sys-gpu dom0:00_01.0-00_00.0-00_07.0-00_00.0)");
+        /* No port recorded (a <hostdev> of virsh's): the device at its address. */
+        gone.path[0] = '\0';
         assert_int_equal(qpci_addr_parse("0000:09:00.0", &gone.addr, NULL), 0);
         assert_int_equal(qpci_rule_present(&r, &gone, &d), -ENODEV);
-        expect_error(h, "dom0:09_00.0 is assigned to sys-gpu, but the host has no such device: detach it");
+        expect_error(h, "dom0:09_00.0 is assigned to sys-gpu, but the host has no such device");
 
+        /* Another device at the port: what was expected and what is there are named. */
         struct qpci_assignment other = a;
-        other.device_id = 0xa809;
+        snprintf(other.devid, sizeof(other.devid), "0x144d:0xa809::p010802");
         assert_int_equal(qpci_rule_same_card(&r, &other, nvme), -ESTALE);
-        expect_error(h, "dom0:04_00.0 is now 144d:a808, not the 144d:a809 that was assigned to sys-gpu");
-        /* Assigned before qpci recorded ids: the address alone. */
-        other.vendor_id = other.device_id = 0;
+        expect_error(h, "dom0:00_01.0-00_00.0-00_01.0-00_00.0 holds 0x144d:0xa808::p010802, not the "
+                        "0x144d:0xa809::p010802 that was assigned to sys-gpu");
+        /* Recorded by an older qpci without the class: any class. */
+        snprintf(other.devid, sizeof(other.devid), "0x144d:0xa808::*");
         assert_int_equal(qpci_rule_same_card(&r, &other, nvme), 0);
+        /* A port alone takes whatever is there. */
+        snprintf(other.devid, sizeof(other.devid), "*");
+        assert_int_equal(qpci_rule_same_card(&r, &other, nvme), 0);
+        /* An unreadable record is never taken for a match. */
+        other.devid[0] = '\0';
+        assert_int_equal(qpci_rule_same_card(&r, &other, nvme), -ESTALE);
+        expect_error(h, "cannot be read");
 
-        struct qpci_assignment moved = a;
-        snprintf(moved.path, sizeof(moved.path), "00_01.0-00_00.0-00_00.0-00_00.0");
-        assert_int_equal(qpci_rule_same_card(&r, &moved, nvme), -ESTALE);
-        expect_error(h, "dom0:04_00.0 is now at 00_01.0-00_00.0-00_01.0-00_00.0, not at 00_01.0-00_00.0-00_00.0-00_00.0 "
-                        "where it was assigned to sys-gpu: the buses were renumbered");
-
-        /* Recorded before paths, as the chain of BDFs: the same place, then another one. */
-        struct qpci_assignment before = a;
-        snprintf(before.path, sizeof(before.path), "0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:04:00.0");
-        assert_int_equal(qpci_rule_same_card(&r, &before, nvme), 0);
-        snprintf(before.path, sizeof(before.path), "0000:00:01.0/0000:01:00.0/0000:02:00.0/0000:04:00.0");
-        assert_int_equal(qpci_rule_same_card(&r, &before, nvme), -ESTALE);
-        expect_error(h, "not at 00_01.0-00_00.0-00_00.0-00_00.0 where it was assigned");
+        /* A device id alone: the device wherever it is, refused when the host has none or several. */
+        struct qpci_assignment by_id = a;
+        snprintf(by_id.path, sizeof(by_id.path), "*");
+        assert_int_equal(qpci_addr_parse("0000:09:00.0", &by_id.addr, NULL), 0);
+        assert_int_equal(qpci_rule_present(&r, &by_id, &d), 0);
+        assert_ptr_equal(d, nvme);
+        snprintf(by_id.devid, sizeof(by_id.devid), "0x144d:0xa809::p010802");
+        assert_int_equal(qpci_rule_present(&r, &by_id, &d), -ENODEV);
+        expect_error(h, "sys-gpu is assigned the device 0x144d:0xa809::p010802 wherever it is, but the host has none");
+        snprintf(by_id.devid, sizeof(by_id.devid), "0x10b5:0x8747::*");
+        assert_int_equal(qpci_rule_present(&r, &by_id, &d), -ENOTUNIQ);
+        expect_error(h, "and the host has several: qpci cannot tell which one sys-gpu should get");
         host_free(h);
 }
 
@@ -213,20 +228,23 @@ static struct host *deep_chain(unsigned port) {
         return host_new(topo);
 }
 
-/* However deep the card sits, its whole path is compared: a change near the end counts too. */
+/* However deep the card sits, its whole path is its port: the same BDF behind another downstream
+ * port near the end of the chain is not the port that was assigned. */
 static void test_same_card_deep(void **state) {
         struct host *h = deep_chain(0), *moved = deep_chain(1);
         struct qpci_assignment a = assignment(dev(h, "0c:00.0"));
         struct users u = {0};
         struct qpci_rules r = rules_for(moved, &a, 1, &u);
+        struct qpci_dev *d;
         (void)state;
 
         assert_int_equal(strlen(a.path), 7 + 12 * 8);
         assert_string_equal(a.path + strlen(a.path) - 16, "-00_00.0-00_00.0");
-        assert_int_equal(qpci_rule_same_card(&r, &a, dev(moved, "0c:00.0")), -ESTALE);
-        expect_error(moved, "the buses were renumbered");
+        assert_int_equal(qpci_rule_present(&r, &a, &d), -ENODEV);
+        expect_error(moved, "but the host has no such device");
         r = rules_for(h, &a, 1, &u);
-        assert_int_equal(qpci_rule_same_card(&r, &a, dev(h, "0c:00.0")), 0);
+        assert_int_equal(qpci_rule_present(&r, &a, &d), 0);
+        assert_ptr_equal(d, dev(h, "0c:00.0"));
         host_free(h);
         host_free(moved);
 }

@@ -172,19 +172,85 @@ static int refuse_remote_devices(struct qpci_vm *vm, const char *command) {
                                        vm->virt->remote_host);
 }
 
-int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
-        struct qpci_assignment *a = NULL;
-        size_t n = 0;
-        int r = qpci_vm_get_assignments(vm, &a, &n);
+/* The VM's assignments, each persistent one with the address of the device it names now (its
+ * port, or its device id wherever it is), which may differ from the recorded one. */
+static int resolved_assignments(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_assignment **ret,
+                                size_t *n) {
+        int r = qpci_vm_get_assignments(vm, ret, n);
 
-        if (r >= 0 && n > 0)
-                r = refuse_remote_devices(vm, "qvm-start");
-
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                if (a[i].persistent)
-                        r = check_device(vm, inv, &a[i], a, n, qpci_vm_strict_for(vm, &a[i]), true);
-        free(a);
+        for (size_t i = 0; r >= 0 && i < *n; i++) {
+                struct qpci_assignment *a = &(*ret)[i];
+                struct qpci_dev *d;
+                if (a->persistent && qpci_assignment_find(inv, a, &d) == 0) {
+                        a->addr = *qpci_dev_get_addr(d);
+                        snprintf(a->bdf, sizeof(a->bdf), "%s", qpci_dev_get_bdf(d));
+                }
+        }
         return r;
+}
+
+/* Every rule for every persistent assignment, on the devices they name now (*ret, resolved). */
+static int check_resolved(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_assignment **ret, size_t *n) {
+        struct qpci_assignment *a = NULL;
+        int r = resolved_assignments(vm, inv, &a, n);
+
+        if (r >= 0 && *n > 0)
+                r = refuse_remote_devices(vm, "qvm-start");
+        for (size_t i = 0; r >= 0 && i < *n; i++) {
+                if (!a[i].persistent)
+                        continue;
+                r = check_device(vm, inv, &a[i], a, *n, qpci_vm_strict_for(vm, &a[i]), true);
+                /* Two assignments may name one device (its port, and its id alone): libvirt takes it once. */
+                for (size_t j = 0; r >= 0 && j < i; j++)
+                        if (a[j].persistent && qpci_addr_cmp(&a[i].addr, &a[j].addr) == 0)
+                                r = log_error_errno(vm->virt->ctx, -EEXIST, "dom0:%s is assigned to %s twice (by its "
+                                                    "port and by its device id): unassign one of them",
+                                                    a[i].bdf, vm->name);
+        }
+        if (r < 0) {
+                free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+int qpci_vm_check(struct qpci_vm *vm, struct qpci_inventory *inv) {
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        size_t n = 0;
+        return check_resolved(vm, inv, &a, &n);
+}
+
+/* An assignment that followed its port (the buses were renumbered) or its device id to another
+ * address: the definition gives libvirt the device where it is now. All the moved ones leave
+ * their old addresses first, so two that trade places do not overwrite each other. */
+static int follow_moves(struct qpci_vm *vm, const struct qpci_assignment *now, size_t n) {
+        _cleanup_free_ struct qpci_assignment *was = NULL;
+        struct qpci_vmxml *x;
+        size_t n_was = 0, moved = 0;
+        int r;
+
+        if ((r = qpci_vm_get_assignments(vm, &was, &n_was)) < 0 || (r = qpci_vm_def(vm, &x)) < 0)
+                return r;
+        for (size_t i = 0; i < n && i < n_was; i++)
+                if (now[i].persistent && qpci_addr_cmp(&now[i].addr, &was[i].addr) != 0) {
+                        /* libvirt's hook has the XML libvirt starts, and may not call libvirt back. */
+                        if (!vm->dom)
+                                return log_error_errno(vm->virt->ctx, -ESTALE, "%s's device dom0:%s is at %s now, "
+                                                       "not at %s where its definition gives it: start %s with "
+                                                       "qvm-start, which follows it there", vm->name, now[i].path,
+                                                       now[i].bdf, was[i].bdf, vm->name);
+                        qpci_vmxml_remove_assignment(x, &was[i].addr);
+                        moved++;
+                }
+        for (size_t i = 0; moved && i < n && i < n_was; i++)
+                if (now[i].persistent && qpci_addr_cmp(&now[i].addr, &was[i].addr) != 0) {
+                        log_info(vm->virt->ctx, "%s gets dom0:%s at %s now, no longer at %s", vm->name,
+                                 streq(now[i].path, "*") ? now[i].devid : now[i].path, now[i].bdf, was[i].bdf);
+                        if ((r = qpci_vmxml_add_assignment(x, &now[i])) < 0)
+                                return r;
+                }
+        return moved ? qpci_vm_define(vm, x) : 0;
 }
 
 int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_devices) {
@@ -193,16 +259,12 @@ int qpci_vm_prepare(struct qpci_vm *vm, struct qpci_inventory *inv, size_t *n_de
         size_t n = 0;
         int r;
 
-        if ((r = qpci_vm_get_assignments(vm, &a, &n)) < 0)
-                return r;
-        if (n > 0 && (r = refuse_remote_devices(vm, "qvm-start")) < 0)
-                return r;
-        if ((r = qpci_vm_check(vm, inv)) < 0)
+        if ((r = check_resolved(vm, inv, &a, &n)) < 0)
                 return r;
         *n_devices = n;
         if (n == 0)
                 return 0;
-        if ((r = refuse_if_rooted(vm)) < 0)
+        if ((r = refuse_if_rooted(vm)) < 0 || (r = follow_moves(vm, a, n)) < 0)
                 return r;
         /* One window from the hide to the taint record: no other command moves these devices in
          * between (each step below nests in it). */
@@ -275,8 +337,19 @@ int qpci_vm_assignment_of(struct qpci_dev *d, const struct qpci_attach_options *
                 .persistent = o && o->persistent,
         };
         snprintf(a->bdf, sizeof(a->bdf), "%s", qpci_dev_get_bdf(d));
-        snprintf(a->path, sizeof(a->path), "%s", qpci_dev_get_path(d));
+        snprintf(a->path, sizeof(a->path), "%s", o && o->only_device ? "*" : qpci_dev_get_path(d));
+        snprintf(a->devid, sizeof(a->devid), "%s", o && o->only_port ? "*" : qpci_dev_get_devid(d));
+        if (o && o->only_port)
+                a->vendor_id = a->device_id = 0;
         return 0;
+}
+
+/* The same port (or both by device id), and the same device id, or one older qpci recorded with
+ * less (no class) that the device matches: assigning it again changes nothing. */
+static bool same_identity(const struct qpci_assignment *was, const struct qpci_assignment *a, struct qpci_dev *d) {
+        return streq(was->path, a->path) && (streq(was->devid, a->devid) || (!streq(was->devid, "*") &&
+                                                                             !streq(a->devid, "*") &&
+                                                                             qpci_devid_matches(was->devid, d)));
 }
 
 int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *d,
@@ -309,7 +382,8 @@ int qpci_vm_attach(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_d
         for (size_t i = 0; i < n; i++)
                 if (qpci_addr_cmp(&set[i].addr, &a.addr) == 0 && (set[i].live || !running) &&
                     (set[i].persistent || !a.persistent) && set[i].no_strict_reset == a.no_strict_reset &&
-                    set[i].permissive == a.permissive)
+                    set[i].permissive == a.permissive &&
+                    (!a.persistent || same_identity(&set[i], &a, d)))
                         return log_error_errno(ctx, -EEXIST, "device dom0:%s of class pci already attached to %s",
                                                qpci_dev_get_ident(d), vm->name);
         if (append(&set, &n, &a) < 0)

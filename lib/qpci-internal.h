@@ -380,8 +380,10 @@ int qpci_guard_dependents(struct qpci_ctx *ctx, const char *bdf, char **ret);
 #define QPCI_XMLNS "https://qpci.dev/xmlns/vm/1"
 
 struct qpci_vmxml;
-/* -EBADMSG when it is not a domain's XML. */
+/* -EBADMSG when it is not a domain's XML. Records of an older qpci are converted as it is parsed. */
 int qpci_vmxml_parse(const char *xml, struct qpci_vmxml **ret);
+/* Whether the parse converted records of an older qpci: the definition is worth saving. */
+bool qpci_vmxml_migrated(struct qpci_vmxml *x);
 void qpci_vmxml_free(struct qpci_vmxml *x);
 char *qpci_vmxml_format(struct qpci_vmxml *x);
 const char *qpci_vmxml_get_name(struct qpci_vmxml *x);

@@ -60,7 +60,8 @@ int qpci_set_hwdb(struct qpci_ctx *ctx, bool enable);
  * "not-found", "in-use", "bad-argument", "exists", "needs-root", "read-only", "no-space",
  * "changed" (not the device that was assigned), "timeout", "already", "unsupported", "no-reset",
  * "remote", "out-of-memory", "bridge", "no-iommu", "group-incomplete", "functions-incomplete",
- * "guarded", "not-hidden", "vm-running", "vm-halted", "not-assigned", "fixture", or "failed".
+ * "guarded", "not-hidden", "vm-running", "vm-halted", "not-assigned", "fixture", "ambiguous" (a
+ * device id alone that names several devices), or "failed".
  */
 struct qpci_error {
         const char *code;
@@ -433,13 +434,19 @@ int qpci_vm_set_pref(struct qpci_vm *vm, const char *name, const char *value);
 /* A device's path from its root bus: each bridge above it takes a bus number of its own, so at
  * most 256 bridges and the device. Sized for that, a path is never cut, so it is compared whole. */
 #define QPCI_PATH_MAX (257 * QPCI_BDF_MAX)
+/* A device id as qpci records it: "0x8086:0x10d3::p020000", with room to spare. */
+#define QPCI_DEVID_MAX 64
 
 /* One PCI device assigned to a VM. */
 struct qpci_assignment {
         struct qpci_addr addr;
         char bdf[QPCI_BDF_MAX];
-        uint16_t vendor_id, device_id; /* the device that was assigned; 0 when qpci did not assign it */
-        char path[QPCI_PATH_MAX];      /* its PCI path, "00_1c.0-00_00.0" (before: "0000:00:1c.0/0000:01:00.0") */
+        uint16_t vendor_id, device_id; /* from devid; 0 when it names no one vendor:device ("*") */
+        /* Qubes R4.3's identity: the port, a PCI path ("00_1c.0-00_00.0"; "*": the device wherever it
+         * is; "": not recorded, the device at addr), and the device id that must be there
+         * ("0x8086:0x10d3::p020000"; "*": whatever is at the port; "": unreadable, never matches). */
+        char path[QPCI_PATH_MAX];
+        char devid[QPCI_DEVID_MAX];
         bool no_strict_reset;
         bool permissive;
         bool persistent; /* in the definition: the VM gets it at every start */
@@ -447,6 +454,19 @@ struct qpci_assignment {
         bool via_libxl;  /* given to the running Xen domain by libxl, not libvirt (which would refuse a
                             device it cannot reset) */
 };
+/* The device an assignment names on the host now: the one at its port (or, none recorded, at its
+ * address), or, port "*", the one its device id names wherever it is. -ENODEV when there is none,
+ * -ENOTUNIQ when a device id alone names several (*ret is then the first). Whether the device at
+ * the port is the one its device id names is not checked here. */
+int qpci_assignment_find(const struct qpci_inventory *inv, const struct qpci_assignment *a, struct qpci_dev **ret);
+/* Which assignments a user's device string names, as Qubes R4.3's unassign takes it: PORT, only
+ * one to the port alone (device id "*", assign --port); DEVICE, only one to the device id alone
+ * (port "*", assign --device, or a string "dom0:*:DEVID"); ANY, one at that port (its PCI path,
+ * or a BDF) and one to the device id of the device there now. d: the device at the string's
+ * port, NULL when the host has none there. */
+enum qpci_match { QPCI_MATCH_ANY, QPCI_MATCH_PORT, QPCI_MATCH_DEVICE };
+bool qpci_assignment_matches(const struct qpci_assignment *a, const struct qpci_device_spec *spec,
+                             const struct qpci_dev *d, enum qpci_match how);
 /* The persistent assignments and the live ones, merged by address. *ret is the caller's. */
 int qpci_vm_get_assignments(struct qpci_vm *vm, struct qpci_assignment **ret, size_t *n);
 
@@ -454,6 +474,10 @@ struct qpci_attach_options {
         bool persistent;
         bool no_strict_reset;
         bool permissive;
+        /* Qubes R4.3's assign --port: whatever device is at the port at each start (device id "*");
+         * --device: this device wherever it is then (port "*"). Neither: this device at this port. */
+        bool only_port;
+        bool only_device;
 };
 /* Assigns a device; to a running VM it is hidden from the host (the engine) and hot-plugged, to
  * a halted one only with persistent. Every rule is checked first; a refusal says why (logged). */

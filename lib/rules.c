@@ -13,38 +13,6 @@
 
 #include "qpci-internal.h"
 
-/*
- * qpci recorded the place of an assignment as its chain of BDFs, "0000:00:1c.0/0000:01:00.0",
- * before it used PCI paths. The same place as a path: a bridge's secondary bus is the bus of the
- * device below it in the chain, so each bus after the first is 00 relative to it. False when old
- * is not that form (a path already, or damaged: compared as it is).
- */
-static bool path_from_bdf_chain(const char *old, char *buf, size_t size) {
-        size_t len = 0;
-
-        if (!strchr(old, ':'))
-                return false;
-        for (const char *p = old; *p;) {
-                const char *slash = strchr(p, '/');
-                size_t n = slash ? (size_t)(slash - p) : strlen(p);
-                char part[QPCI_BDF_MAX], ident[QPCI_IDENT_MAX];
-                struct qpci_addr a;
-
-                if (n == 0 || n >= sizeof(part))
-                        return false;
-                memcpy(part, p, n);
-                part[n] = '\0';
-                if (qpci_addr_parse_sysfs(part, &a) < 0)
-                        return false;
-                if (len == 0)
-                        len += snprintf(buf + len, len < size ? size - len : 0, "%s", qpci_addr_format_ident(&a, ident));
-                else
-                        len += snprintf(buf + len, len < size ? size - len : 0, "-00_%02x.%x", a.dev, a.fn);
-                p = slash ? slash + 1 : p + n;
-        }
-        return len > 0 && len < size;
-}
-
 static bool in_set(const struct qpci_rules *r, struct qpci_dev *d) {
         for (size_t i = 0; i < r->n; i++)
                 if (qpci_addr_cmp(&r->set[i].addr, qpci_dev_get_addr(d)) == 0)
@@ -58,36 +26,97 @@ static int user_of(const struct qpci_rules *r, struct qpci_dev *d, const char **
         return r->user_of ? r->user_of(qpci_dev_get_addr(d), r->user_data, vm) : 0;
 }
 
-int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret) {
-        char ident[QPCI_IDENT_MAX];
-
-        *ret = qpci_inventory_find(r->inv, &a->addr);
-        if (*ret)
-                return 0;
-        qpci_addr_format_ident(&a->addr, ident);
-        return log_refusal(r->ctx, -ENODEV, "not-found",
-                           ("dom0:%s is assigned to %s, but the host has no such device", ident, r->vm), (NULL),
-                           ("detach it (qvm-pci detach %s dom0:%s)", r->vm, ident));
+/* The port an assignment names to the user: its PCI path, or "*", or the address it was given at. */
+static const char *port_of(const struct qpci_assignment *a, char ident[static QPCI_IDENT_MAX]) {
+        return a->path[0] ? a->path : qpci_addr_format_ident(&a->addr, ident);
 }
 
-/* The very card that was assigned: ids that changed, or a path that changed because the buses
- * behind a bridge were renumbered when a card was added, mean another device is at the address. */
-int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d) {
-        const char *path = qpci_dev_get_path(d);
+QPCI_EXPORT int qpci_assignment_find(const struct qpci_inventory *inv, const struct qpci_assignment *a,
+                                     struct qpci_dev **ret) {
+        size_t n = qpci_inventory_count(inv), found = 0;
 
-        if (a->vendor_id && (a->vendor_id != qpci_dev_get_vendor_id(d) || a->device_id != qpci_dev_get_device_id(d)))
+        *ret = NULL;
+        if (!a->path[0]) {
+                *ret = qpci_inventory_find(inv, &a->addr);
+                return *ret ? 0 : -ENODEV;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_dev *d = qpci_inventory_get(inv, i);
+                if (streq(a->path, "*") ? qpci_devid_matches(a->devid, d) : streq(a->path, qpci_dev_get_path(d))) {
+                        if (found++ == 0)
+                                *ret = d;
+                }
+        }
+        return found == 0 ? -ENODEV : found > 1 ? -ENOTUNIQ : 0;
+}
+
+QPCI_EXPORT bool qpci_assignment_matches(const struct qpci_assignment *a, const struct qpci_device_spec *spec,
+                                         const struct qpci_dev *d, enum qpci_match how) {
+        char ident[QPCI_IDENT_MAX];
+        bool by_id = streq(a->path, "*"), any_device = streq(a->devid, "*"), at_port, its_device;
+
+        if (streq(spec->port, "*"))
+                how = QPCI_MATCH_DEVICE;
+        /* A BDF names the device the definition gives at that address, wherever its port is. */
+        at_port = !by_id && (streq(a->path, spec->port) || (d && qpci_addr_cmp(&a->addr, qpci_dev_get_addr(d)) == 0) ||
+                             (!strchr(spec->port, '-') && streq(qpci_addr_format_ident(&a->addr, ident), spec->port)));
+        its_device = by_id && (spec->devid && !streq(spec->devid, "*") ? streq(a->devid, spec->devid)
+                                                                        : d && qpci_devid_matches(a->devid, d));
+        switch (how) {
+        case QPCI_MATCH_PORT:
+                return any_device && at_port;
+        case QPCI_MATCH_DEVICE:
+                return its_device;
+        default:
+                return at_port || its_device;
+        }
+}
+
+int qpci_rule_present(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev **ret) {
+        char ident[QPCI_IDENT_MAX];
+        const char *port = port_of(a, ident);
+        int k = qpci_assignment_find(r->inv, a, ret);
+
+        if (k == -ENOTUNIQ)
+                return log_refusal(r->ctx, k, "ambiguous",
+                                   ("%s is assigned the device %s wherever it is, and the host has several", r->vm,
+                                    a->devid),
+                                   ("qpci cannot tell which one %s should get", r->vm),
+                                   ("unassign it (qvm-pci unassign --device %s dom0:*:%s) and assign one by its port",
+                                    r->vm, a->devid));
+        if (k < 0 && streq(port, "*"))
+                return log_refusal(r->ctx, k, "not-found",
+                                   ("%s is assigned the device %s wherever it is, but the host has none", r->vm,
+                                    a->devid), (NULL),
+                                   ("plug it in, or unassign it (qvm-pci unassign --device %s dom0:*:%s)", r->vm,
+                                    a->devid));
+        if (k < 0)
+                return log_refusal(r->ctx, k, "not-found",
+                                   ("dom0:%s is assigned to %s, but the host has no such device", port, r->vm), (NULL),
+                                   ("unassign it (qvm-pci unassign %s dom0:%s)", r->vm, port));
+        return 0;
+}
+
+/* Qubes R4.3: the device at the port must be the one its device id names; a port-only assignment
+ * ("*") takes whatever is there. */
+int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment *a, struct qpci_dev *d) {
+        char ident[QPCI_IDENT_MAX];
+        const char *port = streq(a->path, "*") ? qpci_dev_get_path(d) : port_of(a, ident);
+
+        if (!a->devid[0])
                 return log_refusal(r->ctx, -ESTALE, "changed",
-                                   ("dom0:%s is now %04x:%04x, not the %04x:%04x that was assigned to %s",
-                                    qpci_dev_get_ident(d), qpci_dev_get_vendor_id(d), qpci_dev_get_device_id(d),
-                                    a->vendor_id, a->device_id, r->vm),
-                                   ("the hardware changed"), ("detach it and attach the device you mean"));
-        char was[sizeof(a->path)];
-        const char *assigned = path_from_bdf_chain(a->path, was, sizeof(was)) ? was : a->path;
-        if (a->path[0] && !streq(assigned, path))
+                                   ("the device id recorded for dom0:%s in %s's definition cannot be read", port,
+                                    r->vm),
+                                   ("qpci cannot tell whether dom0:%s is the device that was assigned", port),
+                                   ("unassign it (qvm-pci unassign %s dom0:%s) and assign it again", r->vm, port));
+        if (!qpci_devid_matches(a->devid, d))
                 return log_refusal(r->ctx, -ESTALE, "changed",
-                                   ("dom0:%s is now at %s, not at %s where it was assigned to %s",
-                                    qpci_dev_get_ident(d), path, assigned, r->vm),
-                                   ("the buses were renumbered"), ("detach it and attach the device you mean"));
+                                   ("dom0:%s holds %s, not the %s that was assigned to %s", port,
+                                    qpci_dev_get_devid(d), a->devid, r->vm),
+                                   ("another device is at its port"),
+                                   ("unassign it (qvm-pci unassign %s dom0:%s) and assign the device you mean, or "
+                                    "assign the port to whatever is there (qvm-pci assign -r --port %s dom0:%s)",
+                                    r->vm, port, r->vm, port));
         return 0;
 }
 

@@ -476,6 +476,17 @@ void qpci_vm_refresh(struct qpci_vm *vm) {
         vm->def = vm->live = NULL;
 }
 
+static void save_migrated(struct qpci_vm *vm, struct qpci_vmxml *x) {
+        _cleanup_free_ char *xml = qpci_vmxml_format(x);
+        virDomainPtr dom = xml ? virDomainDefineXML(vm->virt->conn, xml) : NULL;
+
+        if (dom)
+                virDomainFree(dom);
+        else
+                log_info(vm->virt->ctx, "the assignments of %s, recorded by an older qpci, could not be saved in "
+                         "today's form: %s", vm->name, xml ? qpci_virt_error() : strerror(ENOMEM));
+}
+
 /* One of the domain's XMLs, fetched and parsed on first use into *slot. */
 static int load_xml(struct qpci_vm *vm, unsigned flags, struct qpci_vmxml **slot, struct qpci_vmxml **ret) {
         _cleanup_free_ char *xml = NULL;
@@ -490,6 +501,10 @@ static int load_xml(struct qpci_vm *vm, unsigned flags, struct qpci_vmxml **slot
                 r = qpci_vmxml_parse(xml, slot);
                 if (r < 0)
                         return log_error_errno(vm->virt->ctx, r, "libvirt gave no domain XML for %s", vm->name);
+                /* Once: the converted records are saved, so the next reader finds them converted. Not
+                 * saving them changes nothing but that (each parse converts them again). */
+                if ((flags & VIR_DOMAIN_XML_INACTIVE) && qpci_vmxml_migrated(*slot))
+                        save_migrated(vm, *slot);
         }
         *ret = *slot;
         return 0;

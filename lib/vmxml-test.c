@@ -37,7 +37,7 @@ static bool has(struct qpci_vmxml *x, const char *needle) {
 
 static const struct qpci_assignment usb = {
         .addr = {.bus = 0, .dev = 0x1a, .fn = 0}, .bdf = "0000:00:1a.0", .vendor_id = 0x8086, .device_id = 0x2934,
-        .path = "0000:00:1a.0", .no_strict_reset = true, .persistent = true};
+        .path = "00_1a.0", .devid = "0x8086:0x2934::p0c0320", .no_strict_reset = true, .persistent = true};
 
 static void test_new_and_prefs(void **state) {
         (void)state;
@@ -103,7 +103,9 @@ static void test_assignments(void **state) {
         assert_string_equal(a[0].bdf, "0000:00:1a.0");
         assert_int_equal(a[0].vendor_id, 0x8086);
         assert_int_equal(a[0].device_id, 0x2934);
-        assert_string_equal(a[0].path, "0000:00:1a.0");
+        assert_string_equal(a[0].path, "00_1a.0");
+        assert_string_equal(a[0].devid, "0x8086:0x2934::p0c0320");
+        assert_true(has(x, "port=\"00_1a.0\" devid=\"0x8086:0x2934::p0c0320\""));
         assert_true(a[0].no_strict_reset && a[0].persistent && !a[0].live && !a[0].permissive);
         free(a);
         /* Other options: the same address, updated in place. */
@@ -162,7 +164,7 @@ static void test_via_libxl(void **state) {
         assert_string_equal(a[0].bdf, "0000:00:1a.0");
         assert_true(a[0].live && a[0].via_libxl && !a[0].persistent && a[0].no_strict_reset);
         assert_int_equal(a[0].vendor_id, 0x8086);
-        assert_string_equal(a[0].path, "0000:00:1a.0");
+        assert_string_equal(a[0].path, "00_1a.0");
         free(a);
         /* The element virDomainSetMetadata() takes, which reads back the same in a domain's XML. */
         md = qpci_vmxml_format_meta(x);
@@ -186,6 +188,66 @@ static void test_via_libxl(void **state) {
         assert_int_equal(n, 0);
         free(a);
         qpci_vmxml_free(x);
+}
+
+/* Records of an older qpci, converted once as the XML is parsed: a chain of BDFs or one BDF
+ * becomes a PCI path, vendor and device a device id of any class, and the converted definition
+ * says it was converted (the caller saves it); one in today's form is left as it is. */
+static void test_migrate(void **state) {
+        (void)state;
+        static const char old[] =
+                "<domain type='kvm'><name>old</name><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                "<address domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                "<address domain='0x0000' bus='0x00' slot='0x19' function='0x0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                "<address domain='0x0001' bus='0x03' slot='0x00' function='0x1'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                "<address domain='0x0000' bus='0x07' slot='0x00' function='0x0'/></source></hostdev>"
+                "</devices><metadata><qpci:vm xmlns:qpci='" QPCI_XMLNS "'>"
+                "<qpci:device addr='0000:05:00.0' vendor='0x8086' device='0x1533' path='0000:00:1c.4/0000:05:00.0'/>"
+                "<qpci:device addr='0000:00:19.0' vendor='0x8086' device='0x1502' path='0000:00:19.0' "
+                "no-strict-reset='True'/>"
+                "<qpci:device addr='0001:03:00.1' vendor='0x10de' device='0x10f0' "
+                "path='0001:00:02.0/0001:02:00.0/0001:03:00.1'/>"
+                "<qpci:device addr='0000:07:00.0' vendor='0x8086' device='0x1533' path='0000:00:1c.4/junk'/>"
+                "</qpci:vm></metadata></domain>";
+        struct qpci_vmxml *x = NULL, *again = NULL;
+        struct qpci_assignment *a = NULL;
+        _cleanup_free_ char *saved = NULL;
+        size_t n = 0;
+
+        assert_int_equal(qpci_vmxml_parse(old, &x), 0);
+        assert_true(qpci_vmxml_migrated(x));
+        assert_int_equal(qpci_vmxml_get_assignments(x, false, &a, &n), 0);
+        assert_int_equal(n, 4);
+        assert_string_equal(a[0].path, "00_1c.4-00_00.0");
+        assert_string_equal(a[0].devid, "0x8086:0x1533::*");
+        assert_int_equal(a[0].vendor_id, 0x8086);
+        assert_int_equal(a[0].device_id, 0x1533);
+        assert_string_equal(a[1].path, "00_19.0");
+        assert_string_equal(a[1].devid, "0x8086:0x1502::*");
+        assert_true(a[1].no_strict_reset);
+        assert_string_equal(a[2].path, "0001_00_02.0-00_00.0-00_00.1");
+        /* A place that is neither form: no port, and a device id that never matches. */
+        assert_string_equal(a[3].path, "");
+        assert_string_equal(a[3].devid, "");
+        free(a);
+        saved = qpci_vmxml_format(x);
+        assert_null(strstr(saved, "vendor="));
+        assert_null(strstr(saved, "path="));
+        assert_non_null(strstr(saved, "port=\"00_1c.4-00_00.0\" devid=\"0x8086:0x1533::*\""));
+        qpci_vmxml_free(x);
+        /* Once: what was saved is today's form, and is not converted again. */
+        assert_int_equal(qpci_vmxml_parse(saved, &again), 0);
+        assert_false(qpci_vmxml_migrated(again));
+        assert_int_equal(qpci_vmxml_get_assignments(again, false, &a, &n), 0);
+        assert_int_equal(n, 4);
+        assert_string_equal(a[2].path, "0001_00_02.0-00_00.0-00_00.1");
+        assert_string_equal(a[2].devid, "0x10de:0x10f0::*");
+        free(a);
+        qpci_vmxml_free(again);
 }
 
 /* A domain of virsh's: no metadata of qpci's, and its own cmdline is the preference. */
@@ -297,6 +359,7 @@ int main(void) {
                 cmocka_unit_test(test_via_libxl),
                 cmocka_unit_test(test_console_log),
                 cmocka_unit_test(test_foreign),
+                cmocka_unit_test(test_migrate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,10 +8,15 @@
  *   <metadata>
  *     <qpci:vm xmlns:qpci="https://qpci.dev/xmlns/vm/1" base-cmdline="console=ttyS0">
  *       <qpci:pref name="maxmem" value="4096"/>
- *       <qpci:device addr="0000:00:1a.0" vendor="0x8086" device="0x2934" path="0000:00:1a.0"
+ *       <qpci:device addr="0000:01:00.0" port="00_1c.0-00_00.0" devid="0x8086:0x10d3::p020000"
  *                    no-strict-reset="True"/>
  *     </qpci:vm>
  *   </metadata>
+ *
+ * A device's addr is its <hostdev>'s, where libvirt gives it; port and devid are Qubes R4.3's
+ * identity of the assignment (either may be "*": whatever is at the port, or the device wherever
+ * it is). Records of older qpci (path="0000:00:1c.0/0000:01:00.0" vendor="0x8086"
+ * device="0x10d3") are converted once, when the XML is parsed (migrate_device()).
  *
  * Pure: strings in, strings out, so the unit tests need no daemon.
  */
@@ -31,7 +36,10 @@ struct qpci_vmxml {
         xmlDoc *doc;
         xmlNode *domain;
         bool files_elsewhere; /* the domain's files are another host's: not checked here */
+        bool migrated;        /* older records were converted: the definition is worth saving */
 };
+
+static void migrate(struct qpci_vmxml *x);
 
 static bool is(const xmlNode *n, const char *name) {
         return n && n->type == XML_ELEMENT_NODE && streq((const char *)n->name, name);
@@ -80,6 +88,7 @@ int qpci_vmxml_parse(const char *xml, struct qpci_vmxml **ret) {
                 qpci_vmxml_free(x);
                 return -EBADMSG;
         }
+        migrate(x);
         *ret = x;
         return 0;
 }
@@ -549,18 +558,111 @@ static bool is_true(const char *s) {
         return s && parse_bool(s, &b) == 0 && b;
 }
 
-/* What qpci's metadata says of a device: its identity and options. */
-static void meta_assignment(xmlNode *md, struct qpci_assignment *a) {
-        const char *path = prop(md, "path");
-        unsigned long id;
+/* The vendor and device a device id names, 0 when it names none ("*", or a pattern there). */
+static void devid_ids(const char *devid, struct qpci_assignment *a) {
+        char field[7];
+        unsigned long v, d;
 
-        if (md && prop(md, "vendor") && qpci_parse_hex(prop(md, "vendor"), 0xffff, &id) == 0)
-                a->vendor_id = (uint16_t)id;
-        if (md && prop(md, "device") && qpci_parse_hex(prop(md, "device"), 0xffff, &id) == 0)
-                a->device_id = (uint16_t)id;
-        snprintf(a->path, sizeof(a->path), "%s", path ? path : "");
+        a->vendor_id = a->device_id = 0;
+        if (strlen(devid) < 14 || devid[6] != ':' || devid[13] != ':')
+                return;
+        snprintf(field, sizeof(field), "%.6s", devid);
+        if (qpci_parse_hex(field, 0xffff, &v) < 0)
+                return;
+        snprintf(field, sizeof(field), "%.6s", devid + 7);
+        if (qpci_parse_hex(field, 0xffff, &d) < 0)
+                return;
+        a->vendor_id = (uint16_t)v;
+        a->device_id = (uint16_t)d;
+}
+
+/* What qpci's metadata says of a device: its identity and options. Without a record (a <hostdev>
+ * virsh added) the device at its address, whatever it is. A value that does not fit is not cut:
+ * an unreadable device id matches no device, so the start is refused rather than guessed. */
+static void meta_assignment(xmlNode *md, struct qpci_assignment *a) {
+        const char *port = prop(md, "port"), *devid = md ? prop(md, "devid") : "*";
+
+        if (!port || snprintf(a->path, sizeof(a->path), "%s", port) >= (int)sizeof(a->path))
+                a->path[0] = '\0';
+        if (!devid || qpci_devid_check(devid, NULL) < 0 ||
+            snprintf(a->devid, sizeof(a->devid), "%s", devid) >= (int)sizeof(a->devid))
+                a->devid[0] = '\0';
+        devid_ids(a->devid, a);
         a->no_strict_reset = is_true(prop(md, "no-strict-reset"));
         a->permissive = is_true(prop(md, "permissive"));
+}
+
+/*
+ * Before Qubes R4.3's identities qpci recorded a device's place as its chain of BDFs from the root
+ * bus ("0000:00:1c.0/0000:01:00.0", one BDF on a root bus), and later as a PCI path, in path=, and
+ * what was there as vendor= and device=. The same place as a port: a bridge's secondary bus is the
+ * bus of the next BDF in the chain, so each bus after the first is 00 relative to it. The class was
+ * not recorded: any class matches. A place that is neither form is left unrecorded (the device at
+ * addr) and its device id unreadable, so the start is refused, not guessed.
+ */
+static bool port_from_old(const char *old, char **ret) {
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (!strchr(old, ':'))
+                return qpci_path_parse(old, ret, NULL) == 0;
+        f = open_memstream(&out, &len);
+        if (!f)
+                return false;
+        for (const char *p = old; *p;) {
+                size_t n = strcspn(p, "/");
+                char part[QPCI_BDF_MAX], ident[QPCI_IDENT_MAX];
+                struct qpci_addr a;
+
+                if (n == 0 || n >= sizeof(part) || (memcpy(part, p, n), part[n] = '\0', qpci_addr_parse_sysfs(part, &a) < 0)) {
+                        fclose(f);
+                        return false;
+                }
+                if (p == old)
+                        fputs(qpci_addr_format_ident(&a, ident), f);
+                else
+                        fprintf(f, "-00_%02x.%x", a.dev, a.fn);
+                p += n + (p[n] == '/');
+        }
+        if (ferror(f) | fclose(f))
+                return false;
+        *ret = TAKE_PTR(out);
+        return true;
+}
+
+static bool migrate_device(xmlNode *md) {
+        const char *path = prop(md, "path"), *vendor = prop(md, "vendor"), *device = prop(md, "device");
+        _cleanup_free_ char *port = NULL;
+        unsigned long v = 0, d = 0;
+        char devid[32] = "*";
+        bool readable = true;
+
+        if (prop(md, "devid") || (!path && !vendor && !device))
+                return false;
+        if (path && *path && !port_from_old(path, &port))
+                readable = false;
+        if (vendor && device && (qpci_parse_hex(vendor, 0xffff, &v) < 0 || qpci_parse_hex(device, 0xffff, &d) < 0))
+                readable = false;
+        else if (v)
+                snprintf(devid, sizeof(devid), "0x%04lx:0x%04lx::*", v, d);
+        xmlSetProp(md, BAD_CAST "port", BAD_CAST(port ? port : ""));
+        xmlSetProp(md, BAD_CAST "devid", BAD_CAST(readable ? devid : ""));
+        xmlUnsetProp(md, BAD_CAST "path");
+        xmlUnsetProp(md, BAD_CAST "vendor");
+        xmlUnsetProp(md, BAD_CAST "device");
+        return true;
+}
+
+static void migrate(struct qpci_vmxml *x) {
+        xmlNode *vm = meta(x, false);
+        for (xmlNode *n = vm ? vm->children : NULL; n; n = n->next)
+                if (is(n, "device") && migrate_device(n))
+                        x->migrated = true;
+}
+
+bool qpci_vmxml_migrated(struct qpci_vmxml *x) {
+        return x->migrated;
 }
 
 /* Room for one more in *a (k long); on failure *a is freed. */
@@ -642,13 +744,9 @@ static xmlNode *find_hostdev(struct qpci_vmxml *x, const struct qpci_addr *want)
 
 static void write_device_meta(struct qpci_vmxml *x, const struct qpci_assignment *a) {
         xmlNode *md = meta_child(x, "device", "addr", a->bdf, true);
-        char id[8];
 
-        snprintf(id, sizeof(id), "0x%04x", a->vendor_id);
-        xmlSetProp(md, BAD_CAST "vendor", BAD_CAST id);
-        snprintf(id, sizeof(id), "0x%04x", a->device_id);
-        xmlSetProp(md, BAD_CAST "device", BAD_CAST id);
-        xmlSetProp(md, BAD_CAST "path", BAD_CAST a->path);
+        xmlSetProp(md, BAD_CAST "port", BAD_CAST a->path);
+        xmlSetProp(md, BAD_CAST "devid", BAD_CAST a->devid);
         if (a->no_strict_reset)
                 xmlSetProp(md, BAD_CAST "no-strict-reset", BAD_CAST "True");
         else
@@ -677,7 +775,8 @@ int qpci_vmxml_add_assignment(struct qpci_vmxml *x, const struct qpci_assignment
                 for (size_t i = 0; i < n; i++)
                         if (qpci_addr_cmp(&cur[i].addr, &a->addr) == 0)
                                 same = cur[i].no_strict_reset == a->no_strict_reset &&
-                                       cur[i].permissive == a->permissive;
+                                       cur[i].permissive == a->permissive && streq(cur[i].path, a->path) &&
+                                       streq(cur[i].devid, a->devid);
                 free(cur);
                 if (same)
                         return -EEXIST;

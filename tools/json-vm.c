@@ -7,31 +7,30 @@
 #include "json.h"
 #include "json-vm.h"
 
-/* Where the device is now: the one that was assigned, another card at its port, or none. */
-static const char *presence(struct qpci_inventory *inv, const struct qpci_assignment *a) {
-        struct qpci_dev *d = inv ? qpci_inventory_find(inv, &a->addr) : NULL;
-
+/* Where the device is now: the one that was assigned (found by its port, or by its device id
+ * wherever it is), another card at its port, or none. */
+static const char *presence(struct qpci_inventory *inv, const struct qpci_assignment *a, struct qpci_dev **d) {
+        *d = NULL;
         if (!inv)
                 return NULL;
-        if (!d)
+        if (qpci_assignment_find(inv, a, d) < 0)
                 return "missing";
-        if (a->vendor_id && (qpci_dev_get_vendor_id(d) != a->vendor_id || qpci_dev_get_device_id(d) != a->device_id))
-                return "changed";
-        return "present";
+        return qpci_devid_matches(a->devid, *d) ? "present" : "changed";
 }
 
 void json_assignment(struct json *j, const char *key, struct qpci_inventory *inv, const struct qpci_assignment *a) {
         char ident[QPCI_IDENT_MAX], id[QPCI_IDENT_MAX + 8];
-        const char *p = presence(inv, a);
+        struct qpci_dev *d;
+        const char *p = presence(inv, a, &d);
 
         snprintf(id, sizeof(id), "dom0:%s", qpci_addr_format_ident(&a->addr, ident));
         json_begin_object(j, key);
         json_string(j, "id", id);
         json_string(j, "bdf", a->bdf);
-        /* Its port: where the device is now when it is there, else as it was recorded (in an older
-         * record, the chain of BDFs down to it). */
-        struct qpci_dev *d = inv ? qpci_inventory_find(inv, &a->addr) : NULL;
-        json_string(j, "port_id", d && streq(p, "present") ? qpci_dev_get_path(d) : a->path[0] ? a->path : NULL);
+        /* Qubes R4.3's identity as recorded: the port ("*": the device wherever it is) and the
+         * device id ("*": whatever is at the port); a port not recorded is the device's now. */
+        json_string(j, "port_id", a->path[0] ? a->path : d ? qpci_dev_get_path(d) : NULL);
+        json_string(j, "qubes_device_id", a->devid[0] ? a->devid : NULL);
         if (a->vendor_id) {
                 json_hex(j, "vendor_id", a->vendor_id, 4);
                 json_hex(j, "device_id", a->device_id, 4);

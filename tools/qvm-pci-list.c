@@ -108,7 +108,7 @@ static void json_dev(struct json *j, struct qpci_dev *d, const char *host_uses, 
         for (size_t i = 0; u && i < u->n_entries; i++)
                 for (size_t k = 0; k < u->entries[i].n; k++) {
                         const struct qpci_assignment *a = &u->entries[i].assignments[k];
-                        if (qpci_addr_cmp(&a->addr, qpci_dev_get_addr(d)) != 0)
+                        if (!u->entries[i].here[k] || qpci_addr_cmp(&a->addr, qpci_dev_get_addr(d)) != 0)
                                 continue;
                         json_begin_object(j, NULL);
                         json_string(j, "vm", qpci_vm_get_name(u->entries[i].vm));
@@ -380,26 +380,22 @@ static bool vm_selected(const struct pci_run *r, const char *name) {
 }
 
 static int assignment_row(const struct pci_run *r, const char *vm, const struct qpci_assignment *a, struct arow *row) {
-        struct qpci_dev *d = qpci_inventory_find(r->inv, &a->addr);
-        bool missing = !d || (a->vendor_id && (qpci_dev_get_vendor_id(d) != a->vendor_id ||
-                                               qpci_dev_get_device_id(d) != a->device_id));
+        struct qpci_dev *d;
+        int k = qpci_assignment_find(r->inv, a, &d);
+        bool other = k == 0 && !qpci_devid_matches(a->devid, d);
         char ident[QPCI_IDENT_MAX];
-        const char *port = d ? qpci_dev_get_path(d) : qpci_addr_format_ident(&a->addr, ident);
+        const char *port = a->path[0] ? a->path : d ? qpci_dev_get_path(d) : qpci_addr_format_ident(&a->addr, ident);
         const char *nsr = a->no_strict_reset ? "no-strict-reset=True" : "";
         const char *perm = a->permissive ? "permissive=True" : "";
         bool opts = *nsr || *perm;
 
-        /* A path recorded in R4.3's form names the port of a device that is gone; an older record has a BDF. */
-        if (!d && a->path[0] && !strpbrk(a->path, ":/"))
-                port = a->path;
         if (asprintf(&row->id, "dom0:%s", port) < 0)
                 return -ENOMEM;
-        if (asprintf(&row->sbdf, "%s", a->bdf) < 0)
+        if (asprintf(&row->sbdf, "%s", k == 0 ? qpci_dev_get_bdf(d) : a->bdf) < 0)
                 return -ENOMEM;
-        char recorded[32];
-        snprintf(recorded, sizeof(recorded), "0x%04x:0x%04x::*", a->vendor_id, a->device_id);
-        if (asprintf(&row->desc, "%s%s", !a->vendor_id ? "any device" : missing ? recorded : qpci_dev_get_devid(d),
-                     !d ? " (missing from this host)" : missing ? " (another device is at its port)" : "") < 0)
+        if (asprintf(&row->desc, "%s%s", streq(a->devid, "*") ? "any device" : a->devid[0] ? a->devid : "(unreadable)",
+                     k == -ENOTUNIQ ? " (several devices on this host are it)" : k < 0 ? " (missing from this host)"
+                     : other ? " (another device is at its port)" : "") < 0)
                 return -ENOMEM;
         if (asprintf(&row->vm, "%s%s (%s%s%s%s%s)", a->persistent ? "*" : "", vm,
                      a->persistent ? "required" : "attached", opts ? ": " : "", nsr, *nsr && *perm ? ", " : "",

@@ -41,8 +41,10 @@ void used_by_free(struct used_by *u) {
         for (size_t i = 0; u->rows && i < u->n_rows; i++)
                 free(u->rows[i].text);
         free(u->rows);
-        for (size_t i = 0; i < u->n_entries; i++)
+        for (size_t i = 0; i < u->n_entries; i++) {
                 free(u->entries[i].assignments);
+                free(u->entries[i].here);
+        }
         free(u->entries);
         *u = (struct used_by){0};
 }
@@ -76,12 +78,23 @@ int used_by_collect(struct qpci_virt *v, struct qpci_inventory *inv, struct used
                 e->vm = vms[i];
                 if ((r = qpci_vm_get_assignments(vms[i], &e->assignments, &e->n)) < 0)
                         return r;
+                if (!(e->here = calloc(e->n ? e->n : 1, sizeof(*e->here))))
+                        return -ENOMEM;
                 for (size_t k = 0; k < e->n; k++) {
+                        struct qpci_assignment *a = &e->assignments[k];
                         _cleanup_free_ char *d = NULL;
-                        long row = row_of(inv, &e->assignments[k].addr);
+                        struct qpci_dev *dev;
+                        long row = a->live ? row_of(inv, &a->addr) : -1;
+                        /* An assignment names its device by its port or its device id, wherever it is now:
+                         * its address here is that device's, for every listing. */
+                        if (!a->live && qpci_assignment_find(inv, a, &dev) == 0 && qpci_devid_matches(a->devid, dev)) {
+                                a->addr = *qpci_dev_get_addr(dev);
+                                row = row_of(inv, &a->addr);
+                        }
                         if (row < 0)
                                 continue; /* assigned, but gone from the host: qvm-start says so */
-                        if ((r = describe(qpci_vm_get_name(vms[i]), &e->assignments[k], &d)) < 0 ||
+                        e->here[k] = true;
+                        if ((r = describe(qpci_vm_get_name(vms[i]), a, &d)) < 0 ||
                             (r = add_text(&u->rows[row].text, d)) < 0)
                                 return r;
                 }
@@ -103,7 +116,7 @@ bool used_by_vm_has(const struct used_by *u, const char *vm, const struct qpci_a
                 if (!streq(qpci_vm_get_name(u->entries[i].vm), vm))
                         continue;
                 for (size_t k = 0; k < u->entries[i].n; k++)
-                        if (qpci_addr_cmp(&u->entries[i].assignments[k].addr, a) == 0)
+                        if (u->entries[i].here[k] && qpci_addr_cmp(&u->entries[i].assignments[k].addr, a) == 0)
                                 return true;
         }
         return false;
@@ -158,40 +171,34 @@ static int vm_result(struct pci_run *run, struct qpci_vm *vm, int r) {
         return 0;
 }
 
-/* attach / detach: the VM and the device are found before anything changes. */
-static int do_vm_op(struct pci_run *run, bool attach) {
-        struct qpci_dev *d = NULL;
+int pci_cmd_attach(struct pci_run *run) {
+        struct qpci_dev *d;
         struct qpci_vm *vm;
-        const char *why;
         int r;
 
         if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
                 return EXIT_USAGE;
-        if (run->n > 1 && (r = qpci_inventory_lookup(run->inv, run->args[1], &d, &why)) < 0) {
-                /* A device gone from the host can still be detached (Qubes #10791). */
-                struct qpci_addr a;
-                if (!attach && r == -ENODEV && qpci_addr_parse(run->args[1], &a, NULL) == 0)
-                        return vm_result(run, vm, qpci_vm_detach(vm, run->inv, &a)) < 0 ? EXIT_FAIL : 0;
-                tool_error_code(qpci_errno_code(r), "%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id",
-                                run->args[1], why);
-                return EXIT_USAGE;
-        }
-        if (attach)
-                r = qpci_vm_attach(vm, run->inv, d, &run->attach);
-        else
-                r = qpci_vm_detach(vm, run->inv, d ? qpci_dev_get_addr(d) : NULL);
-        r = vm_result(run, vm, r);
-        return r == 0 ? 0 : r == -EINVAL || r == -EEXIST || r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+        if ((r = pci_lookup(run, run->args[1], &d)) != 0)
+                return r;
+        r = vm_result(run, vm, qpci_vm_attach(vm, run->inv, d, &run->attach));
+        return r == 0 ? 0 : r == -EINVAL || r == -EEXIST ? EXIT_USAGE : EXIT_FAIL;
 }
 
-int pci_cmd_attach(struct pci_run *r) { return do_vm_op(r, true); }
-
-/* Qubes R4.3 refuses these for PCI too; each refusal says why and what to type instead. */
-int pci_check_assign(struct pci_run *r) {
+/* R4.0 to R4.3 take --ro for every device class; it means something for block devices only. */
+int pci_check_attach(struct pci_run *r) {
         if (r->ro) {
                 tool_error("--ro has no meaning for PCI devices (it makes block devices read-only): leave it out");
                 return EXIT_USAGE;
         }
+        return 0;
+}
+
+/* Qubes R4.3 refuses these for PCI too; each refusal says why and what to type instead. */
+int pci_check_assign(struct pci_run *r) {
+        int k = pci_check_attach(r);
+
+        if (k)
+                return k;
         if (r->ask) {
                 tool_error("PCI devices cannot be assigned as not required: a VM cannot ask for one while it "
                            "runs, since the host must give it up first; use assign --required");
@@ -202,78 +209,162 @@ int pci_check_assign(struct pci_run *r) {
                            "starts, or does not start; use assign --required (-r)");
                 return EXIT_USAGE;
         }
-        /* qpci's metadata keeps each assignment's port and device id together, and libvirt gives a VM the
-         * device at one address: an assignment to the port alone or to the device anywhere has no record. */
-        if (r->only_port != r->only_device) {
-                tool_error("assign %s: qpci records each assignment with both its port and its device id; "
-                           "leave out %s (the device must then be at that port and be that device)",
+        if (r->only_port && r->only_device) {
+                tool_error("assign --port --device would give the VM any device at any port: use --port (whatever "
+                           "is at this port), --device (this device wherever it is), or neither (this device at "
+                           "this port)");
+                return EXIT_USAGE;
+        }
+        r->attach.only_port = r->only_port;
+        r->attach.only_device = r->only_device;
+        return 0;
+}
+
+int pci_check_unassign(struct pci_run *r) {
+        if (r->only_port && r->only_device) {
+                tool_error("unassign --port --device names no assignment: use --port (one to whatever is at the "
+                           "port) or --device (one to the device wherever it is)");
+                return EXIT_USAGE;
+        }
+        if ((r->only_port || r->only_device) && r->n < 2) {
+                tool_error("unassign %s needs a device, like: unassign %s sys-usb dom0:00_1a.0",
                            r->only_port ? "--port" : "--device", r->only_port ? "--port" : "--device");
                 return EXIT_USAGE;
         }
         return 0;
 }
 
-/* The VM's assignment a device string names: the device's when the host has it, else the one at
- * its port (a PCI path or a BDF), so that a device gone from the host can still be unassigned. */
-static int assigned_addr(struct pci_run *run, struct qpci_vm *vm, const char *id, struct qpci_addr *ret) {
+/* The addresses of the VM's assignments (persistent ones only, or every one) that the device
+ * string id names: 0 and *ret (maybe none), or an exit status when id is not a device string. *d
+ * is the device at its port, NULL when the host has none there. */
+static int named(struct pci_run *run, struct qpci_vm *vm, const char *id, bool persistent_only, struct qpci_dev **d,
+                 struct qpci_addr **ret, size_t *n_ret) {
+        _cleanup_(qpci_device_spec_done) struct qpci_device_spec spec = {0};
         _cleanup_free_ struct qpci_assignment *a = NULL;
-        struct qpci_device_spec spec = {0};
-        struct qpci_dev *d;
+        enum qpci_match how = run->only_port ? QPCI_MATCH_PORT : run->only_device ? QPCI_MATCH_DEVICE : QPCI_MATCH_ANY;
         const char *why;
         size_t n = 0;
-        int r, k;
+        int k;
 
-        if ((r = qpci_inventory_lookup(run->inv, id, &d, &why)) == 0) {
-                *ret = *qpci_dev_get_addr(d);
-                return 0;
-        }
-        if (r != -ENODEV || qpci_device_spec_parse(id, &spec, NULL) < 0) {
-                tool_error_code(qpci_errno_code(r), "%s '%s': %s", r == -ENODEV ? "no device" : "invalid device id",
-                                id, why);
+        *d = NULL;
+        *ret = NULL;
+        *n_ret = 0;
+        if ((k = qpci_device_spec_parse(id, &spec, &why)) < 0) {
+                tool_error_code(qpci_errno_code(k), "invalid device id '%s': %s", id, why);
                 return EXIT_USAGE;
         }
-        if ((k = qpci_vm_get_assignments(vm, &a, &n)) < 0) {
-                qpci_device_spec_done(&spec);
+        /* A device gone from the host, or another one at its port, can still be named (Qubes #10791). */
+        if (!streq(spec.port, "*") && (k = qpci_inventory_lookup(run->inv, id, d, &why)) < 0 && k != -ENODEV) {
+                tool_error_code(qpci_errno_code(k), "invalid device id '%s': %s", id, why);
+                return EXIT_USAGE;
+        }
+        if ((k = qpci_vm_get_assignments(vm, &a, &n)) < 0)
                 return tool_failed(k);
-        }
-        r = -ENOENT;
-        for (size_t i = 0; i < n && r < 0; i++) {
-                char ident[QPCI_IDENT_MAX];
-                if (a[i].persistent && (streq(a[i].path, spec.port) ||
-                                        streq(qpci_addr_format_ident(&a[i].addr, ident), spec.port))) {
-                        *ret = a[i].addr;
-                        r = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct qpci_addr *na;
+                if ((persistent_only && !a[i].persistent) || !qpci_assignment_matches(&a[i], &spec, *d, how))
+                        continue;
+                if (!(na = reallocarray(*ret, *n_ret + 1, sizeof(**ret)))) {
+                        free(*ret);
+                        *ret = NULL;
+                        return tool_failed(-ENOMEM);
                 }
-        }
-        qpci_device_spec_done(&spec);
-        if (r < 0) {
-                tool_error_code("not-assigned", "'%s' is not assigned to %s (and the host has no such device: %s)", id,
-                           qpci_vm_get_name(vm), why);
-                return EXIT_USAGE;
+                *ret = na;
+                na[(*n_ret)++] = a[i].addr;
         }
         return 0;
 }
 
+static bool has_persistent(struct qpci_vm *vm) {
+        _cleanup_free_ struct qpci_assignment *a = NULL;
+        size_t n = 0;
+        bool any = false;
+
+        if (qpci_vm_get_assignments(vm, &a, &n) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                any |= a[i].persistent;
+        return any;
+}
+
 /* R4.3's unassign: the persistent assignment only; a device the running VM has stays until detach. */
 int pci_cmd_unassign(struct pci_run *run) {
-        struct qpci_addr addr;
+        _cleanup_free_ struct qpci_addr *addrs = NULL;
+        struct qpci_dev *d;
         struct qpci_vm *vm;
+        size_t n = 0;
         int r;
 
         if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
                 return EXIT_USAGE;
-        if (run->n > 1 && (r = assigned_addr(run, vm, run->args[1], &addr)) != 0)
+        if (run->n < 2)
+                return vm_result(run, vm, qpci_vm_unassign(vm, run->inv, NULL)) < 0 ? EXIT_FAIL : 0;
+        if ((r = named(run, vm, run->args[1], true, &d, &addrs, &n)) != 0)
                 return r;
-        r = vm_result(run, vm, qpci_vm_unassign(vm, run->inv, run->n > 1 ? &addr : NULL));
+        if (n == 0 && d && !run->only_port && !run->only_device) /* in Qubes' words */
+                return vm_result(run, vm, qpci_vm_unassign(vm, run->inv, qpci_dev_get_addr(d))) == -ENOENT ? EXIT_USAGE
+                                                                                                      : EXIT_FAIL;
+        if (n == 0) {
+                tool_error_code("not-assigned", "%s'%s' is not assigned to %s%s%s", run->only_port ? "no assignment of the port alone: "
+                           : run->only_device ? "no assignment of the device alone: " : "", run->args[1],
+                           qpci_vm_get_name(vm), d ? "" : " (and the host has no such device)",
+                           run->only_port || run->only_device ? "; qvm-pci list -s lists its assignments" : "");
+                return EXIT_USAGE;
+        }
+        r = 0;
+        for (size_t i = 0; i < n && r == 0; i++)
+                r = qpci_vm_unassign(vm, run->inv, &addrs[i]);
+        r = vm_result(run, vm, r);
         return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
 }
 
-/* The same as attach -p underneath: the VM's persistent assignment. */
+/* The same as attach -p underneath, with R4.3's --port and --device. */
 int pci_cmd_assign(struct pci_run *r) {
         r->attach.persistent = true;
-        return do_vm_op(r, true);
+        return pci_cmd_attach(r);
 }
-int pci_cmd_detach(struct pci_run *r) { return do_vm_op(r, false); }
+
+/*
+ * detach takes a device from a running VM. A halted VM has nothing attached: what it has is
+ * assigned, and Qubes R4.3 says nothing there (#9373); qpci says to unassign it, and changes
+ * nothing. R3.2's -d, whose every device was persistent, ends the assignment as it did.
+ */
+int pci_cmd_detach(struct pci_run *run) {
+        _cleanup_free_ struct qpci_addr *addrs = NULL;
+        bool halted, r32 = run->r32;
+        struct qpci_dev *d = NULL;
+        struct qpci_vm *vm;
+        size_t n = 0;
+        int r;
+
+        if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
+                return EXIT_USAGE;
+        halted = qpci_vm_get_state(vm) == QPCI_VM_HALTED;
+        if (run->n > 1 && (r = named(run, vm, run->args[1], false, &d, &addrs, &n)) != 0)
+                return r;
+        if (halted && !r32 && (run->n > 1 ? n > 0 : has_persistent(vm))) {
+                tool_error_code("vm-halted", "%s is halted: %s assigned to it (required), not attached, and it gets %s at its next "
+                           "start; to end the assignment: qvm-pci unassign %s%s%s", qpci_vm_get_name(vm),
+                           run->n > 1 ? "the device is" : "its devices are", run->n > 1 ? "it" : "them",
+                           qpci_vm_get_name(vm), run->n > 1 ? " " : "", run->n > 1 ? run->args[1] : "");
+                return EXIT_USAGE;
+        }
+        if (run->n < 2)
+                return vm_result(run, vm, qpci_vm_detach(vm, run->inv, NULL)) < 0 ? EXIT_FAIL : 0;
+        if (n == 0 && d) /* libvirt's VM does not have it: the library says so, in Qubes' words */
+                return vm_result(run, vm, qpci_vm_detach(vm, run->inv, qpci_dev_get_addr(d))) == -ENOENT ? EXIT_USAGE
+                                                                                                    : EXIT_FAIL;
+        if (n == 0) {
+                tool_error_code("not-assigned", "'%s' is not attached to %s (and the host has no such device)",
+                                run->args[1], qpci_vm_get_name(vm));
+                return EXIT_USAGE;
+        }
+        r = 0;
+        for (size_t i = 0; i < n && r == 0; i++)
+                r = qpci_vm_detach(vm, run->inv, &addrs[i]);
+        r = vm_result(run, vm, r);
+        return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+}
 
 static void check_json(struct qpci_vm *vm, const struct qpci_finding *f, size_t n, bool allowed) {
         struct json j;

@@ -23,25 +23,28 @@ static const struct pci_cmd commands[] = {
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_VIRT_WITH_ARGS | PCI_NEED_INVENTORY |
                  PCI_NEED_USED_BY,
          pci_cmd_list, NULL},
-        {"attach", {"at", "a"}, "attach [-p] [-o OPT=True]... VM ID", "give a device to a VM",
+        {"attach", {"at", "a"}, "attach [-p] [-o OPT=True]... VM ID", "give a device to a VM (-p: at every start)",
          2, 2, "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0",
-         OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OPTION | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_attach, NULL},
+         OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OPTION | PCI_OPT_RO | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_attach, pci_check_attach},
         /* R4.3: the VM's assignment, what attach -p makes; qvm-start gives it the device. */
-        {"assign", {"s"}, "assign -r [-o OPT=True]... VM ID", "give a device to a VM at its every start (R4.3)",
+        {"assign", {"s"}, "assign -r [--port|--device] [-o OPT=True]... VM ID",
+         "give a device to a VM at its every start (R4.3)",
          2, 2, "assign takes a VM and a device id, like: assign --required sys-usb dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_REQUIRED | PCI_OPT_ASK | PCI_OPT_PORT | PCI_OPT_DEVICE | PCI_OPT_OPTION | PCI_OPT_RO |
                  PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_assign, pci_check_assign},
-        {"unassign", {"u"}, "unassign VM [ID]", "end a VM's assignment (without ID: all), the device here or not",
-         1, 2, "unassign takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_unassign, NULL},
+        {"unassign", {"u"}, "unassign [--port|--device] VM [ID]",
+         "end a VM's assignment (without ID: all), the device here or not",
+         1, 2, "unassign takes a VM and, optionally, a device id",
+         OPT_COMMON | PCI_OPT_PORT | PCI_OPT_DEVICE | PCI_OPT_CONNECT,
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_unassign, pci_check_unassign},
         /* What a screen shows before the user applies anything: nothing is moved or recorded. */
         {"check", {NULL}, "check [-o OPT=True]... VM [ID...]", "the rules' verdict on VM with these devices too",
          1, -1, "check takes a VM and, optionally, device ids, like: check sys-usb dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_OPTION | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_check, NULL},
-        {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) back from the VM",
+        {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) from a running VM",
          1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach, NULL},
         {"info", {"i"}, "info [ID] [--json]", "all qpci knows of one device (without ID: of each)",
@@ -285,7 +288,7 @@ int cmd_qvm_pci(const char *prog, int argc, char **argv) {
                                 return EXIT_USAGE;
                         }
                         r.cmd = cmd;
-                        r.attach.persistent = true;
+                        r.r32 = r.attach.persistent = true;
                         break;
                 }
                 case 'h': help(prog, stdout); return 0;

@@ -48,7 +48,8 @@ enum {
 /* Who uses each device: per inventory row, "sys-usb (no-strict-reset=True), sys-net". */
 struct used_by_vm {
         struct qpci_vm *vm;
-        struct qpci_assignment *assignments;
+        struct qpci_assignment *assignments; /* each addr: the device it names now, when here */
+        bool *here;                          /* per assignment: it names a device of this host */
         size_t n;
 };
 struct used_by {
@@ -70,7 +71,8 @@ struct pci_run {
         char **args;
         const char *uri; /* -c */
         bool verbose, quiet, as_json, off;
-        bool required, ask, only_port, only_device, ro; /* assign */
+        bool required, ask, only_port, only_device, ro; /* assign, unassign */
+        bool r32;                                      /* R3.2's -l, -a, -d */
         bool assignments, with_sbdf, all;              /* list */
         char **exclude;                                /* list --exclude, each VM */
         size_t n_exclude;
@@ -110,7 +112,9 @@ int pci_cmd_permissive(struct pci_run *r);
 int pci_cmd_attach(struct pci_run *r);
 int pci_cmd_assign(struct pci_run *r);
 int pci_cmd_unassign(struct pci_run *r);
+int pci_check_attach(struct pci_run *r);
 int pci_check_assign(struct pci_run *r);
+int pci_check_unassign(struct pci_run *r);
 int pci_cmd_detach(struct pci_run *r);
 int pci_cmd_check(struct pci_run *r);
 int pci_cmd_r32_list(struct pci_run *r);

@@ -242,8 +242,10 @@ check "qvm-shutdown --wait sys-net2" qvm-shutdown --wait sys-net2
 check "...sys-net2 is halted" is_state sys-net2 Halted
 
 # --- back to the host ---------------------------------------------------------------------------
-check "qvm-pci detach sys-net2, qvm-remove sys-net2" sh -c "qvm-pci detach sys-net2 && qvm-remove sys-net2"
-check "qvm-pci detach sys-net (both devices)" qvm-pci detach sys-net
+check "qvm-pci detach of the halted sys-net2 says to unassign, and changes nothing" \
+        sh -c "! qvm-pci detach sys-net2 2>/tmp/err && grep -q 'qvm-pci unassign sys-net2' /tmp/err && qvm-pci -l sys-net2 | grep -q '[0-9a-f]' || { cat /tmp/err; false; }"
+check "qvm-pci unassign sys-net2, qvm-remove sys-net2" sh -c "qvm-pci unassign sys-net2 && qvm-remove sys-net2"
+check "qvm-pci unassign sys-net (both devices)" qvm-pci unassign sys-net
 check "...qvm-pci: nothing under USED BY" sh -c "qvm-pci >/tmp/list && ! grep -E '^($NIC|$USB) .*sys-net' /tmp/list || { cat /tmp/list; false; }"
 check "qvm-pci unhide $NIC" qvm-pci unhide "$NIC"
 check "...the e1000e is back on e1000e" on_driver "$E1000E" e1000e

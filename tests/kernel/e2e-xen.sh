@@ -272,7 +272,7 @@ else
 fi
 check "another VM with the xHCI cannot start while sys-usb runs: qpci names sys-usb (libvirt does not know it has it)" \
         sh -c "qvm-pci attach -p -o no-strict-reset=True sys-net $XHCIID && ! qvm-start sys-net 2>/tmp/err && grep -q 'in use by the running VM sys-usb' /tmp/err || { cat /tmp/err; false; }"
-check "...qvm-pci detach sys-net $XHCIID" qvm-pci detach sys-net "$XHCIID"
+check "...qvm-pci unassign sys-net $XHCIID" qvm-pci unassign sys-net "$XHCIID"
 mark_console sys-usb
 check "qvm-pci detach sys-usb $XHCIID: hot-unplug through libxl" qvm-pci detach sys-usb "$XHCIID"
 check "...Xen has taken it back (xl pci-list)" sh -c "! xl pci-list sys-usb | grep 0000:00:0d.0"

@@ -60,8 +60,8 @@ for f in 0 1 2; do
         check "qvm-pci attach -p $vm dom0:00_1a.$f" fx qvm-pci attach -p "$vm" "dom0:00_1a.$f"
 done
 check "the definition has three unmanaged hostdevs" test "$(xml "$vm" | grep -c "<hostdev mode='subsystem' type='pci' managed='no'>")" = 3
-check "and qpci's metadata with the card's identity" \
-        bash -c "virsh dumpxml --inactive $vm | grep -q 'addr=\"0000:00:1a.1\" vendor=\"0x8086\" device=\"0x3a37\"'"
+check "and qpci's metadata with the card's identity: its port and its device id" \
+        bash -c "virsh dumpxml --inactive $vm | grep -q 'addr=\"0000:00:1a.1\" port=\"00_1a.1\" devid=\"0x8086:0x3a37::p0c0300\"'"
 check "a VM with PCI devices gets no ballooning" \
         bash -c "virsh dumpxml --inactive $vm | grep -q \"<memory unit='KiB'>262144</memory>\""
 check "R3.2: qvm-pci -a VM BB:DD.F (persistent)" fx qvm-pci -a "$vm" 00:1b.0
@@ -94,8 +94,66 @@ check "the assignments persist across it" test "$(fx qvm-pci -l "$vm")" = "['00:
 check "the preferences too" test "$(qvm-prefs "$vm" kernelopts)" = "iommu=soft swiotlb=8192"
 expect_fail "qvm-start refuses to give a fixture's devices to a VM" "qpci reads a fixture tree" fx qvm-start "$vm"
 check "and the VM stays halted" test "$(virsh domstate "$vm")" = "shut off"
-check "qvm-pci detach $vm (all)" fx qvm-pci detach "$vm"
+expect_fail "qvm-pci detach of a halted VM's required devices says to unassign them (Qubes #9373)" \
+        "$vm is halted: its devices are assigned to it (required), not attached" fx qvm-pci detach "$vm"
+expect_fail "and so for one of them, in R4.3's form" "to end the assignment: qvm-pci unassign $vm dom0:00_1a.1:0x8086:0x3a37::p0c0300" \
+        fx qvm-pci detach "$vm" dom0:00_1a.1:0x8086:0x3a37::p0c0300
+check "and changes nothing" test "$(fx qvm-pci -l "$vm")" = "['00:1a.0', '00:1a.1', '00:1a.2']"
+check "R3.2: qvm-pci -d VM BB:DD.F still ends one (every R3.2 assignment was persistent)" fx qvm-pci -d "$vm" 00:1a.2
+check "qvm-pci unassign $vm (all)" fx qvm-pci unassign "$vm"
 check "no hostdev is left" test "$(xml "$vm" | grep -c '<hostdev')" = 0
+
+# Qubes R4.3's identities at the start. A second fixture is the same laptop with another card in
+# the slot behind the root port 00:1c.0; a third has the Realtek card behind root port 00:1c.4.
+sed 's/^dev 0000:02:00.0 10ec:8168 /dev 0000:02:00.0 8086:10d3 /' "$here/../topologies/seed-laptop.topo" >"$work/swapped.topo"
+sed -e 's/^dev 0000:02:00.0 10ec:8168 .*$/dev 0000:00:1c.4 8086:1e18 class=060400 rev=c4 driver=pcieport bridge=03-03 pcie=root_port pm msi group=11/' \
+        "$here/../topologies/seed-laptop.topo" >"$work/moved.topo"
+grep '^dev 0000:02:00.0 10ec:8168 ' "$here/../topologies/seed-laptop.topo" |
+        sed 's/0000:02:00.0/0000:03:00.0/; s/parent=0000:00:1c.0/parent=0000:00:1c.4/; s/group=10/group=12/' >>"$work/moved.topo"
+python3 "$here/../fixture/mkfixture.py" "$work/swapped.topo" "$work/swapped" >/dev/null &&
+        python3 "$here/../fixture/mkfixture.py" "$work/moved.topo" "$work/moved" >/dev/null || bail "cannot build the fixtures"
+in_fx() { local root=$1; shift; QPCI_ROOT=$root QPCI_PCI_IDS=$here/../data/pci.ids QPCI_HWDB=0 "$@"; }
+check "qvm-create nic" qvm-create --type qemu --kernel "$kernel" --memory 128 nic
+check "R4.3: qvm-pci assign -r nic by its PCI path" fx qvm-pci assign -r nic dom0:00_1c.0-00_00.0
+check "recorded with its port and its device id" \
+        bash -c "virsh dumpxml --inactive nic | grep -q 'port=\"00_1c.0-00_00.0\" devid=\"0x10ec:0x8168::p020000\"'" 
+expect_fail "qvm-start with another card at the port: refused, naming what was assigned and what is there" \
+        "dom0:00_1c.0-00_00.0 holds 0x8086:0x10d3::p020000, not the 0x10ec:0x8168::p020000 that was assigned to nic" \
+        in_fx "$work/swapped" qvm-start nic
+check "and nic stays halted" test "$(virsh domstate nic)" = "shut off"
+check "R4.3: qvm-pci assign -r --port nic: the port, whatever is there" fx qvm-pci assign -r --port nic dom0:00_1c.0-00_00.0
+check "recorded as any device" bash -c "virsh dumpxml --inactive nic | grep -q 'port=\"00_1c.0-00_00.0\" devid=\"\\*\"'"
+check "qvm-pci list -s shows it as R4.3 does" \
+        bash -c "QPCI_ROOT=$work/swapped qvm-pci list -s nic | grep -Eq '^dom0:00_1c.0-00_00.0 +any device +\\*nic \\(required\\)\$'"
+expect_fail "qvm-start takes the other card: past every rule, to the fixture's refusal" "qpci reads a fixture tree" \
+        in_fx "$work/swapped" qvm-start nic
+check "R4.3: qvm-pci unassign --port nic DEV" fx qvm-pci unassign --port nic dom0:00_1c.0-00_00.0
+check "R4.3: qvm-pci assign -r --device nic: the card, wherever it is" fx qvm-pci assign -r --device nic dom0:00_1c.0-00_00.0
+check "recorded with any port" bash -c "virsh dumpxml --inactive nic | grep -q 'port=\"\\*\" devid=\"0x10ec:0x8168::p020000\"'"
+expect_fail "qvm-start with the card behind another root port: found there, past every rule" "qpci reads a fixture tree" \
+        in_fx "$work/moved" qvm-start nic
+expect_fail "qvm-start with another card in its place and none of it: refused" \
+        "nic is assigned the device 0x10ec:0x8168::p020000 wherever it is, but the host has none" in_fx "$work/swapped" qvm-start nic
+check "R4.3: qvm-pci unassign --device nic dom0:*:DEVID" fx qvm-pci unassign --device nic 'dom0:*:0x10ec:0x8168::p020000'
+check "nothing is left assigned to nic" test "$(xml nic | grep -c '<hostdev')" = 0
+
+# An assignment recorded by an older qpci (the card's chain of BDFs, vendor and device): converted
+# to a port and a device id on first use, and saved so, once.
+old_xml=$(mktemp); xml nic >"$old_xml"
+sed -i "s|</devices>|<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev></devices>|" "$old_xml"
+sed -i -E 's|(<qpci:vm [^>]*)/>|\1></qpci:vm>|' "$old_xml"
+sed -i 's|</qpci:vm>|<qpci:device addr="0000:02:00.0" vendor="0x10ec" device="0x8168" path="0000:00:1c.0/0000:02:00.0"/></qpci:vm>|' "$old_xml"
+check "an old record (virsh define)" virsh define "$old_xml"
+check "libvirt has it in the old form" bash -c "virsh dumpxml --inactive nic | grep -q 'path=\"0000:00:1c.0/0000:02:00.0\"'"
+check "qvm-pci list -s nic reads it as a port and a device id" \
+        bash -c "QPCI_ROOT=$fixture qvm-pci list -s nic | grep -Eq '^dom0:00_1c.0-00_00.0 +0x10ec:0x8168::\\* +\\*nic \\(required\\)\$'"
+check "and saved it so: libvirt has today's form" \
+        bash -c "virsh dumpxml --inactive nic | grep -q 'addr=\"0000:02:00.0\" port=\"00_1c.0-00_00.0\" devid=\"0x10ec:0x8168::\\*\"' && ! virsh dumpxml --inactive nic | grep -q 'path='"
+expect_fail "the converted record keeps the identity rule" "not the 0x10ec:0x8168::* that was assigned to nic" \
+        in_fx "$work/swapped" qvm-start nic
+check "qvm-pci unassign nic by the port" fx qvm-pci unassign nic dom0:00_1c.0-00_00.0
+rm -f "$old_xml"
+check "qvm-remove nic" qvm-remove nic
 
 # libvirt's hook: a start from virsh passes the same rules. Installed for the fixture (the hook
 # then keeps QPCI_ROOT, so it never touches this machine's devices) and copied where the private
@@ -112,7 +170,7 @@ check "attach it with -o no-strict-reset=True" fx qvm-pci attach -p -o no-strict
 expect_fail "virsh start: the hook refuses the fixture's device with qpci's reason" \
         "qpci reads a fixture tree" virsh start mei
 check "and mei stays halted" test "$(virsh domstate mei)" = "shut off"
-check "qvm-pci detach mei" fx qvm-pci detach mei
+check "qvm-pci unassign mei" fx qvm-pci unassign mei
 check "no hostdev is left in mei" test "$(xml mei | grep -c '<hostdev')" = 0
 xml_1a0=$(mktemp); virsh dumpxml --inactive mei >"$xml_1a0"
 sed -i "s|</devices>|<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x00' slot='0x1a' function='0x0'/></source></hostdev></devices>|" "$xml_1a0"
