@@ -71,7 +71,7 @@ ok() { # what, then a command that must succeed
 q=$bin/qvm-pci
 # Every function of the seed laptop but its root port 00_1c.0, a bridge.
 laptop_ids='dom0:00_00.0 dom0:00_02.0 dom0:00_14.0 dom0:00_16.0 dom0:00_19.0 dom0:00_1a.0 dom0:00_1a.1 dom0:00_1a.2 dom0:00_1b.0 dom0:00_1d.0 dom0:00_1f.0 dom0:00_1f.2 dom0:00_1f.3 dom0:02_00.0'
-vms='backup-net gone mei mei-nsr moved sys-net sys-usb usb-half usb-nsr'
+vms='backup-net by-id by-port gone mei mei-nsr moved new-gone new-moved sys-net sys-usb usb-half usb-nsr'
 
 expect "qvm-pci: its commands" "$q ''" 'list attach assign unassign check detach info usb hide unhide reset permissive'
 expect "check: a VM, then devices" "$q check sys-usb dom0 : 00_1a.0 dom0 : 00_1a.1 dom0 : 00_1a.2" '00_1a.2'
@@ -116,7 +116,7 @@ expect "qvm-ls: VM names" "$bin/qvm-ls mei" 'mei mei-nsr'
 expect "qpci: its groups" "$bin/qpci ''" 'pci prefs create ls start shutdown remove hook recover manager'
 expect "qpci hook" "$bin/qpci hook ''" 'install uninstall -h --help'
 expect "qpci pci: qvm-pci's completion" "$bin/qpci pci attach sys-usb dom0 : 00_1a.1" '00_1a.1'
-expect "qpci start: qvm-start's" "$bin/qpci start ''" 'backup-net gone mei mei-nsr moved sys-usb usb-half usb-nsr'
+expect "qpci start: qvm-start's" "$bin/qpci start ''" 'backup-net by-id by-port gone mei mei-nsr moved new-gone new-moved sys-usb usb-half usb-nsr'
 expect "qpci recover --forget: device ids" "$bin/qpci recover --forget dom0 : 00_14" '00_14.0'
 
 # Without ':' in COMP_WORDBREAKS (some users take it out), bash gives the id whole.
