@@ -281,6 +281,9 @@ int qpci_drivers_probe(struct qpci_ctx *ctx, const char *bdf);
 QPCI_PRIVATE int qpci_state_open(struct qpci_ctx *ctx);
 /* The same without waiting: -EWOULDBLOCK, unsaid, when another command holds the lock. */
 int qpci_state_try_open(struct qpci_ctx *ctx);
+/* qpci's state folder (made when missing), where "lock" and "vms.lock" name their holders while
+ * a command runs: a descriptor to close, or -errno. */
+int qpci_state_dir_open(struct qpci_ctx *ctx);
 /* Who holds the lock, as it wrote itself beside it ("pid 1234: qvm-pci hide 03:00.0"). */
 void qpci_state_holder(struct qpci_ctx *ctx, char *buf, size_t size);
 QPCI_PRIVATE void qpci_state_close(struct qpci_ctx *ctx);
@@ -338,6 +341,12 @@ int qpci_state_foreach_hidden(struct qpci_ctx *ctx,
                               void (*fn)(const char *bdf, uint16_t vendor, uint16_t device, const char *host_driver,
                                          void *data),
                               void *data);
+
+/* ---- virt-load.c, virt-watch.c ---- */
+
+/* libvirt's domain events as changes, through fn, until stop_fd is readable: runs libvirt's event
+ * loop (monitor.c gives it a thread of its own). */
+int qpci_virt_watch(struct qpci_ctx *ctx, const char *uri, qpci_change_fn fn, void *data, int stop_fd);
 
 /* ---- rules.c: Qubes' rules for one device given to a VM ---- */
 

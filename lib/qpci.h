@@ -381,6 +381,41 @@ int qpci_usb_query_parse(const char *s, struct qpci_usb_query *ret, const char *
 void qpci_usb_query_done(struct qpci_usb_query *q);
 bool qpci_usb_query_matches(const struct qpci_usb_query *q, const struct qpci_usb_device *dev);
 
+/* ---- monitor: changes as they happen ------------------------------------- */
+
+/* One change; strings live during the callback only. */
+struct qpci_change {
+        /* "ready" (first: every source is watched, so a change made after it is seen),
+         * "device-added", "device-removed", "device-bound", "device-unbound" (a host driver or a
+         * stub: hidden says which), "qpci" (a qpci command that changes devices or VMs ended),
+         * "vm-defined", "vm-undefined", "vm-started", "vm-stopped", "vm-paused", "vm-resumed",
+         * "vm-changed" (its definition or qpci's metadata, where assignments live),
+         * "vm-device-added", "vm-device-removed" */
+        const char *type;
+        const char *bdf;     /* device-*: the function ("0000:00:1a.0") */
+        const char *driver;  /* device-bound: the driver now */
+        bool hidden;         /* device-bound: a stub driver (vfio-pci, pciback) has it */
+        const char *vm;      /* vm-*: the VM's name */
+        const char *detail;  /* qpci: the command, "pid 1234: qvm-pci hide dom0:00_1a.0"; vm-*: libvirt's
+                              * detail ("booted", "shutdown", the device's alias), NULL when none */
+};
+typedef void (*qpci_change_fn)(const struct qpci_change *c, void *data);
+struct qpci_monitor;
+/*
+ * Watches, without polling: udev (devices added, removed, bound and unbound; the real host only),
+ * qpci's own state folder (a command that changed something, seen under QPCI_ROOT too, and the
+ * driver links of a fixture tree), and, when uri is not "" and VM support is there, libvirt's
+ * events (NULL: the default connection). A source that cannot be watched is said (a warning) and
+ * left out.
+ */
+int qpci_monitor_new(struct qpci_ctx *ctx, const char *uri, qpci_change_fn fn, void *data,
+                     struct qpci_monitor **ret);
+/* Reports changes through fn until stop_fd (-1: none) becomes readable or qpci_monitor_stop(). */
+int qpci_monitor_run(struct qpci_monitor *m, int stop_fd);
+/* From fn too (a reader that went away). */
+void qpci_monitor_stop(struct qpci_monitor *m);
+struct qpci_monitor *qpci_monitor_free(struct qpci_monitor *m);
+
 /* ---- VMs: libvirt domains, with PCI devices assigned the way Qubes does ---- */
 
 struct qpci_virt; /* a connection to libvirt */

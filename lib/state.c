@@ -288,6 +288,15 @@ static int take_lock(struct qpci_ctx *ctx, bool wait) {
         return 0;
 }
 
+int qpci_state_dir_open(struct qpci_ctx *ctx) {
+        int r = mkdirs_rooted(ctx, STATE_DIR), fd;
+
+        if (r < 0)
+                return r;
+        fd = openat(ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 void qpci_state_holder(struct qpci_ctx *ctx, char *buf, size_t size) {
         _cleanup_close_ int fd = openat(ctx->root_fd, STATE_DIR "/lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 

@@ -111,6 +111,11 @@ QPCI_EXPORT int qpci_virt_hook(struct qpci_ctx *ctx, const char *driver, const c
         return r < 0 ? r : mod->virt_hook(ctx, driver, op, subop, xml);
 }
 
+int qpci_virt_watch(struct qpci_ctx *ctx, const char *uri, qpci_change_fn fn, void *data, int stop_fd) {
+        int r = load(ctx, QPCI_LOG_WARNING);
+        return r < 0 ? r : mod->virt_watch(ctx, uri, fn, data, stop_fd);
+}
+
 QPCI_EXPORT struct qpci_virt *qpci_virt_unref(struct qpci_virt *v) {
         return v ? mod->virt_unref(v) : NULL;
 }

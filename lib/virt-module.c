@@ -29,4 +29,5 @@ QPCI_EXPORT const struct qpci_virt_module qpci_virt_module = {
         .virt_hook = qpci_virt_hook,
         .vm_unassign = qpci_vm_unassign,
         .vm_verdict = qpci_vm_verdict,
+        .virt_watch = qpci_virt_watch,
 };

@@ -13,7 +13,7 @@
 #include "qpci.h"
 
 /* Bumped when the table changes: a module of another build is refused, never half-used. */
-#define QPCI_VIRT_MODULE_ABI 6
+#define QPCI_VIRT_MODULE_ABI 7
 
 struct qpci_virt_module {
         unsigned abi;
@@ -40,6 +40,7 @@ struct qpci_virt_module {
         int (*vm_unassign)(struct qpci_vm *vm, struct qpci_inventory *inv, const struct qpci_addr *addr);
         int (*vm_verdict)(struct qpci_vm *vm, struct qpci_inventory *inv, struct qpci_dev *const *devs, size_t n,
                           const struct qpci_attach_options *o, struct qpci_finding **ret, size_t *n_ret);
+        int (*virt_watch)(struct qpci_ctx *ctx, const char *uri, qpci_change_fn fn, void *data, int stop_fd);
 };
 
 #define QPCI_VIRT_MODULE_SYMBOL "qpci_virt_module"

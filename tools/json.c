@@ -54,6 +54,8 @@ static void put_string(FILE *f, const char *s) {
 
 static void indent(struct json *j) {
         static const char spaces[2 * JSON_MAX_DEPTH] = "                                ";
+        if (j->compact)
+                return;
         putc_unlocked('\n', j->f);
         fwrite_unlocked(spaces, 1, 2 * j->depth, j->f);
 }
@@ -73,6 +75,10 @@ static void item(struct json *j, const char *key) {
 
 void json_init(struct json *j, FILE *f) {
         *j = (struct json){.f = f};
+}
+
+void json_init_compact(struct json *j, FILE *f) {
+        *j = (struct json){.f = f, .compact = true};
 }
 
 static void begin(struct json *j, const char *key, char c) {

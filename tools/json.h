@@ -12,9 +12,11 @@ struct json {
         FILE *f;
         int depth;
         bool need_comma[JSON_MAX_DEPTH];
+        bool compact; /* all on one line: a stream of objects, one a line */
 };
 
 void json_init(struct json *j, FILE *f);
+void json_init_compact(struct json *j, FILE *f);
 void json_begin_array(struct json *j, const char *key);
 void json_end_array(struct json *j);
 void json_begin_object(struct json *j, const char *key);

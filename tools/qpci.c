@@ -225,7 +225,8 @@ static void usage(FILE *f) {
                         if (strcmp(commands[k].name, groups[i].tool) == 0)
                                 fprintf(f, "  qpci %-8s (%s): %s\n", groups[i].group, commands[k].name, commands[k].help);
         fprintf(f, "  qpci recover  : end a move of devices that an interrupted qpci command left half-done\n"
-                   "  qpci manager  : the Cockpit page \"PCI devices\" in a browser, without a Cockpit login\n\n"
+                   "  qpci manager  : the Cockpit page \"PCI devices\" in a browser, without a Cockpit login\n"
+                   "  qpci monitor  : one line per change of devices and VMs, as it happens (--json)\n\n"
                    "  -h, --help     this text (and 'qpci GROUP --help': that group's)\n"
                    "      --version  qpci's version\n");
 }
@@ -260,6 +261,10 @@ static int run(int argc, char **argv) {
         if (strcmp(argv[1], "recover") == 0) {
                 tool_prog = "qpci recover";
                 return cmd_recover(argc - 1, argv + 1);
+        }
+        if (strcmp(argv[1], "monitor") == 0) {
+                tool_prog = "qpci monitor";
+                return cmd_qpci_monitor(argc - 1, argv + 1);
         }
         if (strcmp(argv[1], "manager") == 0) {
                 tool_prog = "qpci manager";

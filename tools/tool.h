@@ -69,5 +69,7 @@ int cmd_qvm_prefs(const char *prog, int argc, char **argv);
 /* qvm-create, qvm-ls, qvm-start, qvm-shutdown, qvm-remove: tool_prog says which. */
 int cmd_qvm_vm(const char *prog, int argc, char **argv);
 int cmd_qpci_hook(const char *prog, int argc, char **argv);
+/* qpci monitor: argv[0] is "monitor". */
+int cmd_qpci_monitor(int argc, char **argv);
 /* qpci manager: the Cockpit page in a browser, without a Cockpit login (Cockpit's cockpit-desktop). */
 int cmd_manager(int argc, char **argv);
