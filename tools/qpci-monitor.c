@@ -18,7 +18,7 @@ struct out {
 };
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: qpci monitor [--json] [-c URI] [--no-vms]\n\n"
+        fprintf(f, "Usage: qpci monitor [--json] [-c URI] [--no-vms] [-v]\n\n"
                    "One line per change, as it happens: a PCI device added, removed, bound to a driver or\n"
                    "unbound (hidden from the host or given back), a qpci command that changed devices or VMs,\n"
                    "a VM defined, undefined, started, stopped, paused, resumed or changed (its assignments), a\n"

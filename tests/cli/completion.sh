@@ -77,6 +77,7 @@ expect "qvm-pci: its commands" "$q ''" 'list attach assign unassign check detach
 expect "check: a VM, then devices" "$q check sys-usb dom0 : 00_1a.0 dom0 : 00_1a.1 dom0 : 00_1a.2" '00_1a.2'
 expect "qvm-pci: a command begun" "$q un" 'unassign unhide'
 expect "attach: VM names from libvirt" "$q attach ''" "$vms"
+expect "check: VM names from libvirt" "$q check ''" "$vms"
 expect "attach: device ids as qvm-pci lists them, bridges left out" "$q attach sys-usb ''" "$laptop_ids"
 expect "attach: not the root port, a bridge" "$q attach sys-usb dom0 : 00_1c" ''
 expect "info: the root port too" "$q info dom0 : 00_1c" '00_1c.0'
@@ -113,8 +114,9 @@ expect "qvm-shutdown: its options" "$bin/qvm-shutdown -" '--wait --timeout -f --
 expect "qvm-create --type" "$bin/qvm-create --type ''" 'kvm qemu xen'
 expect "qvm-remove: VM names" "$bin/qvm-remove usb" 'usb-half usb-nsr'
 expect "qvm-ls: VM names" "$bin/qvm-ls mei" 'mei mei-nsr'
-expect "qpci: its groups" "$bin/qpci ''" 'pci prefs create ls start shutdown remove hook recover manager'
+expect "qpci: its groups" "$bin/qpci ''" 'pci prefs create ls start shutdown remove hook recover manager monitor'
 expect "qpci hook" "$bin/qpci hook ''" 'install uninstall -h --help'
+expect "qpci monitor: its options" "$bin/qpci monitor -" '--json -c --connect --no-vms -v --verbose -h --help'
 expect "qpci pci: qvm-pci's completion" "$bin/qpci pci attach sys-usb dom0 : 00_1a.1" '00_1a.1'
 expect "qpci start: qvm-start's" "$bin/qpci start ''" 'backup-net by-id by-port gone mei mei-nsr moved new-gone new-moved sys-usb usb-half usb-nsr'
 expect "qpci recover --forget: device ids" "$bin/qpci recover --forget dom0 : 00_14" '00_14.0'
