@@ -1,5 +1,5 @@
 // The page: what the tools said last (devices, VMs), the views, and which one the URL's hash
-// names (#/devices, #/device/ID, #/usb, #/vms, #/vm/NAME/basic|devices).
+// names (#/devices, #/device/ID, #/map, #/usb, #/vms, #/vm/NAME/basic|devices).
 (function () {
     "use strict";
     const q = window.qpci;
@@ -30,7 +30,7 @@
         const view = document.getElementById("view");
         q.refreshView = null;
         const r = route();
-        for (const t of ["devices", "usb", "vms"]) {
+        for (const t of ["devices", "map", "usb", "vms"]) {
             const tab = document.getElementById("tab-" + t);
             const on = r.view === t || (t === "devices" && r.view === "device") || (t === "vms" && r.view === "vm");
             tab.classList.toggle("qp-tab-active", on);
@@ -45,6 +45,8 @@
         }
         if (r.view === "device" && r.arg)
             q.renderDevice(view, r.arg);
+        else if (r.view === "map")
+            q.renderMap(view);
         else if (r.view === "usb")
             q.renderUsb(view);
         else if (r.view === "vms")

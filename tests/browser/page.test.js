@@ -167,6 +167,24 @@ async function adminSession(browser) {
         assert(await page.$("img") === null && await page.evaluate(() => window.qpciPwned) === undefined, "markup ran");
     });
 
+    await check("host map: every function once; a device's functions in one unit; a bridge holds what is behind it; USB under its controller", async () => {
+        await go(page, "#/map");
+        await page.waitForSelector(".qp-root");
+        const chips = await page.$$eval(".qp-chip", l => l.map(x => x.dataset.id));
+        const want = host.filter(d => !d.bridge).map(d => d.id);
+        assert(JSON.stringify(chips.slice().sort()) === JSON.stringify(want.slice().sort()), "chips " + chips);
+        const unit = await page.$$eval(".qp-unit[data-slot='0000:00:1a'] .qp-chip", l => l.map(x => x.dataset.id));
+        assert(JSON.stringify(unit) === JSON.stringify(["dom0:00_1a.0", "dom0:00_1a.1", "dom0:00_1a.2"]), "unit " + unit);
+        assert(await page.$(".qp-bridge-box[data-id='dom0:00_1c.0'] .qp-chip[data-id='dom0:02_00.0']") !== null, "the NIC is not in its bridge's box");
+        assert(await page.$(".qp-chip[data-id='dom0:00_1a.0'] li[data-port='3-1.2']") !== null, "3-1.2 is not under its controller");
+        assert((await page.textContent(".qp-chip[data-id='dom0:00_1a.0']")).includes("group 5"), "no IOMMU group");
+        await page.click(".qp-chip[data-id='dom0:00_19.0'] a");
+        await page.waitForSelector("h2#dev-h:has-text('dom0:00_19.0')");
+    });
+    await go(page, "#/map");
+    await page.waitForSelector(".qp-root");
+    await shot(page, "map-1280x800");
+
     // Qubes' workflow through the page alone: the controller with its functions to sys-usb with
     // no-strict-reset, the DMA buffer in kernelopts; then the command line sees it.
     await check("VM settings, Devices tab: Add the controller, Add what goes along, no-strict-reset on each", async () => {
@@ -278,7 +296,7 @@ async function adminSession(browser) {
         assert((await page.textContent(".qp-action-out .qp-command")).includes("qvm-shutdown sys-net"), "another command");
     });
 
-    for (const [hash, name] of [["#/devices", "devices"], ["#/usb", "usb"], ["#/vms", "vms"], ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
+    for (const [hash, name] of [["#/devices", "devices"], ["#/map", "map"], ["#/usb", "usb"], ["#/vms", "vms"], ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
         await page.setViewportSize(PHONE);
         await go(page, hash);
         await page.waitForTimeout(400);
