@@ -131,6 +131,10 @@ out=$build/deb
 check "make deb builds the packages and lintian finds no error and no warning" sh "$src/scripts/make-deb" "$out"
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
 [ -f "$out/qpci_${version}_$(dpkg --print-architecture).deb" ] || bail "make deb made no qpci_$version package"
+# The VM module's libraries are Recommends: the host commands work without them (checked below).
+check "libqpci0 recommends libvirt0 and does not depend on it" sh -c \
+        'dpkg-deb -f "$1" Recommends | grep -q "libvirt0" && ! dpkg-deb -f "$1" Depends | grep -q "libvirt0"' \
+        sh "$out/libqpci0_${version}_$(dpkg --print-architecture).deb"
 
 # The cached root: made once (the first run downloads about 60 MB), then only what the packages'
 # dependencies add. Other runs may read it meanwhile: they copy it under a shared lock.
@@ -156,6 +160,7 @@ flock -s 9
 
 work=$(mktemp -d /var/tmp/qpci-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'exit 1' HUP INT TERM
 root=$work/root
 cp -a "$base" "$root"
 flock -u 9
