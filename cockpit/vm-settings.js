@@ -80,7 +80,8 @@
         const assigned = new Map();
         for (const a of info.devices)
             if (a.present && devices.some(d => d.id === a.id))
-                assigned.set(a.id, { no_strict_reset: !!a.options["no-strict-reset"], permissive: !!a.options.permissive });
+                assigned.set(a.id, { no_strict_reset: !!a.options["no-strict-reset"], permissive: !!a.options.permissive,
+                                     persistent: !!a.persistent, attached: !!a.attached });
         const selected = new Map([...assigned].map(([k, v]) => [k, Object.assign({}, v)]));
 
         const avail = el("select", { multiple: true, size: 12, class: "qp-list", id: "available" });
@@ -104,7 +105,7 @@
         function move(ids, on) {
             for (const id of ids) {
                 if (on && !selected.has(id))
-                    selected.set(id, assigned.get(id) || { no_strict_reset: false, permissive: false });
+                    selected.set(id, Object.assign({}, assigned.get(id) || { no_strict_reset: false, permissive: false }));
                 if (!on)
                     selected.delete(id);
             }
@@ -205,13 +206,18 @@
             return [].concat(opts.no_strict_reset ? ["-o", "no-strict-reset=True"] : [], opts.permissive ? ["-o", "permissive=True"] : []);
         }
 
-        // The commands a user would type for the change: detach what left, attach -p what came
-        // (hot-plugged into a running VM), assign -r again where only an option changed.
+        // The commands a user would type for the change: for what left, unassign (the assignment)
+        // and detach (from the running VM); attach -p what came (hot-plugged into a running VM),
+        // assign -r again where only an option changed.
         function commands() {
             const list = [];
-            for (const id of assigned.keys())
-                if (!selected.has(id))
-                    list.push(["qvm-pci", "detach", vm, id]);
+            for (const [id, was] of assigned)
+                if (!selected.has(id)) {
+                    if (was.persistent)
+                        list.push(["qvm-pci", "unassign", vm, id]);
+                    if (was.attached)
+                        list.push(["qvm-pci", "detach", vm, id]);
+                }
             for (const [id, opts] of selected) {
                 const before = assigned.get(id);
                 if (!before)

@@ -244,7 +244,16 @@ async function adminSession(browser) {
         await page.click("#devices-apply");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(/^dom0:00_16\.0 .*\*sys-usb \(required: no-strict-reset=True\)$/m.test(cli("qvm-pci", "list", "-s")), "not assigned");
-        cli("qvm-pci", "detach", "sys-usb", "dom0:00_16.0");
+    });
+    await check("Remove: Apply runs qvm-pci unassign for a halted VM, and the assignment ends", async () => {
+        await page.waitForSelector("#selected option[value='dom0:00_16.0']");
+        await page.selectOption("#selected", "dom0:00_16.0");
+        await page.click("#dev-remove");
+        const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
+        assert(JSON.stringify(preview) === JSON.stringify(["qvm-pci unassign sys-usb dom0:00_16.0"]), "preview " + preview);
+        await page.click("#devices-apply");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "still assigned");
     });
     await check("Basic tab: the larger DMA buffer into kernelopts; qvm-prefs reads it back", async () => {
         await go(page, "#/vm/sys-usb/basic");
