@@ -16,6 +16,7 @@
     // command that met it.
     function runAll(list, out) {
         const done = [];
+        clear(out, el("p", { class: "qp-muted" }, "Applying…"));
         return list.reduce((p, argv) => p.then(() => run(argv).then(result => {
             done.push(el("li", {}, el("code", {}, commandLine(argv)), el("pre", {}, summary(argv, result))));
         })), Promise.resolve())

@@ -274,6 +274,21 @@ async function adminSession(browser) {
             assert(text.includes(want), "missing " + want + " in " + text);
     });
     await shot(page, "vms-1280x800");
+    await check("a change made with the command line shows on the open page within a second (qpci monitor)", async () => {
+        await go(page, "#/devices");
+        await page.waitForSelector("body[data-live=yes]", { timeout: 10000 });
+        const cell = "tr[data-id='dom0:00_1b.0'] .qp-usedby-cell";
+        assert(!(await page.textContent(cell)).includes("sys-usb"), "already there");
+        cli("qvm-pci", "attach", "-p", "sys-usb", "dom0:00_1b.0");
+        let t = Date.now();
+        await page.waitForSelector(cell + ":has-text('sys-usb')", { timeout: 1000 });
+        console.log(`# the assignment showed ${Date.now() - t} ms after qvm-pci attach returned`);
+        cli("qvm-pci", "unassign", "sys-usb", "dom0:00_1b.0");
+        t = Date.now();
+        await page.waitForFunction(sel => !document.querySelector(sel).textContent.includes("sys-usb"), cell, { timeout: 1000 });
+        console.log(`# and went ${Date.now() - t} ms after qvm-pci unassign returned`);
+    });
+    await go(page, "#/vms");
     await check("Start of a VM with the fixture's devices: qpci's refusal, shown", async () => {
         const want = cliFail("qvm-start", "sys-usb");
         await page.click("tr[data-vm=sys-usb] button[data-action=start]");
