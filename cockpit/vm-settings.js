@@ -230,17 +230,20 @@
             return list;
         }
 
+        // Busy until the tab shows the VM as it is after. After a refusal the selection stays as
+        // the user left it, to be corrected.
         apply.addEventListener("click", () => {
             apply.disabled = true;
-            // After a refusal the selection stays as the user left it, to be corrected.
+            pane.setAttribute("aria-busy", "true");
             runAll(commands(), out).then(ok => window.qpci.reload(false).then(() => {
                 apply.disabled = false;
                 if (ok && window.location.hash.startsWith("#/vm/"))
                     renderDevicesTab(pane, vm, vmRunning, out);
+                pane.removeAttribute("aria-busy");
             }));
         });
 
-        clear(pane, 
+        clear(pane,
             filters.bar,
             el("div", { class: "qp-dual" },
                el("div", { class: "qp-dual-list" }, el("label", { for: "available" }, "Available devices"), avail),

@@ -208,10 +208,12 @@ async function adminSession(browser) {
         const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
         assert(JSON.stringify(preview) === JSON.stringify(selected.map(id => "qvm-pci attach -p -o no-strict-reset=True sys-usb " + id)),
                "preview " + preview);
+        await page.waitForSelector(".qp-verdict-ok");
     });
     await shot(page, "vm-devices-1280x800");
     await check("Apply runs them; qvm-pci shows sys-usb under USED BY with no-strict-reset", async () => {
         await page.click("#devices-apply");
+        await page.waitForSelector("#vm-pane:not([aria-busy])");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         const list = cli("qvm-pci", "list", "-s");
         for (const f of ["0", "1", "2"])
@@ -232,6 +234,7 @@ async function adminSession(browser) {
         const want = cliFail("qvm-pci", "attach", "-p", "sys-usb", "dom0:00_16.0");
         assert(want.reason && want.fix, "the tool gives no reason and fix: " + JSON.stringify(want));
         await page.click("#devices-apply");
+        await page.waitForSelector("#vm-pane:not([aria-busy])");
         await page.waitForSelector(".qp-action-out .qp-alert-danger");
         await assertRefusal(page, ".qp-action-out", want);
         assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "it was assigned");
@@ -242,6 +245,7 @@ async function adminSession(browser) {
         await page.waitForSelector(".qp-verdict-ok");
         assert(await page.$(".qp-finding-no-reset") === null, "the reset finding stays with no-strict-reset");
         await page.click("#devices-apply");
+        await page.waitForSelector("#vm-pane:not([aria-busy])");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(/^dom0:00_16\.0 .*\*sys-usb \(required: no-strict-reset=True\)$/m.test(cli("qvm-pci", "list", "-s")), "not assigned");
     });
@@ -252,6 +256,7 @@ async function adminSession(browser) {
         const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
         assert(JSON.stringify(preview) === JSON.stringify(["qvm-pci unassign sys-usb dom0:00_16.0"]), "preview " + preview);
         await page.click("#devices-apply");
+        await page.waitForSelector("#vm-pane:not([aria-busy])");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "still assigned");
     });
