@@ -210,8 +210,10 @@ static int run(struct pci_run *r) {
                 return tool_failed(k);
         if (needs & (PCI_NEED_VIRT | PCI_NEED_VIRT_OPTIONAL)) {
                 /* Listing goes on without libvirt (an empty USED BY); what names or changes a VM cannot. */
-                /* A connection named with -c is one the user wants: not reaching it is not "no VMs". */
-                bool required = (needs & PCI_NEED_VIRT) || ((needs & PCI_NEED_VIRT_WITH_ARGS) && r->n > 0) || r->uri;
+                /* A connection named with -c is one the user wants: not reaching it is not "no VMs". A VM
+                 * named to --exclude is one to find, as are those named as arguments. */
+                bool required = (needs & PCI_NEED_VIRT) ||
+                                ((needs & PCI_NEED_VIRT_WITH_ARGS) && (r->n > 0 || r->n_exclude > 0)) || r->uri;
                 /* Every device here is this host's: another host's VMs are refused, or left out. */
                 if (qpci_virt_open(r->ctx, r->uri, (required ? 0 : QPCI_VIRT_OPTIONAL) | QPCI_VIRT_HOST_DEVICES,
                                    &r->virt) < 0 && required)
