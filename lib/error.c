@@ -19,7 +19,7 @@ static const struct {
         {EINVAL, "bad-argument"}, {EEXIST, "exists"},       {EACCES, "needs-root"}, {EPERM, "needs-root"},
         {EROFS, "read-only"},     {ENOSPC, "no-space"},     {ESTALE, "changed"},    {ETIMEDOUT, "timeout"},
         {EALREADY, "already"},    {EOPNOTSUPP, "unsupported"}, {ENOPKG, "unsupported"}, {ENOTTY, "no-reset"},
-        {EREMOTE, "remote"},      {ENOMEM, "out-of-memory"},
+        {EREMOTE, "remote"},      {ENOMEM, "out-of-memory"}, {ENOTUNIQ, "ambiguous"},
 };
 
 QPCI_EXPORT const char *qpci_errno_code(int r) {

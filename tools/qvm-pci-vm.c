@@ -171,6 +171,23 @@ static int vm_result(struct pci_run *run, struct qpci_vm *vm, int r) {
         return 0;
 }
 
+/* assign --device dom0:*:DEVID: the one device of the host that the device id names. */
+static int lookup_by_devid(struct pci_run *run, const char *id, struct qpci_dev **d) {
+        _cleanup_(qpci_device_spec_done) struct qpci_device_spec spec = {0};
+        struct qpci_assignment a = {.path = "*"};
+        int k;
+
+        if (!run->only_device || qpci_device_spec_parse(id, &spec, NULL) < 0 || !streq(spec.port, "*") ||
+            snprintf(a.devid, sizeof(a.devid), "%s", spec.devid) >= (int)sizeof(a.devid))
+                return pci_lookup(run, id, d);
+        if ((k = qpci_assignment_find(run->inv, &a, d)) == 0)
+                return 0;
+        tool_error_code(qpci_errno_code(k), "%s '%s': %s", k == -ENODEV ? "no device" : "ambiguous device id", id,
+                        k == -ENODEV ? "no PCI device on this host is it"
+                                     : "several devices on this host are it: give the port of the one you mean");
+        return EXIT_USAGE;
+}
+
 int pci_cmd_attach(struct pci_run *run) {
         struct qpci_dev *d;
         struct qpci_vm *vm;
@@ -178,7 +195,7 @@ int pci_cmd_attach(struct pci_run *run) {
 
         if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
                 return EXIT_USAGE;
-        if ((r = pci_lookup(run, run->args[1], &d)) != 0)
+        if ((r = lookup_by_devid(run, run->args[1], &d)) != 0)
                 return r;
         r = vm_result(run, vm, qpci_vm_attach(vm, run->inv, d, &run->attach));
         return r == 0 ? 0 : r == -EINVAL || r == -EEXIST ? EXIT_USAGE : EXIT_FAIL;
