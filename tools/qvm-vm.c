@@ -164,18 +164,15 @@ static struct qpci_inventory *inventory_or_null(struct qpci_ctx *ctx) {
 static int json_result(struct qpci_ctx *ctx, struct qpci_inventory *inv, const char *action, struct qpci_vm **vms,
                        size_t n, bool moved) {
         struct json j;
-        int r;
 
         json_init(&j, stdout);
         json_begin_object(&j, NULL);
         json_string(&j, "action", action);
         json_begin_array(&j, "vms");
+        /* A removed VM, or one that cannot be read again after what was done, is its name alone:
+         * the action itself succeeded. */
         for (size_t i = 0; i < n; i++)
-                if (!vms[i])
-                        continue;
-                else if (streq(action, "remove"))
-                        json_string(&j, NULL, qpci_vm_get_name(vms[i]));
-                else if ((r = json_vm(&j, NULL, vms[i], inv)) < 0)
+                if (vms[i] && (streq(action, "remove") || json_vm(&j, NULL, vms[i], inv) < 0))
                         json_string(&j, NULL, qpci_vm_get_name(vms[i]));
         json_end_array(&j);
         if (moved)
