@@ -270,6 +270,20 @@ async function adminSession(browser) {
         assert(cli("qvm-prefs", "sys-usb", "kernelopts").trim() === "iommu=soft swiotlb=8192", cli("qvm-prefs", "sys-usb"));
     });
     await shot(page, "vm-basic-1280x800");
+    await check("keyboard only in the Devices tab: filter, Tab to Available, arrow to a device, Enter adds it", async () => {
+        await go(page, "#/vm/sys-net/devices");
+        await page.waitForSelector("#available option");
+        await page.focus("#avail-filter");
+        await page.keyboard.type("00_1b");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Tab");
+        assert(await page.evaluate(() => document.activeElement.id) === "available", "Tab did not reach Available");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.press("Enter");
+        const selected = await page.$$eval("#selected option", o => o.map(x => x.value));
+        assert(JSON.stringify(selected) === JSON.stringify(["dom0:00_1b.0"]), "selected " + selected);
+        assert((await page.textContent(".qp-commands")).includes("qvm-pci attach -p sys-net dom0:00_1b.0"), "no command");
+    });
     await check("VMs view: state, memory and devices as qvm-ls has them", async () => {
         await page.click("#refresh");
         await go(page, "#/vms");
