@@ -4,13 +4,14 @@
     "use strict";
     const { el, clear, problem, success, field, run, summary, commandLine, filterBar, passes } = window.qpci;
 
-    const NO_STRICT_RESET_WARNING = "No strict reset weakens device isolation: the device is used without a reliable " +
-        "reset, so what one VM leaves in it reaches the next VM that gets it (Qubes OS's Assigning Devices page).";
+    const NO_STRICT_RESET_WARNING = "Disabling the reset requirement \"will also weaken device isolation\" (Qubes OS's " +
+        "Assigning Devices page): the device is used without a reliable reset, so what one VM leaves in it can reach the " +
+        "next VM that gets it. qpci records it as tainted.";
     const PERMISSIVE_WARNING = "By setting the permissive flag for the PCI device, you're potentially weakening the " +
         "device isolation, especially if your system is not equipped with a VT-d Interrupt Remapping unit " +
         "(Qubes OS's Assigning Devices page). It applies on Xen (pciback).";
-    const DMA_HINT = "VMs with PCI devices get a small DMA buffer (swiotlb, in 512-byte chunks): Qubes' default is " +
-        "\"iommu=soft swiotlb=2048\" (2 MB). Some devices need more, e.g. the Realtek RTL8111DL: \"iommu=soft swiotlb=8192\".";
+    const DMA_HINT = "VMs with PCI devices get a small DMA buffer (swiotlb, counted in 512-byte chunks): Qubes' default " +
+        "is \"iommu=soft swiotlb=2048\". Some devices need more, such as the Realtek RTL8111DL: \"iommu=soft swiotlb=8192\".";
 
     // Commands run one after the other, stopping at the first refusal, which is shown with the
     // command that met it.
