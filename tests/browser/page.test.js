@@ -221,6 +221,20 @@ async function adminSession(browser) {
         const plain = cli("qvm-pci");
         assert(/^dom0:00_1a\.0 .* sys-usb \(no-strict-reset=True\)$/m.test(plain), plain);
     });
+    await check("an option changed on an assigned device: Apply runs qvm-pci assign -r with both options", async () => {
+        await page.waitForSelector("#vm-pane:not([aria-busy])");
+        await page.check("input[data-option=permissive][data-id='dom0:00_1a.0']");
+        assert(await page.isVisible("fieldset[data-id='dom0:00_1a.0'] .qp-alert-warning:has-text('Interrupt Remapping')"), "no permissive warning");
+        const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
+        assert(JSON.stringify(preview) === JSON.stringify(["qvm-pci assign -r -o no-strict-reset=True -o permissive=True sys-usb dom0:00_1a.0"]),
+               "preview " + preview);
+        await page.click("#devices-apply");
+        await page.waitForSelector("#vm-pane:not([aria-busy])");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        const list = cli("qvm-pci", "list", "-s");
+        assert(/^dom0:00_1a\.0 .*\*sys-usb \(required: no-strict-reset=True, permissive=True\)$/m.test(list), list);
+        assert(/^dom0:00_1a\.1 .*\*sys-usb \(required: no-strict-reset=True\)$/m.test(list), list);
+    });
     await check("a device without a reliable reset: qpci's reason and fix before Apply, its refusal after", async () => {
         await page.fill("#avail-filter", "00_16.0");
         await page.dblclick("#available option[value='dom0:00_16.0']");
