@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The error codes a program can get are the ones the README lists, and the reverse: every code
+"""The error codes a program can get are the ones doc/json.md lists, and the reverse: every code
 libqpci or a tool sets (the errno table of lib/error.c, each refusal's, the tools' own, the
-findings of qvm-pci check) is in the README's list, and every code the list names is set
+findings of qvm-pci check) is in doc/json.md's list, and every code the list names is set
 somewhere. Prints TAP. Usage: json-codes.py SOURCEDIR"""
 import pathlib
 import re
@@ -21,14 +21,14 @@ def main(argv):
     source = "".join(p.read_text() for d in ("lib", "tools") for p in sorted((root / d).glob("*.c"))
                      if not p.name.endswith("-test.c"))
     set_codes = {m for rx in SETTERS for m in rx.findall(source)}
-    readme = (root / "README.md").read_text()
+    readme = (root / "doc" / "json.md").read_text()
     section = readme.split("**A failure**", 1)[1].split("\n\n", 1)[0]
     listed = set(re.findall(r"`([a-z][a-z-]*)`", section.split("one of:", 1)[1]))
     # The findings' own codes are named in the check paragraph.
     listed |= {c for c in ("goes-along", "assigned-elsewhere") if f"`{c}`" in readme}
     results = []
-    for what, missing in (("every code set in lib/ and tools/ is in the README", set_codes - listed),
-                          ("every code the README lists is set somewhere", listed - set_codes)):
+    for what, missing in (("every code set in lib/ and tools/ is in doc/json.md", set_codes - listed),
+                          ("every code doc/json.md lists is set somewhere", listed - set_codes)):
         results.append(not missing)
         print(f"{'ok' if not missing else 'not ok'} {len(results)} - {what}")
         for c in sorted(missing):
