@@ -134,17 +134,17 @@ QPCI_ROOT="$tmp/switch" expect "info: PCI paths without dom0:" "$q info 00_01.0-
 QPCI_ROOT="$tmp/switch" expect "info: BDFs behind the switch" "$q info dom0 : 03" '03_00.0 03_00.1'
 
 # Every option --help prints is offered somewhere, and nothing else.
-options_of_help() { # TOOL [ARGS]: the options its --help prints, sorted
-        python3 - "$@" <<'PY'
+options_of_help() { # TOOL [ARGS]: the options its --help prints, sorted, as man-help.py reads them
+        python3 - "$src/tests/cli/man-help.py" "$@" <<'PY'
 import importlib.util, pathlib, sys
-spec = importlib.util.spec_from_file_location("mh", sys.argv[0] if False else __import__("os").environ["MAN_HELP"])
-mh = importlib.util.module_from_spec(spec); spec.loader.exec_module(mh)
-text = mh.help_text(pathlib.Path(sys.argv[1]).parent, [pathlib.Path(sys.argv[1]).name] + sys.argv[2:])
-prog = " ".join([pathlib.Path(sys.argv[1]).name] + sys.argv[2:])
-print("\n".join(sorted(mh.parse_help(text, prog)[1])))
+spec = importlib.util.spec_from_file_location("man_help", sys.argv[1])
+mh = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mh)
+tool = pathlib.Path(sys.argv[2])
+text = mh.help_text(tool.parent, [tool.name] + sys.argv[3:])
+print("\n".join(sorted(mh.parse_help(text, " ".join([tool.name] + sys.argv[3:]))[1])))
 PY
 }
-export MAN_HELP="$src/tests/cli/man-help.py"
 offered() { # WORDS...: every option offered after them, over each context given as WORDS
         local ctx
         for ctx in "$@"; do
