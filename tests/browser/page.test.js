@@ -60,8 +60,14 @@ async function open(page, base, hash) {
 async function go(page, hash) {
     await page.evaluate(h => { window.location.hash = h; }, hash);
 }
-// Every page error and Content-Security-Policy violation: none may happen.
+// Every page error, Content-Security-Policy violation and request to another host than the
+// one serving the page: none may happen.
 function watchErrors(page, errors) {
+    page.on("request", r => {
+        const url = new URL(r.url());
+        if (!["http:", "ws:", "data:"].includes(url.protocol) || (url.protocol !== "data:" && url.hostname !== "127.0.0.1"))
+            errors.push("request outside the host: " + r.url());
+    });
     page.on("pageerror", e => errors.push("pageerror: " + e.message));
     page.on("console", m => {
         if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text()))
@@ -376,7 +382,7 @@ async function adminSession(browser) {
         await shot(page, "devices-dark-1280x800");
         await page.evaluate(() => window.localStorage.removeItem("shell:style"));
     });
-    await check("no script error and no Content-Security-Policy violation", async () => {
+    await check("no script error, no Content-Security-Policy violation, nothing loaded from outside the host", async () => {
         assert(errors.length === 0, errors.join("\n"));
     });
     await context.close();
