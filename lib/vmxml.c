@@ -615,7 +615,8 @@ static bool port_from_old(const char *old, char **ret) {
                 char part[QPCI_BDF_MAX], ident[QPCI_IDENT_MAX];
                 struct qpci_addr a;
 
-                if (n == 0 || n >= sizeof(part) || (memcpy(part, p, n), part[n] = '\0', qpci_addr_parse_sysfs(part, &a) < 0)) {
+                if (n == 0 || n >= sizeof(part) || snprintf(part, sizeof(part), "%.*s", (int)n, p) < 0 ||
+                    qpci_addr_parse_sysfs(part, &a) < 0) {
                         fclose(f);
                         return false;
                 }

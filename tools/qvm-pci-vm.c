@@ -304,9 +304,31 @@ static bool has_persistent(struct qpci_vm *vm) {
         return any;
 }
 
+/* unassign or detach (op) of each assignment named. None named: op of the device at the string's
+ * port, when there is one, for the library to say in Qubes' words that the VM does not have it;
+ * else none, said. */
+static int on_named(struct pci_run *run, struct qpci_vm *vm, const struct qpci_addr *addrs, size_t n,
+                    struct qpci_dev *d, int (*op)(struct qpci_vm *, struct qpci_inventory *, const struct qpci_addr *),
+                    const char *none) {
+        int r = 0;
+
+        if (n == 0 && !d) {
+                tool_error_code("not-assigned", "%s", none);
+                return EXIT_USAGE;
+        }
+        if (n == 0)
+                r = op(vm, run->inv, qpci_dev_get_addr(d));
+        for (size_t i = 0; i < n && r == 0; i++)
+                r = op(vm, run->inv, &addrs[i]);
+        r = vm_result(run, vm, r);
+        return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+}
+
 /* R4.3's unassign: the persistent assignment only; a device the running VM has stays until detach. */
 int pci_cmd_unassign(struct pci_run *run) {
         _cleanup_free_ struct qpci_addr *addrs = NULL;
+        _cleanup_free_ char *none = NULL;
+        bool alone = run->only_port || run->only_device;
         struct qpci_dev *d;
         struct qpci_vm *vm;
         size_t n = 0;
@@ -318,21 +340,12 @@ int pci_cmd_unassign(struct pci_run *run) {
                 return vm_result(run, vm, qpci_vm_unassign(vm, run->inv, NULL)) < 0 ? EXIT_FAIL : 0;
         if ((r = named(run, vm, run->args[1], true, &d, &addrs, &n)) != 0)
                 return r;
-        if (n == 0 && d && !run->only_port && !run->only_device) /* in Qubes' words */
-                return vm_result(run, vm, qpci_vm_unassign(vm, run->inv, qpci_dev_get_addr(d))) == -ENOENT ? EXIT_USAGE
-                                                                                                      : EXIT_FAIL;
-        if (n == 0) {
-                tool_error_code("not-assigned", "%s'%s' is not assigned to %s%s%s", run->only_port ? "no assignment of the port alone: "
-                           : run->only_device ? "no assignment of the device alone: " : "", run->args[1],
-                           qpci_vm_get_name(vm), d ? "" : " (and the host has no such device)",
-                           run->only_port || run->only_device ? "; qvm-pci list -s lists its assignments" : "");
-                return EXIT_USAGE;
-        }
-        r = 0;
-        for (size_t i = 0; i < n && r == 0; i++)
-                r = qpci_vm_unassign(vm, run->inv, &addrs[i]);
-        r = vm_result(run, vm, r);
-        return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+        if (asprintf(&none, "%s'%s' is not assigned to %s%s%s", run->only_port ? "no assignment of the port alone: "
+                     : run->only_device ? "no assignment of the device alone: " : "", run->args[1],
+                     qpci_vm_get_name(vm), d ? "" : " (and the host has no such device)",
+                     alone ? "; qvm-pci list -s lists its assignments" : "") < 0)
+                return tool_failed(-ENOMEM);
+        return on_named(run, vm, addrs, n, alone ? NULL : d, qpci_vm_unassign, none);
 }
 
 /* The same as attach -p underneath, with R4.3's --port and --device. */
@@ -348,7 +361,7 @@ int pci_cmd_assign(struct pci_run *r) {
  */
 int pci_cmd_detach(struct pci_run *run) {
         _cleanup_free_ struct qpci_addr *addrs = NULL;
-        bool halted, r32 = run->r32;
+        _cleanup_free_ char *none = NULL;
         struct qpci_dev *d = NULL;
         struct qpci_vm *vm;
         size_t n = 0;
@@ -356,31 +369,22 @@ int pci_cmd_detach(struct pci_run *run) {
 
         if (qpci_virt_find_vm(run->virt, run->args[0], &vm) < 0)
                 return EXIT_USAGE;
-        halted = qpci_vm_get_state(vm) == QPCI_VM_HALTED;
         if (run->n > 1 && (r = named(run, vm, run->args[1], false, &d, &addrs, &n)) != 0)
                 return r;
-        if (halted && !r32 && (run->n > 1 ? n > 0 : has_persistent(vm))) {
-                tool_error_code("vm-halted", "%s is halted: %s assigned to it (required), not attached, and it gets %s at its next "
-                           "start; to end the assignment: qvm-pci unassign %s%s%s", qpci_vm_get_name(vm),
-                           run->n > 1 ? "the device is" : "its devices are", run->n > 1 ? "it" : "them",
-                           qpci_vm_get_name(vm), run->n > 1 ? " " : "", run->n > 1 ? run->args[1] : "");
+        if (qpci_vm_get_state(vm) == QPCI_VM_HALTED && !run->r32 && (run->n > 1 ? n > 0 : has_persistent(vm))) {
+                tool_error_code("vm-halted", "%s is halted: %s assigned to it (required), not attached, and it "
+                                "gets %s at its next start; to end the assignment: qvm-pci unassign %s%s%s",
+                                qpci_vm_get_name(vm), run->n > 1 ? "the device is" : "its devices are",
+                                run->n > 1 ? "it" : "them", qpci_vm_get_name(vm), run->n > 1 ? " " : "",
+                                run->n > 1 ? run->args[1] : "");
                 return EXIT_USAGE;
         }
         if (run->n < 2)
                 return vm_result(run, vm, qpci_vm_detach(vm, run->inv, NULL)) < 0 ? EXIT_FAIL : 0;
-        if (n == 0 && d) /* libvirt's VM does not have it: the library says so, in Qubes' words */
-                return vm_result(run, vm, qpci_vm_detach(vm, run->inv, qpci_dev_get_addr(d))) == -ENOENT ? EXIT_USAGE
-                                                                                                    : EXIT_FAIL;
-        if (n == 0) {
-                tool_error_code("not-assigned", "'%s' is not attached to %s (and the host has no such device)",
-                                run->args[1], qpci_vm_get_name(vm));
-                return EXIT_USAGE;
-        }
-        r = 0;
-        for (size_t i = 0; i < n && r == 0; i++)
-                r = qpci_vm_detach(vm, run->inv, &addrs[i]);
-        r = vm_result(run, vm, r);
-        return r == 0 ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+        if (asprintf(&none, "'%s' is not attached to %s (and the host has no such device)", run->args[1],
+                     qpci_vm_get_name(vm)) < 0)
+                return tool_failed(-ENOMEM);
+        return on_named(run, vm, addrs, n, d, qpci_vm_detach, none);
 }
 
 static void check_json(struct qpci_vm *vm, const struct qpci_finding *f, size_t n, bool allowed) {
