@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pci-regs.h"
 #include "qpci-internal.h"
 
 QPCI_EXPORT const struct qpci_addr *qpci_dev_get_addr(const struct qpci_dev *d) { return &d->addr; }
@@ -20,6 +21,12 @@ QPCI_EXPORT uint32_t qpci_dev_get_class(const struct qpci_dev *d) { return d->cl
 QPCI_EXPORT uint8_t qpci_dev_get_revision(const struct qpci_dev *d) { return d->revision; }
 QPCI_EXPORT uint8_t qpci_dev_get_header_type(const struct qpci_dev *d) { return d->header_type; }
 QPCI_EXPORT bool qpci_dev_is_bridge(const struct qpci_dev *d) { return d->bridge; }
+
+/* For refusals: the kernel tells a CardBus bridge (header type 2, a card bus behind it) from a
+ * PCI-to-PCI one (type 1), and so does what qpci says. */
+const char *qpci_dev_bridge_kind(const struct qpci_dev *d) {
+        return (d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_CARDBUS ? "CardBus bridge" : "PCI bridge";
+}
 QPCI_EXPORT const char *qpci_dev_get_driver(const struct qpci_dev *d) { return d->driver; }
 QPCI_EXPORT int qpci_dev_get_iommu_group(const struct qpci_dev *d) { return d->iommu_group; }
 QPCI_EXPORT bool qpci_dev_is_multifunction(const struct qpci_dev *d) { return d->multifunction; }

@@ -556,7 +556,7 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                                        "pciback", stub);
         for (size_t i = 0; i < n; i++) {
                 if (devs[i]->bridge)
-                        return log_refusal(ctx, -EINVAL, "bridge", ("%s is a PCI bridge", devs[i]->bdf),
+                        return log_refusal(ctx, -EINVAL, "bridge", ("%s is a %s", devs[i]->bdf, qpci_dev_bridge_kind(devs[i])),
                                            ("bridges stay with the host"), (NULL));
                 if (add_move(&m, &nm, devs[i]) < 0)
                         return -ENOMEM;

@@ -171,6 +171,8 @@ unsigned qpci_reset_parse_methods(const char *s);
 unsigned qpci_reset_derive(const struct qpci_dev *d);
 /* Fills the device's reset methods and source (called by the inventory once relations are known). */
 void qpci_dev_resolve_reset(struct qpci_dev *d);
+/* "CardBus bridge" or "PCI bridge", as the header type says. */
+const char *qpci_dev_bridge_kind(const struct qpci_dev *d);
 /* Whether a kernel release ("6.1.0-13-amd64") has the reset_method attribute (5.15 and later). */
 bool qpci_kernel_has_reset_method(const char *release);
 

@@ -204,12 +204,8 @@ QPCI_EXPORT const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d) {
                 return d->reset_reason;
         if (d->bridge) {
                 /* vfio-pci takes only type-0 headers; a CardBus bridge has a bus behind it as well. */
-                if ((d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_CARDBUS)
-                        d->reset_reason = strdup("a CardBus bridge: it has a bus behind it, and bridges stay with "
-                                                 "the host and are never assigned to a VM");
-                else
-                        d->reset_reason = strdup("a PCI bridge: bridges stay with the host and are never assigned "
-                                                 "to a VM");
+                d->reset_reason = qpci_strf("a %s: bridges stay with the host and are never assigned to a VM",
+                                            qpci_dev_bridge_kind(d));
                 return d->reset_reason;
         }
         if (d->reset_methods == 0 && d->kernel_can_reset) {

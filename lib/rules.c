@@ -122,7 +122,7 @@ int qpci_rule_same_card(const struct qpci_rules *r, const struct qpci_assignment
 
 int qpci_rule_not_bridge(const struct qpci_rules *r, struct qpci_dev *d) {
         if (qpci_dev_is_bridge(d))
-                return log_refusal(r->ctx, -EINVAL, "bridge", ("dom0:%s is a PCI bridge", qpci_dev_get_ident(d)),
+                return log_refusal(r->ctx, -EINVAL, "bridge", ("dom0:%s is a %s", qpci_dev_get_ident(d), qpci_dev_bridge_kind(d)),
                                    ("bridges stay with the host"), (NULL));
         return 0;
 }
