@@ -476,15 +476,20 @@ void qpci_vm_refresh(struct qpci_vm *vm) {
         vm->def = vm->live = NULL;
 }
 
-static void save_migrated(struct qpci_vm *vm, struct qpci_vmxml *x) {
-        _cleanup_free_ char *xml = qpci_vmxml_format(x);
-        virDomainPtr dom = xml ? virDomainDefineXML(vm->virt->conn, xml) : NULL;
+/* Saves a definition whose older records were converted, unless it changed since it was read (as
+ * read): a command that only reads holds no lock, and must not undo what another one just did. */
+static void save_migrated(struct qpci_vm *vm, const char *was, struct qpci_vmxml *x) {
+        _cleanup_free_ char *now = virDomainGetXMLDesc(vm->dom, VIR_DOMAIN_XML_INACTIVE), *xml = NULL;
+        virDomainPtr dom = NULL;
 
+        if (now && streq(now, was) && (xml = qpci_vmxml_format(x)))
+                dom = virDomainDefineXML(vm->virt->conn, xml);
         if (dom)
                 virDomainFree(dom);
         else
-                log_info(vm->virt->ctx, "the assignments of %s, recorded by an older qpci, could not be saved in "
-                         "today's form: %s", vm->name, xml ? qpci_virt_error() : strerror(ENOMEM));
+                log_info(vm->virt->ctx, "the assignments of %s, recorded by an older qpci, are not saved in today's "
+                         "form this time: %s", vm->name, now && !streq(now, was) ? "its definition changed meanwhile"
+                         : xml || !now ? qpci_virt_error() : strerror(ENOMEM));
 }
 
 /* One of the domain's XMLs, fetched and parsed on first use into *slot. */
@@ -504,7 +509,7 @@ static int load_xml(struct qpci_vm *vm, unsigned flags, struct qpci_vmxml **slot
                 /* Once: the converted records are saved, so the next reader finds them converted. Not
                  * saving them changes nothing but that (each parse converts them again). */
                 if ((flags & VIR_DOMAIN_XML_INACTIVE) && qpci_vmxml_migrated(*slot))
-                        save_migrated(vm, *slot);
+                        save_migrated(vm, xml, *slot);
         }
         *ret = *slot;
         return 0;
