@@ -10,6 +10,38 @@
 
 #include "qpci-internal.h"
 
+static __typeof__(pci_alloc) *sym_pci_alloc;
+static __typeof__(pci_cleanup) *sym_pci_cleanup;
+static __typeof__(pci_lookup_name) *sym_pci_lookup_name;
+static __typeof__(pci_set_name_list_path) *sym_pci_set_name_list_path;
+static const struct qpci_dlsym pci_syms[] = {
+        QPCI_DLSYM(pci_alloc),
+        QPCI_DLSYM(pci_cleanup),
+        QPCI_DLSYM(pci_lookup_name),
+        QPCI_DLSYM(pci_set_name_list_path),
+};
+static struct qpci_dlib libpci = {"libpci.so.3", pci_syms, ELEMENTSOF(pci_syms), 1, ""};
+
+static __typeof__(udev_new) *sym_udev_new;
+static __typeof__(udev_unref) *sym_udev_unref;
+static __typeof__(udev_hwdb_new) *sym_udev_hwdb_new;
+static __typeof__(udev_hwdb_unref) *sym_udev_hwdb_unref;
+static __typeof__(udev_hwdb_get_properties_list_entry) *sym_udev_hwdb_get_properties_list_entry;
+static __typeof__(udev_list_entry_get_next) *sym_udev_list_entry_get_next;
+static __typeof__(udev_list_entry_get_name) *sym_udev_list_entry_get_name;
+static __typeof__(udev_list_entry_get_value) *sym_udev_list_entry_get_value;
+static const struct qpci_dlsym udev_syms[] = {
+        QPCI_DLSYM(udev_new),
+        QPCI_DLSYM(udev_unref),
+        QPCI_DLSYM(udev_hwdb_new),
+        QPCI_DLSYM(udev_hwdb_unref),
+        QPCI_DLSYM(udev_hwdb_get_properties_list_entry),
+        QPCI_DLSYM(udev_list_entry_get_next),
+        QPCI_DLSYM(udev_list_entry_get_name),
+        QPCI_DLSYM(udev_list_entry_get_value),
+};
+static struct qpci_dlib libudev = {"libudev.so.1", udev_syms, ELEMENTSOF(udev_syms), 1, ""};
+
 /* libpci calls this only when its allocator fails, and expects it not to return. */
 _printf_(1, 2) __attribute__((noreturn)) static void pacc_error(char *msg, ...) {
         (void)msg;
@@ -24,9 +56,10 @@ _printf_(1, 2) static void pacc_quiet(char *msg, ...) {
 static struct udev_hwdb *hwdb(struct qpci_ctx *ctx) {
         if (ctx->hwdb || ctx->hwdb_failed || !ctx->use_hwdb)
                 return ctx->hwdb;
-        ctx->udev = udev_new();
-        if (ctx->udev)
-                ctx->hwdb = udev_hwdb_new(ctx->udev);
+        if (qpci_dlib_open(&libudev) < 0)
+                log_dbg(ctx, "%s", libudev.why);
+        else if ((ctx->udev = sym_udev_new()))
+                ctx->hwdb = sym_udev_hwdb_new(ctx->udev);
         if (!ctx->hwdb) {
                 ctx->hwdb_failed = true;
                 log_dbg(ctx, "udev hwdb not available: USB devices are named by their own strings");
@@ -37,9 +70,14 @@ static struct udev_hwdb *hwdb(struct qpci_ctx *ctx) {
 static struct pci_access *pacc(struct qpci_ctx *ctx) {
         struct pci_access *a;
 
-        if (ctx->pacc)
+        if (ctx->pacc || ctx->pacc_failed)
                 return ctx->pacc;
-        a = pci_alloc();
+        if (qpci_dlib_open(&libpci) < 0) {
+                ctx->pacc_failed = true;
+                log_dbg(ctx, "no names: %s", libpci.why);
+                return NULL;
+        }
+        a = sym_pci_alloc();
         if (!a)
                 return NULL;
         a->error = pacc_error;
@@ -51,10 +89,10 @@ static struct pci_access *pacc(struct qpci_ctx *ctx) {
         if (ctx->pci_ids) {
                 char *p = strdup(ctx->pci_ids);
                 if (!p) {
-                        pci_cleanup(a);
+                        sym_pci_cleanup(a);
                         return NULL;
                 }
-                pci_set_name_list_path(a, p, 1);
+                sym_pci_set_name_list_path(a, p, 1);
         }
         ctx->pacc = a;
         return a;
@@ -124,7 +162,7 @@ static const char *lookup(struct qpci_ctx *ctx, unsigned kind, uint64_t id, int 
         if (!e || found)
                 return e ? e->name : NULL;
         a = pacc(ctx);
-        s = a ? pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_NO_NUMBERS, a1, a2) : NULL;
+        s = a ? sym_pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_NO_NUMBERS, a1, a2) : NULL;
         e->name = s ? strdup(s) : NULL;
         /* With no subclass entry libpci names the base class and appends " [0c80]": Qubes shows the
          * name alone. */
@@ -172,11 +210,11 @@ char *qpci_names_usb(struct qpci_ctx *ctx, uint16_t vendor, uint16_t product) {
         if (!h)
                 return NULL;
         snprintf(key, sizeof(key), "usb:v%04Xp%04X", vendor, product);
-        udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(h, key, 0)) {
-                if (streq(udev_list_entry_get_name(e), "ID_VENDOR_FROM_DATABASE"))
-                        v = udev_list_entry_get_value(e);
-                else if (streq(udev_list_entry_get_name(e), "ID_MODEL_FROM_DATABASE"))
-                        m = udev_list_entry_get_value(e);
+        for (e = sym_udev_hwdb_get_properties_list_entry(h, key, 0); e; e = sym_udev_list_entry_get_next(e)) {
+                if (streq(sym_udev_list_entry_get_name(e), "ID_VENDOR_FROM_DATABASE"))
+                        v = sym_udev_list_entry_get_value(e);
+                else if (streq(sym_udev_list_entry_get_name(e), "ID_MODEL_FROM_DATABASE"))
+                        m = sym_udev_list_entry_get_value(e);
         }
         if (v && m && asprintf(&s, "%s %s", v, m) < 0)
                 s = NULL;
@@ -192,9 +230,13 @@ void qpci_names_free(struct qpci_ctx *ctx) {
         ctx->names = NULL;
         ctx->n_names = ctx->n_names_cap = 0;
         if (ctx->pacc)
-                pci_cleanup(ctx->pacc);
+                sym_pci_cleanup(ctx->pacc);
         ctx->pacc = NULL;
-        ctx->hwdb = udev_hwdb_unref(ctx->hwdb);
-        ctx->udev = udev_unref(ctx->udev);
+        /* Set only once libudev was loaded. */
+        if (ctx->hwdb)
+                ctx->hwdb = sym_udev_hwdb_unref(ctx->hwdb);
+        if (ctx->udev)
+                ctx->udev = sym_udev_unref(ctx->udev);
         ctx->hwdb_failed = false;
+        ctx->pacc_failed = false;
 }

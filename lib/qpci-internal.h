@@ -35,6 +35,7 @@ struct qpci_ctx {
         bool use_hwdb;
         /* Opened on first use, freed with the context (libpci's lazy name list, as in lspci). */
         struct pci_access *pacc;
+        bool pacc_failed;    /* libpci could not be loaded: no names */
         struct qpci_name *names;        /* the shared name table of names.c */
         size_t n_names, n_names_cap;
         struct kmod_ctx *kmod;
@@ -175,6 +176,24 @@ void qpci_dev_resolve_reset(struct qpci_dev *d);
 const char *qpci_dev_bridge_kind(const struct qpci_dev *d);
 /* Whether a kernel release ("6.1.0-13-amd64") has the reset_method attribute (5.15 and later). */
 bool qpci_kernel_has_reset_method(const char *release);
+
+/* ---- dlib.c: system libraries loaded on first use ---- */
+
+struct qpci_dlsym {
+        const char *name;
+        void **fn;
+};
+#define QPCI_DLSYM(f) {#f, (void **)&sym_##f}
+/* A library and the functions taken from it; .result starts at 1 (not tried). */
+struct qpci_dlib {
+        const char *soname;
+        const struct qpci_dlsym *syms;
+        size_t n;
+        int result;
+        char why[256]; /* when it failed: dlerror()'s words, or the function missing */
+};
+/* Loads it on the first call, for the whole process: 0, or -ENOPKG with .why said. */
+int qpci_dlib_open(struct qpci_dlib *l);
 
 /* ---- names.c ---- */
 
