@@ -33,8 +33,26 @@ qpci_round() {
         qvm-pci hide --with-group $U1 >/dev/null && qvm-pci unhide $U1 $U2 $EH >/dev/null
 }
 
+# What each command costs beyond its sysfs writes, counted once outside the timed rounds (counts
+# do not depend on the load): the libraries it loads, its system calls, and its fsyncs (SQLite's).
+counts() {
+        libs=$(LD_DEBUG=libs "$@" 2>&1 >/dev/null | grep -c "calling init:")
+        line="# $1 $2: $libs libraries"
+        if [ -x ./strace ]; then
+                LD_LIBRARY_PATH=. ./strace -f -E LD_LIBRARY_PATH -o /tmp/trace "$@" >/dev/null 2>&1
+                line="$line, $(grep -c '^[0-9]* *[a-z_0-9]*(' /tmp/trace) system calls, $(grep -c 'fsync(\|fdatasync(' /tmp/trace) fsyncs"
+        else
+                "$@" >/dev/null
+        fi
+        echo "$line"
+}
+
 modprobe vfio-pci
 qpci_round && script_round # warm both: modules loaded, caches filled
+counts qvm-pci hide --with-group $U1
+counts qvm-pci unhide $U1 $U2 $EH
+counts ./floor-sqlite /tmp/floor.db
+counts ./floor-exec
 : > /tmp/q
 : > /tmp/s
 : > /tmp/e
