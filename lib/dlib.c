@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * System libraries loaded on first use: libkmod (and with it libcrypto, liblzma and libzstd),
- * libpci and libudev. A hide or an unhide needs none of them unless it loads a module or names a
- * device, and each library a process links costs it at every start (its relocations and pages,
- * many times over under emulation), so libqpci does not link them.
+ * System libraries loaded on first use: libkmod (and with it libcrypto, liblzma and libzstd) and
+ * libpci (with libz). A hide or an unhide needs neither unless it loads a module or names a device,
+ * and each library a process links costs it at every start (its relocations and pages, many times
+ * over under emulation), so libqpci does not link them.
  */
 #include <dlfcn.h>
 #include <pthread.h>

@@ -22,25 +22,6 @@ static const struct qpci_dlsym pci_syms[] = {
 };
 static struct qpci_dlib libpci = {"libpci.so.3", pci_syms, ELEMENTSOF(pci_syms), 1, ""};
 
-static __typeof__(udev_new) *sym_udev_new;
-static __typeof__(udev_unref) *sym_udev_unref;
-static __typeof__(udev_hwdb_new) *sym_udev_hwdb_new;
-static __typeof__(udev_hwdb_unref) *sym_udev_hwdb_unref;
-static __typeof__(udev_hwdb_get_properties_list_entry) *sym_udev_hwdb_get_properties_list_entry;
-static __typeof__(udev_list_entry_get_next) *sym_udev_list_entry_get_next;
-static __typeof__(udev_list_entry_get_name) *sym_udev_list_entry_get_name;
-static __typeof__(udev_list_entry_get_value) *sym_udev_list_entry_get_value;
-static const struct qpci_dlsym udev_syms[] = {
-        QPCI_DLSYM(udev_new),
-        QPCI_DLSYM(udev_unref),
-        QPCI_DLSYM(udev_hwdb_new),
-        QPCI_DLSYM(udev_hwdb_unref),
-        QPCI_DLSYM(udev_hwdb_get_properties_list_entry),
-        QPCI_DLSYM(udev_list_entry_get_next),
-        QPCI_DLSYM(udev_list_entry_get_name),
-        QPCI_DLSYM(udev_list_entry_get_value),
-};
-static struct qpci_dlib libudev = {"libudev.so.1", udev_syms, ELEMENTSOF(udev_syms), 1, ""};
 
 /* libpci calls this only when its allocator fails, and expects it not to return. */
 _printf_(1, 2) __attribute__((noreturn)) static void pacc_error(char *msg, ...) {
@@ -56,10 +37,9 @@ _printf_(1, 2) static void pacc_quiet(char *msg, ...) {
 static struct udev_hwdb *hwdb(struct qpci_ctx *ctx) {
         if (ctx->hwdb || ctx->hwdb_failed || !ctx->use_hwdb)
                 return ctx->hwdb;
-        if (qpci_dlib_open(&libudev) < 0)
-                log_dbg(ctx, "%s", libudev.why);
-        else if ((ctx->udev = sym_udev_new()))
-                ctx->hwdb = sym_udev_hwdb_new(ctx->udev);
+        ctx->udev = udev_new();
+        if (ctx->udev)
+                ctx->hwdb = udev_hwdb_new(ctx->udev);
         if (!ctx->hwdb) {
                 ctx->hwdb_failed = true;
                 log_dbg(ctx, "udev hwdb not available: USB devices are named by their own strings");
@@ -210,11 +190,11 @@ char *qpci_names_usb(struct qpci_ctx *ctx, uint16_t vendor, uint16_t product) {
         if (!h)
                 return NULL;
         snprintf(key, sizeof(key), "usb:v%04Xp%04X", vendor, product);
-        for (e = sym_udev_hwdb_get_properties_list_entry(h, key, 0); e; e = sym_udev_list_entry_get_next(e)) {
-                if (streq(sym_udev_list_entry_get_name(e), "ID_VENDOR_FROM_DATABASE"))
-                        v = sym_udev_list_entry_get_value(e);
-                else if (streq(sym_udev_list_entry_get_name(e), "ID_MODEL_FROM_DATABASE"))
-                        m = sym_udev_list_entry_get_value(e);
+        udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(h, key, 0)) {
+                if (streq(udev_list_entry_get_name(e), "ID_VENDOR_FROM_DATABASE"))
+                        v = udev_list_entry_get_value(e);
+                else if (streq(udev_list_entry_get_name(e), "ID_MODEL_FROM_DATABASE"))
+                        m = udev_list_entry_get_value(e);
         }
         if (v && m && asprintf(&s, "%s %s", v, m) < 0)
                 s = NULL;
@@ -232,11 +212,8 @@ void qpci_names_free(struct qpci_ctx *ctx) {
         if (ctx->pacc)
                 sym_pci_cleanup(ctx->pacc);
         ctx->pacc = NULL;
-        /* Set only once libudev was loaded. */
-        if (ctx->hwdb)
-                ctx->hwdb = sym_udev_hwdb_unref(ctx->hwdb);
-        if (ctx->udev)
-                ctx->udev = sym_udev_unref(ctx->udev);
+        ctx->hwdb = udev_hwdb_unref(ctx->hwdb);
+        ctx->udev = udev_unref(ctx->udev);
         ctx->hwdb_failed = false;
         ctx->pacc_failed = false;
 }
