@@ -136,6 +136,22 @@ check "libqpci0 recommends libvirt0 and does not depend on it" sh -c \
         'dpkg-deb -f "$1" Recommends | grep -q "libvirt0" && ! dpkg-deb -f "$1" Depends | grep -q "libvirt0"' \
         sh "$out/libqpci0_${version}_$(dpkg --print-architecture).deb"
 
+# Libraries libqpci loads on first use (a struct qpci_dlib, lib/dlib.c) are invisible to
+# dpkg-shlibdeps: the control file must name the package of each. (Xen's, loaded only on a dom0
+# that has them, are not among them.)
+dlopened() {
+        local deb=$1 so pkg status=0
+        for so in $(sed -n 's/.*struct qpci_dlib [a-z_]* = {"\(lib[^"]*\.so\.[0-9]*\)".*/\1/p' "$src"/lib/*.c | tr -d '"' | sort -u); do
+                pkg=$(dpkg -S "*/$so" 2>/dev/null | head -n 1 | cut -d: -f1)
+                [ -n "$pkg" ] || { echo "no installed package has $so"; status=1; continue; }
+                dpkg-deb -f "$deb" Depends | tr ',' '\n' | grep -q "^ *$pkg\b" ||
+                        { echo "libqpci0 loads $so but does not depend on $pkg"; status=1; }
+        done
+        return $status
+}
+check "libqpci0 depends on the packages of the libraries it loads on first use" \
+        dlopened "$out/libqpci0_${version}_$(dpkg --print-architecture).deb"
+
 # The cached root: made once (the first run downloads about 60 MB), then only what the packages'
 # dependencies add. Other runs may read it meanwhile: they copy it under a shared lock.
 mkdir -p "$cache"
