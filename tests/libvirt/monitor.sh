@@ -43,8 +43,8 @@ check "vm-defined $vm within a second" seen vm-defined "$vm"
 check "qvm-pci attach -p $vm of a fixture's device" \
         env QPCI_ROOT="$fixture" QPCI_PCI_IDS="$here/../data/pci.ids" QPCI_HWDB=0 qvm-pci attach -p "$vm" dom0:00_19.0
 check "the assignment (a new definition) is seen within a second" seen vm-defined "$vm" 2
-check "qvm-pci detach $vm" \
-        env QPCI_ROOT="$fixture" QPCI_PCI_IDS="$here/../data/pci.ids" QPCI_HWDB=0 qvm-pci detach "$vm" dom0:00_19.0
+check "qvm-pci unassign $vm" \
+        env QPCI_ROOT="$fixture" QPCI_PCI_IDS="$here/../data/pci.ids" QPCI_HWDB=0 qvm-pci unassign "$vm" dom0:00_19.0
 check "qvm-start $vm" qvm-start "$vm"
 check "vm-started $vm within a second" seen vm-started "$vm"
 check "qvm-shutdown --force $vm" qvm-shutdown --force "$vm"
