@@ -140,6 +140,14 @@ domu_has() { # VM, extended regular expression after "QPCI-DOMU [uptime] "
         said "$1" | grep -a 'QPCI-DOMU'
         return 1
 }
+# check_domu_nic VM: the e1000e (8086:10d3) works in a VM that has reported (domu-init.sh): bound to
+# e1000e, its link up, a DHCP lease from QEMU's user network, and the gateway 10.0.2.2 answers.
+check_domu_nic() {
+        check "...the e1000e is there, bound to e1000e" domu_has "$1" "INFO pci 8086:10d3 e1000e"
+        check "...its link is up" domu_has "$1" "PASS net [^ ]* 8086:10d3 e1000e link"
+        check "...it got a DHCP lease from QEMU's user network" domu_has "$1" "PASS net [^ ]* 8086:10d3 e1000e dhcp"
+        check "...it pings the gateway 10.0.2.2" domu_has "$1" "PASS net [^ ]* 8086:10d3 e1000e ping 10.0.2.2"
+}
 # dom0_ping BDF: the NIC's interface on the host (the guest, or Xen's dom0), up with QEMU's usual
 # address, pings its gateway.
 dom0_ping() {
