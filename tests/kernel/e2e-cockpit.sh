@@ -70,7 +70,7 @@ check "sys-net is started from the page" running_within sys-net 420
 started=$(now)
 note "sys-net ran $(since "$t") s after this script waited for it"
 check "...its definition has the e1000e, assigned persistently by the page's Apply" \
-        sh -c "qvm-pci list -s >/tmp/list && grep -q '0x8086:0x10d3 .*\*sys-net (required)$' /tmp/list || { cat /tmp/list; false; }"
+        sh -c "qvm-pci list -s >/tmp/list && grep -q '0x8086:0x10d3.* \*sys-net (required)$' /tmp/list || { cat /tmp/list; false; }"
 check "...the e1000e is on vfio-pci" on_driver "$E1000E" vfio-pci
 check "qvm-pci: sys-net under USED BY of the e1000e" sh -c "qvm-pci | grep -q '^$NIC .* sys-net\$'"
 if wait_domu sys-net 1 480 >/tmp/out 2>&1; then
