@@ -300,12 +300,36 @@ static void test_directory_database(void **state) {
         assert_true(lock_free(f));
 }
 
+/* A child that takes a lock with take() and holds it until killed, as another command stuck in a
+ * driver or the hypervisor would; returns once it holds it. */
+static pid_t fork_holder(struct fx *f, int (*take)(struct qpci_ctx *ctx)) {
+        int pipefd[2];
+        char c;
+        pid_t pid;
+
+        assert_int_equal(pipe(pipefd), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct qpci_ctx *ctx;
+                close(pipefd[0]);
+                if (qpci_new(f->root, &ctx) < 0 || take(ctx) < 0)
+                        _exit(1);
+                assert_int_equal(write(pipefd[1], "x", 1), 1);
+                pause();
+                _exit(0);
+        }
+        close(pipefd[1]);
+        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        close(pipefd[0]);
+        return pid;
+}
+
 /* Another command holds the lock, as one stuck in a driver's unbind would. */
 static void test_lock_held(void **state) {
         struct fx *f = *state;
         struct qpci_inventory *inv;
-        int pipefd[2], status;
-        char c;
+        int status;
         pid_t pid;
 
         make_db(f);
@@ -317,21 +341,7 @@ static void test_lock_held(void **state) {
         assert_int_equal(qpci_state_commit(f->ctx), 0);
         qpci_state_close(f->ctx);
 
-        assert_int_equal(pipe(pipefd), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                struct qpci_ctx *ctx;
-                close(pipefd[0]);
-                if (qpci_new(f->root, &ctx) < 0 || qpci_state_open(ctx) < 0)
-                        _exit(1);
-                assert_int_equal(write(pipefd[1], "x", 1), 1);
-                pause();
-                _exit(0);
-        }
-        close(pipefd[1]);
-        assert_int_equal(read(pipefd[0], &c, 1), 1);
-        close(pipefd[0]);
+        pid = fork_holder(f, qpci_state_open);
 
         /* Readers: at once, and they see what was committed. */
         time_t t0 = time(NULL);
@@ -361,25 +371,11 @@ static void test_lock_held(void **state) {
  * says for whom it waits, gives up after its bound, and a later one gets the lock. */
 static void test_vm_lock_held(void **state) {
         struct fx *f = *state;
-        int pipefd[2], status, fd;
-        char c, holder[32];
+        int status, fd;
+        char holder[32];
         pid_t pid;
 
-        assert_int_equal(pipe(pipefd), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                struct qpci_ctx *ctx;
-                close(pipefd[0]);
-                if (qpci_new(f->root, &ctx) < 0 || qpci_state_lock_vms(ctx) < 0)
-                        _exit(1);
-                assert_int_equal(write(pipefd[1], "x", 1), 1);
-                pause();
-                _exit(0);
-        }
-        close(pipefd[1]);
-        assert_int_equal(read(pipefd[0], &c, 1), 1);
-        close(pipefd[0]);
+        pid = fork_holder(f, qpci_state_lock_vms);
 
         time_t t0 = time(NULL);
         qpci_set_lock_timeout(f->ctx, 1);
