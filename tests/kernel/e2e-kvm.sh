@@ -223,7 +223,7 @@ if wait_domu sys-net2 1 360 >/tmp/out 2>&1; then
         unplugged=$(now)
         if wait_domu sys-net2 3 120 >/tmp/out 2>&1; then
                 result ok "sys-net2 saw it go and reported again" "$unplugged"
-                check "...its PCI function is gone from the VM" domu_has_within sys-net2 "INFO gone 0000:" 60
+                check "...its PCI function is gone from the VM" wait_for sys-net2 "INFO gone 0000:" 60
         else
                 result fail "sys-net2 saw it go and reported again" "$unplugged"
                 sed 's/^/#   /' /tmp/out

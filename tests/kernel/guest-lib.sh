@@ -140,17 +140,6 @@ domu_has() { # VM, extended regular expression after "QPCI-DOMU [uptime] "
         said "$1" | grep -a 'QPCI-DOMU'
         return 1
 }
-# domu_has_within VM ERE SECONDS: the same, waiting for it. A hot-unplug reaches the VM in steps
-# (its USB buses go, then the PCI function), and a round of checks may end between two of them.
-domu_has_within() {
-        i=0
-        while [ $i -lt $(($3 * 2)) ]; do
-                said "$1" | grep -aqE "^QPCI-DOMU \[[0-9.]*\] $2" && return 0
-                usleep 500000
-                i=$((i + 1))
-        done
-        domu_has "$1" "$2"
-}
 # check_domu_nic VM: the e1000e (8086:10d3) works in a VM that has reported (domu-init.sh): bound to
 # e1000e, its link up, a DHCP lease from QEMU's user network, and the gateway 10.0.2.2 answers.
 check_domu_nic() {
