@@ -137,6 +137,7 @@ QPCI_ROOT="$tmp/switch" expect "info: BDFs behind the switch" "$q info dom0 : 03
 options_of_help() { # TOOL [ARGS]: the options its --help prints, sorted, as man-help.py reads them
         python3 - "$src/tests/cli/man-help.py" "$@" <<'PY'
 import importlib.util, pathlib, sys
+sys.path.insert(0, str(pathlib.Path(sys.argv[1]).parent))  # its tap.py
 spec = importlib.util.spec_from_file_location("man_help", sys.argv[1])
 mh = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mh)

@@ -5,12 +5,12 @@ import pathlib
 import re
 import sys
 
+from tap import check, done
+
 
 def main():
     root = pathlib.Path(sys.argv[1]).resolve()
     pages = [root / "README.md"] + sorted((root / "doc").glob("*.md"))
-    status = 0
-    n = 0
     for page in pages:
         bad = []
         text = page.read_text()
@@ -22,13 +22,8 @@ def main():
         for name, section in re.findall(r"\b(q(?:vm|pci)[a-z-]*)\(([18])\)", text):
             if not (root / "doc" / f"{name}.{section}.scd").exists():
                 bad.append(f"{name}({section}) has no doc/{name}.{section}.scd")
-        n += 1
-        print(f"{'not ok' if bad else 'ok'} {n} - {page.relative_to(root)}: its links and man pages exist")
-        for b in bad:
-            print("# " + b)
-        status |= bool(bad)
-    print(f"1..{n}")
-    return status
+        check(not bad, f"{page.relative_to(root)}: its links and man pages exist", "\n".join(bad))
+    return done()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import re
 import subprocess
 import sys
 
+import tap
+
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z])(?![\w-])")
 COMMAND_WORD = re.compile(r"^\[?([a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)*)\]?$")
 
@@ -143,22 +145,15 @@ def check(bindir, page):
 def main():
     bindir, docdir = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     pages = sorted(docdir.glob("*.[18].scd"))
-    status = 0
     if not pages:
-        print(f"not ok 1 - no man page in {docdir}")
-        print("1..1")
-        return 1
-    for n, page in enumerate(pages, 1):
+        tap.check(False, f"no man page in {docdir}")
+    for page in pages:
         try:
             problems = check(bindir, page)
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
             problems = [str(e)]
-        print(f"{'not ok' if problems else 'ok'} {n} - {page.name[:-4]}: --help and the man page agree")
-        for p in problems:
-            print("# " + p)
-        status |= bool(problems)
-    print(f"1..{len(pages)}")
-    return status
+        tap.check(not problems, f"{page.name[:-4]}: --help and the man page agree", "\n".join(problems))
+    return tap.done()
 
 
 if __name__ == "__main__":

@@ -15,17 +15,10 @@ import sys
 import tempfile
 import time
 
+from tap import check, done
+
 HERE = pathlib.Path(__file__).resolve().parent
 TESTS = HERE.parent
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(ok)
-    print(f"{'ok' if ok else 'not ok'} {len(results)} - {what}")
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print(f"# {line}")
 
 
 class Monitor:
@@ -122,8 +115,7 @@ def main(argv):
             m.p.kill()
             status = "still running after 2 s"
         check(status == 0, "a reader that went away ends it (SIGPIPE taken as the end), status 0", status)
-    print(f"1..{len(results)}")
-    return 0 if all(results) else 1
+    return done()
 
 
 if __name__ == "__main__":

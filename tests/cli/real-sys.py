@@ -12,16 +12,9 @@ import shlex
 import subprocess
 import sys
 
+from tap import check, done
+
 SYS = pathlib.Path("/sys/bus/pci/devices")
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(ok)
-    print(f"{'ok' if ok else 'not ok'} {len(results)} - {what}")
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print("# " + line)
 
 
 def main():
@@ -118,8 +111,7 @@ def main():
             parent = os.path.basename(os.path.dirname(os.path.realpath(usb / f"usb{b['bus']}")))
             check(c["bdf"] in (parent, None), f"usb{b['bus']} on {parent}", c["bdf"])
 
-    print(f"1..{len(results)}")
-    return 0 if all(results) else 1
+    return done()
 
 
 if __name__ == "__main__":
