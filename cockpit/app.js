@@ -12,8 +12,12 @@
         return { view: parts[0] || "devices", arg: parts[1], sub: parts[2] };
     }
 
-    // Reloads what the tools say; render: show the current view again with it.
+    // Reloads what the tools say; render: show the current view again with it (the view is
+    // aria-busy meanwhile).
     function reload(render) {
+        const view = document.getElementById("view");
+        if (render)
+            view.setAttribute("aria-busy", "true");
         const devices = q.run(["qvm-pci"])
             .then(d => { q.state.devices = d; q.state.devicesProblem = null; })
             .catch(p => { q.state.devicesProblem = p; });
@@ -21,13 +25,31 @@
             .then(v => { q.state.vms = v; q.state.vmsProblem = null; })
             .catch(p => { q.state.vms = []; q.state.vmsProblem = p; });
         return Promise.all([devices, vms]).then(() => {
-            if (render)
+            if (render) {
                 show();
+                view.removeAttribute("aria-busy");
+            }
         });
     }
 
+    // The place shown (the URL's hash), and where the answers of its actions go (q.answers()).
+    // Shown again at the same place (Refresh, which may end after an action was clicked), a view
+    // updates in place (q.refreshView(null)): a button drawn anew between the press and the
+    // release of a click swallows it. A view drawn anew there keeps the answers, into which an
+    // action still running writes.
+    let shown = null;
+    let answers = null;
+
     function show() {
         const view = document.getElementById("view");
+        if (window.location.hash === shown && q.refreshView) {
+            q.refreshView(null);
+            return;
+        }
+        if (window.location.hash !== shown) {
+            shown = window.location.hash;
+            answers = el("div", { class: "qp-action-out", "aria-live": "polite" });
+        }
         q.refreshView = null;
         const r = route();
         for (const t of ["devices", "map", "usb", "vms"]) {
@@ -59,13 +81,14 @@
     }
 
     // After changes made elsewhere (qpci monitor): a list shows them at once; a view with a
-    // form or an answer on it updates in place (q.refreshView), or says what changed.
+    // form or an answer on it updates in place (q.refreshView(events)), or says what changed.
     function changed(events) {
         if (q.refreshView)
             q.refreshView(events);
     }
 
     q.reload = reload;
+    q.answers = () => answers;
     q.changed = changed;
     q.currentView = () => route().view;
 

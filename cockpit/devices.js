@@ -244,7 +244,7 @@
         const load = () => Promise.all([run(["qvm-pci", "info", id]), run(["qvm-pci", "usb"]).catch(() => [])])
             .then(([dev, usb]) => clear(facts, ...deviceFacts(dev, usb).flat()))
             .catch(p => clear(facts, problem(p, "device")));
-        const out = el("div", { class: "qp-action-out", "aria-live": "polite" });
+        const out = window.qpci.answers();
         const persistent = el("input", { type: "checkbox", id: "hide-persistent" });
         const group = el("input", { type: "checkbox", id: "hide-group" });
         const options = el("div", { class: "qp-checks" },

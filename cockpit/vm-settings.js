@@ -256,7 +256,7 @@
     }
 
     function renderVmSettings(view, vm, tab) {
-        const out = el("div", { class: "qp-action-out", "aria-live": "polite" });
+        const out = window.qpci.answers();
         const pane = el("div", { class: "qp-tabpane", role: "tabpanel", id: "vm-pane" }, el("p", { class: "qp-loading" }, "Loading…"));
         const tabLink = (name, label) => el("a", { class: "qp-tab" + (tab === name ? " qp-tab-active" : ""), role: "tab", id: "vm-tab-" + name,
                                                    "aria-selected": tab === name ? "true" : "false", "aria-controls": "vm-pane",
@@ -271,8 +271,11 @@
                el("div", { class: "qp-tabs qp-subtabs", role: "tablist", "aria-label": "Settings" },
                   tabLink("basic", "Basic"), tabLink("devices", "Devices")),
                pane, out));
-        // A change made elsewhere while the form is open is said, not poured into the form.
+        // A change made elsewhere while the form is open is said, not poured into the form; a
+        // Refresh (events null) draws it anew.
         window.qpci.refreshView = events => {
+            if (!events)
+                return renderVmSettings(view, vm, tab);
             const mine = events.filter(e => !e.vm || e.vm === vm);
             if (!mine.length || document.getElementById("vm-changed"))
                 return;
