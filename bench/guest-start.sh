@@ -1,0 +1,64 @@
+# Inside the real-kernel guest with --libvirt --domu (bench/run-guest-bench start): qvm-start of a VM
+# assigned the e1000e against `virsh start` of the same domain whose <hostdev managed='yes'> makes
+# libvirt move the device itself, each until the domain runs, interleaved round by round. Then each
+# is powered off and the device given back (qvm-shutdown --force --wait and qvm-pci unhide; virsh
+# destroy, after which libvirt gives a managed device back), timed apart. The VMs are QEMU under
+# TCG inside this TCG guest: a start is mostly QEMU's own, which both pay alike.
+. ./guest-lib.sh
+. ./guest-bench-lib.sh
+ROUNDS=$(cat rounds 2>/dev/null || echo 11) # run-guest-bench puts ROUNDS there
+default_topology
+NIC=$E1000E
+DEVS=$NIC
+vsh="virsh -q -c $(cat .libvirt)"
+modprobe vfio-pci
+
+qvm-create sys-q --kernel "$QPCI_DOMU_KERNEL" --initrd "$QPCI_DOMU_INITRD" --memory 256 &&
+        qvm-pci attach --persistent sys-q "$(ident "$NIC")" || die "qvm-create and attach sys-q"
+# The same domain for libvirt alone: qpci's definition renamed, without its uuid and qpci's
+# metadata, the NIC managed by libvirt.
+$vsh dumpxml --inactive sys-q | sed -e 's/sys-q/sys-v/g' -e '/<uuid>/d' -e "s/managed='no'/managed='yes'/" \
+        -e '/<metadata>/,/<\/metadata>/d' >/tmp/sys-v.xml && $vsh define /tmp/sys-v.xml >/dev/null ||
+        die "virsh define sys-v"
+grep -q "managed='yes'" /tmp/sys-v.xml || die "sys-v has a managed hostdev"
+
+q_start() { qvm-start sys-q >/dev/null; }
+q_stop() { qvm-shutdown --force --wait sys-q >/dev/null && qvm-pci unhide "$NIC" >/dev/null; }
+v_start() { $vsh start sys-v >/dev/null; }
+v_stop() { $vsh destroy sys-v >/dev/null; }
+running() { [ "$($vsh domstate "$1")" = running ] || die "$1 is $($vsh domstate "$1") after its start, not running"; }
+home() { is_on "$NIC" e1000e || die "the e1000e is not back on e1000e after round $i"; }
+
+# Warm both paths once (modules, QEMU's files, libvirt's caches).
+i=0
+q_start && running sys-q && q_stop && home
+v_start && running sys-v && v_stop && home
+rm -f /tmp/t.*
+while [ $i -lt "$ROUNDS" ]; do
+        i=$((i + 1))
+        order="q v"
+        [ $((i % 2)) = 0 ] && order="v q"
+        line="# round $i:"
+        for s in $order; do
+                vm=sys-$s
+                timed $s.start ${s}_start
+                line="$line $vm start $took,"
+                running $vm
+                timed $s.stop ${s}_stop
+                line="$line off and back $took,"
+                home
+        done
+        echo "${line%,} ms"
+done
+
+echo "# load in the guest: $(cat /proc/loadavg)"
+show "qvm-start" /tmp/t.q.start
+show "virsh start (managed)" /tmp/t.v.start
+show "qvm-shutdown --force --wait + qvm-pci unhide" /tmp/t.q.stop
+show "virsh destroy (managed)" /tmp/t.v.stop
+set -- $(rstats /tmp/t.q.start /tmp/t.v.start)
+echo "# qvm-start / virsh start per round: median $1x (lowest $2, highest $3)"
+verdict "$1" 1.05 "kvm: qvm-start against virsh start of a managed e1000e"
+set -- $(rstats /tmp/t.q.stop /tmp/t.v.stop)
+echo "# off and given back, qpci / virsh per round: median $1x (lowest $2, highest $3)"
+echo "1..$n"
