@@ -19,6 +19,13 @@ ROUNDS=$(cat rounds 2>/dev/null || echo 11) # run-guest-bench puts ROUNDS there
 default_topology
 NIC=$E1000E
 USB="$EHCI $UHCI1 $UHCI2" # EHCI first, off and on, as the kernel wants it before its companions
+# The peers move one function per call, each unbound and probed before the next: a sibling is then
+# on a stub while the kernel's hcd-pci walks the slot, taking the stub's driver data for a usb_hcd
+# (lib/host.c). Its walks come when an EHCI is added or removed (ehci_pre_add locks the companions'
+# root hubs) or a companion added (which only records the EHCI as its companion until the EHCI's
+# own add sets it right). So the EHCI leaves first, with its companions still theirs, and comes
+# back last.
+USB_BACK="$UHCI1 $UHCI2 $EHCI"
 DEVS="$NIC $USB"
 
 if [ "$(cat /proc/xen/capabilities 2>/dev/null)" = control_d ]; then
@@ -41,11 +48,11 @@ qpci_usb() { qvm-pci hide --with-group "$UHCI1" >/dev/null && qvm-pci unhide $US
 virsh_on() { for d in "$@"; do $vsh nodedev-detach $vdrv "$(nodedev "$d")" >/dev/null || return 1; done; }
 virsh_off() { for d in "$@"; do $vsh nodedev-reattach "$(nodedev "$d")" >/dev/null || return 1; done; }
 virsh_nic() { virsh_on "$NIC" && virsh_off "$NIC"; }
-virsh_usb() { virsh_on $USB && virsh_off $USB; }
+virsh_usb() { virsh_on $USB && virsh_off $USB_BACK; }
 xl_on() { for d in "$@"; do xl pci-assignable-add "$d" || return 1; done; }
 xl_off() { for d in "$@"; do xl pci-assignable-remove -r "$d" || return 1; done; }
 xl_nic() { xl_on "$NIC" && xl_off "$NIC"; }
-xl_usb() { xl_on $USB && xl_off $USB; }
+xl_usb() { xl_on $USB && xl_off $USB_BACK; }
 # What qpci does, without its checks, journal or state: overrides and unbinds, then probes; the same
 # back.
 script_move() {
