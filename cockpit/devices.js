@@ -51,6 +51,27 @@
         }));
     }
 
+    // Proxmox VE's hints: a device whose IOMMU group holds others goes to a VM only with them.
+    function groupCell(dev, devices) {
+        if (dev.iommu_group === null)
+            return el("span", { class: "qp-group" }, "none");
+        const peers = devices.filter(d => d !== dev && d.iommu_group === dev.iommu_group).map(d => d.id);
+        return el("div", { class: "qp-group" }, String(dev.iommu_group),
+                  peers.length ? el("span", { class: "qp-reason qp-group-shared" },
+                                    "not in a separate IOMMU group: with " + peers.join(", ")) : null);
+    }
+
+    // No function in any group: the IOMMU is off or missing, and VFIO can give no VM anything.
+    function noIommu(devices) {
+        const fns = devices.filter(d => !d.bridge);
+        return fns.length && fns.every(d => d.iommu_group === null)
+            ? el("div", { class: "qp-alert qp-alert-warning", id: "no-iommu", role: "note" },
+                 el("p", { class: "qp-alert-title" }, "No IOMMU detected"),
+                 el("p", {}, "No device is in an IOMMU group, so none can be given to a VM: the IOMMU is off or missing. " +
+                    "Turn on VT-d (Intel) or AMD-Vi in the firmware and boot with intel_iommu=on or amd_iommu=on."))
+            : null;
+    }
+
     function resetCell(dev) {
         return el("div", { class: "qp-reset" },
                   el("span", { class: "qp-badge " + (dev.strict_reset ? "qp-badge-ok" : "qp-badge-warn") },
@@ -131,10 +152,12 @@
                              "IOMMU group", "Reset", "Used by"].map(h => el("th", { scope: "col" }, h)))),
                          body);
         const count = el("p", { class: "qp-muted", role: "status" });
+        const hint = el("div");
         const filters = filterBar("devices", f => fill(f));
 
         function fill(f) {
             const devices = window.qpci.state.devices || [];
+            clear(hint, noIommu(devices));
             clear(body);
             const rows = treeOrder(devices);
             // A bridge shows when something behind it does: the structure a device sits in.
@@ -171,7 +194,7 @@
                     el("td", { "data-label": "Name", class: "qp-name" }, name(dev)),
                     el("td", { "data-label": "Vendor:device" }, el("code", {}, dev.vendor_id + ":" + dev.device_id)),
                     el("td", { "data-label": "Driver or hidden", class: "qp-state" }, stateText(dev)),
-                    el("td", { "data-label": "IOMMU group" }, dev.iommu_group === null ? "none" : String(dev.iommu_group)),
+                    el("td", { "data-label": "IOMMU group" }, groupCell(dev, devices)),
                     el("td", { "data-label": "Reset" }, resetCell(dev)),
                     el("td", { "data-label": "Used by", class: "qp-usedby-cell" }, usedBy(dev))));
             }
@@ -180,7 +203,7 @@
 
         clear(view, el("section", { class: "qp-card", "aria-labelledby": "devices-h" },
                                 el("h2", { id: "devices-h" }, "Host devices"),
-                                filters.bar, count, el("div", { class: "qp-table-wrap" }, table)));
+                                hint, filters.bar, count, el("div", { class: "qp-table-wrap" }, table)));
         fill(filters.get());
         // Changes made elsewhere refill the table; the filters stay as they are.
         window.qpci.refreshView = () => fill(filters.get());
@@ -200,7 +223,8 @@
         }));
     }
 
-    function usbTree(controllers) {
+    // pick(port), when given: each USB device gets a button that picks it.
+    function usbTree(controllers, pick) {
         return controllers.map(c => el("div", { class: "qp-usb-ctrl" },
             el("p", {}, el("strong", {}, c.id), " ", c.description),
             c.buses.map(b => el("div", { class: "qp-usb-bus" },
@@ -209,7 +233,10 @@
                     el("li", { class: u.matched ? "qp-usb-matched" : null },
                        u.matched ? el("span", { class: "qp-badge qp-badge-info" }, "this one") : null,
                        el("code", {}, u.port), " ", el("code", {}, u.vendor_id + ":" + u.product_id), " ",
-                       u.name || "(no name)")))))));
+                       u.name || "(no name)",
+                       pick ? el("button", { type: "button", class: "qp-btn qp-btn-link qp-usb-pick", "data-port": u.port,
+                                             "aria-label": "Find the controller of " + u.port, onclick: () => pick(u.port) }, "Find its controller")
+                           : null)))))));
     }
 
     // One action of the device page: its button, the command it runs, and where its answer goes.
@@ -230,6 +257,9 @@
                 ["Reset", resetCell(dev)],
                 ["Used by", (dev.used_by || []).length ? usedBy(dev) : "no VM"],
             ]),
+            dev.host_uses ? el("div", { class: "qp-alert qp-alert-warning qp-host-uses", role: "note" },
+                               el("p", { class: "qp-alert-title" }, "The host uses it: " + dev.host_uses),
+                               el("p", {}, "Hiding it, or a device that must go with it, would take that from the host: qpci refuses.")) : null,
             (dev.warnings || []).map(w => el("div", { class: "qp-alert qp-alert-warning", role: "note" }, w)),
             (dev.siblings || []).length ? el("div", {}, el("h3", {}, "Other functions of this device"), devLinks(dev.siblings)) : null,
             (dev.iommu_group_peers || []).length ? el("div", {}, el("h3", {}, "The rest of its IOMMU group"), devLinks(dev.iommu_group_peers)) : null,
@@ -263,7 +293,8 @@
                   action("Hide", hideArgs, out, after, options),
                   action("Unhide", ["qvm-pci", "unhide", id], out, after),
                   action("Reset", ["qvm-pci", "reset", id], out, after),
-                  action("Permissive", ["qvm-pci", "permissive", id], out, after),
+                  action("Permissive", ["qvm-pci", "permissive", id], out, after,
+                         el("p", { class: "qp-alert qp-alert-warning qp-warn-permissive", role: "note" }, window.qpci.warnings.permissive)),
                   action("Permissive off", ["qvm-pci", "permissive", "--off", id], out, after)),
                out));
         load();

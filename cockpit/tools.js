@@ -54,7 +54,10 @@
             lines.push(result.id + " was reset (" + result.method + ").");
         for (const m of (result && result.moved) || [])
             lines.push(m.id + ": " + (m.from || "no driver") + " → " + (m.to || "no driver"));
-        if (result && result.persistent)
+        if (result && result.action === "permissive")
+            lines.push(result.id + (result.permissive ? " is permissive: a VM may write most of its config space."
+                : " is not permissive, now or at boot."));
+        else if (result && result.persistent)
             lines.push("Kept hidden across reboots (/etc/udev/rules.d/40-qpci-hide.rules).");
         if (result && result.vm && result.vm.name)
             lines.push(result.vm.name + ": " + (result.vm.devices.length ? result.vm.devices.map(d => d.id).join(", ") : "no PCI devices") + ".");

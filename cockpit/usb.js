@@ -1,4 +1,5 @@
-// The USB finder: a pasted lsusb line (or a bus, VID:PID or port) gives the PCI controller it
+// The USB finder: a pasted lsusb line (or a bus, VID:PID or port, or a USB device picked from
+// the list of all, which shows while nothing is asked) gives the PCI controller it
 // sits behind and what goes along with it (`qvm-pci usb QUERY --json`), the steps of Qubes OS's
 // Assigning Devices page in one.
 (function () {
@@ -13,19 +14,19 @@
         const out = el("div", { class: "qp-usb-out", "aria-live": "polite" });
         const form = el("form", { class: "qp-usb-form" },
                         field("lsusb line, bus number, VID:PID or port", input,
-                              "Paste a line of lsusb's output: the page names the PCI controller that USB device is behind."),
+                              "Paste a line of lsusb's output, or pick a USB device from the list shown while this is empty: the page names the PCI controller it is behind."),
                         el("button", { type: "submit", class: "qp-btn qp-btn-primary", id: "usb-find" }, "Find the controller"));
         form.addEventListener("submit", ev => {
             ev.preventDefault();
-            find(input.value.trim(), out);
+            find(input.value.trim(), out, input);
         });
         clear(view, el("section", { class: "qp-card", "aria-labelledby": "usb-h" },
                                 el("h2", { id: "usb-h" }, "Which USB controller?"), form, out));
-        find(lastQuery, out);
-        window.qpci.refreshView = () => find(lastQuery, out);
+        find(lastQuery, out, input);
+        window.qpci.refreshView = () => find(lastQuery, out, input);
     }
 
-    function find(query, out) {
+    function find(query, out, input) {
         lastQuery = query;
         const argv = ["qvm-pci", "usb"].concat(query ? [query] : []);
         clear(out, el("p", { class: "qp-loading" }, "Looking…"));
@@ -38,7 +39,7 @@
             for (const c of controllers) {
                 const along = (c.siblings || []).map(b => ((window.qpci.state.devices || []).find(d => d.bdf === b) || { id: b }).id);
                 out.append(el("div", { class: "qp-card qp-usb-result", "data-id": c.id },
-                    usbTree([c]),
+                    usbTree([c], query ? null : port => { input.value = port; find(port, out, input); }),
                     along.length ? el("p", { class: "qp-alert qp-alert-info" },
                                       "Also goes along: " + along.join(", ") + " (functions of the same device).") : null,
                     el("p", {}, "Assigning the controller gives the VM everything listed above; the host loses it. ",

@@ -2,14 +2,8 @@
 // (Available and Selected lists; Apply runs the qvm-pci commands a user would type).
 (function () {
     "use strict";
-    const { el, clear, problem, success, field, run, summary, commandLine, filterBar, passes } = window.qpci;
+    const { el, clear, problem, success, field, run, summary, commandLine, filterBar, passes, warnings } = window.qpci;
 
-    const NO_STRICT_RESET_WARNING = "Disabling the reset requirement \"will also weaken device isolation\" (Qubes OS's " +
-        "Assigning Devices page): the device is used without a reliable reset, so what one VM leaves in it can reach the " +
-        "next VM that gets it. qpci records it as tainted.";
-    const PERMISSIVE_WARNING = "By setting the permissive flag for the PCI device, you're potentially weakening the " +
-        "device isolation, especially if your system is not equipped with a VT-d Interrupt Remapping unit " +
-        "(Qubes OS's Assigning Devices page). It applies on Xen (pciback).";
     const DMA_HINT = "VMs with PCI devices get a small DMA buffer (swiotlb, counted in 512-byte chunks): Qubes' default " +
         "is \"iommu=soft swiotlb=2048\". Some devices need more, such as the Realtek RTL8111DL: \"iommu=soft swiotlb=8192\".";
 
@@ -71,19 +65,20 @@
     }
 
     function devLabel(d) {
-        return d.id + "  " + d.description;
+        return d.id + "  " + d.description + (d.iommu_group === null ? "" : "  (IOMMU group " + d.iommu_group + ")");
     }
 
     function renderDevicesTab(pane, vm, vmRunning, out) {
         const devices = (window.qpci.state.devices || []).filter(d => !d.bridge);
-        // The VM's assignments as qvm-ls --json has them (one whose device is gone from the host, or
-        // is another card now, is among the rules' findings).
+        // The VM's assignments as qvm-ls --json has them. One whose port holds another card now is
+        // listed, marked, to be removed (the rules' findings say why); one whose device is gone from
+        // the host is among the findings only.
         const info = (window.qpci.state.vms || []).find(v => v.name === vm) || { devices: [] };
         const assigned = new Map();
         for (const a of info.devices)
-            if (a.present && devices.some(d => d.id === a.id))
+            if ((a.present || a.device === "changed") && devices.some(d => d.id === a.id))
                 assigned.set(a.id, { no_strict_reset: !!a.options["no-strict-reset"], permissive: !!a.options.permissive,
-                                     persistent: !!a.persistent, attached: !!a.attached });
+                                     persistent: !!a.persistent, attached: !!a.attached, changed: a.device === "changed" });
         const selected = new Map([...assigned].map(([k, v]) => [k, Object.assign({}, v)]));
 
         const avail = el("select", { multiple: true, size: 12, class: "qp-list", id: "available" });
@@ -100,7 +95,8 @@
             const f = filters.get();
             clear(avail, devices.filter(d => !selected.has(d.id) && f.re !== null && passes(d, f))
                 .map(d => el("option", { value: d.id }, devLabel(d))));
-            clear(chosen, devices.filter(d => selected.has(d.id)).map(d => el("option", { value: d.id }, devLabel(d))));
+            clear(chosen, devices.filter(d => selected.has(d.id)).map(d => el("option", { value: d.id },
+                devLabel(d) + (selected.get(d.id).changed ? "  (changed: another device is at its port)" : ""))));
             fillOptions();
         }
 
@@ -125,6 +121,36 @@
         avail.addEventListener("keydown", ev => { if (ev.key === "Enter") { ev.preventDefault(); move(chosenIds(avail), true); } });
         chosen.addEventListener("keydown", ev => { if (ev.key === "Enter" || ev.key === "Delete") { ev.preventDefault(); move(chosenIds(chosen), false); } });
 
+        // Qubes Manager's "Configure strict reset" dialog: no-strict-reset for every selected
+        // device at once, with Qubes' warning; OK puts the choices into the devices' options.
+        const strictOpen = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "strict-reset-open" },
+                              "Configure strict reset…");
+        const strictDialog = el("dialog", { class: "qp-dialog", id: "strict-reset-dialog", "aria-labelledby": "strict-reset-h" });
+        strictOpen.addEventListener("click", () => {
+            const boxes = [...selected].map(([id, opts]) => {
+                const d = devices.find(x => x.id === id);
+                return { id, desc: d ? d.description : "", cb: el("input", { type: "checkbox", checked: opts.no_strict_reset, "data-id": id }) };
+            });
+            const ok = el("button", { type: "button", class: "qp-btn qp-btn-primary", id: "strict-reset-ok" }, "OK");
+            const cancel = el("button", { type: "button", class: "qp-btn qp-btn-secondary", id: "strict-reset-cancel" }, "Cancel");
+            ok.addEventListener("click", () => {
+                for (const b of boxes)
+                    selected.get(b.id).no_strict_reset = b.cb.checked;
+                strictDialog.close();
+                fillOptions();
+            });
+            cancel.addEventListener("click", () => strictDialog.close());
+            clear(strictDialog,
+                  el("h3", { id: "strict-reset-h" }, "Strict reset of " + vm + "'s PCI devices"),
+                  el("p", { class: "qp-hint" }, "A checked device is used without a reliable reset (no-strict-reset)."),
+                  boxes.length ? el("ul", { class: "qp-dialog-list" }, boxes.map(b => el("li", {},
+                      el("label", {}, b.cb, " ", el("code", {}, b.id), " ", el("span", { class: "qp-muted" }, b.desc)))))
+                      : el("p", { class: "qp-muted" }, "No device is selected."),
+                  el("p", { class: "qp-alert qp-alert-warning", role: "note" }, warnings.noStrictReset),
+                  el("div", { class: "qp-form-actions" }, ok, " ", cancel));
+            strictDialog.showModal();
+        });
+
         function fillOptions() {
             clear(optionsBox);
             for (const [id, opts] of selected) {
@@ -137,8 +163,8 @@
                 };
                 optionsBox.append(el("fieldset", { class: "qp-dev-opt", "data-id": id },
                                      el("legend", {}, id + " ", el("span", { class: "qp-muted" }, d ? d.description : "")),
-                                     box("no_strict_reset", "No strict reset (no-strict-reset)", NO_STRICT_RESET_WARNING),
-                                     box("permissive", "Permissive (Xen's pciback)", PERMISSIVE_WARNING)));
+                                     box("no_strict_reset", "No strict reset (no-strict-reset)", warnings.noStrictReset),
+                                     box("permissive", "Permissive (Xen's pciback)", warnings.permissive)));
             }
             showFacts();
         }
@@ -199,7 +225,9 @@
                          el("span", { class: "qp-badge " + (f.refusal ? "qp-badge-warn" : "qp-badge-info") }, f.refusal ? "refused" : "note"), " ",
                          el("span", { class: "qp-finding-error" }, f.error),
                          f.reason ? el("span", { class: "qp-finding-reason" }, ": " + f.reason) : null,
-                         f.fix ? el("span", { class: "qp-finding-fix" }, el("br"), el("strong", {}, "Fix: "), f.fix) : null))) : null,
+                         f.fix ? el("span", { class: "qp-finding-fix" }, el("br"), el("strong", {}, "Fix: "), f.fix) : null,
+                         f.vm ? el("span", { class: "qp-badge qp-finding-vm " + (f.vm_running ? "qp-badge-running" : "qp-badge-off") },
+                                   f.vm + (f.vm_running ? ": running" : ": halted")) : null))) : null,
                   addAll,
                   el("p", { class: "qp-command" }, "From: ", runs.map(a => el("code", {}, commandLine(a.concat(["--json"])) + " "))));
         }
@@ -251,6 +279,7 @@
                el("div", { class: "qp-dual-buttons" }, add, remove),
                el("div", { class: "qp-dual-list" }, el("label", { for: "selected" }, "Selected (" + vm + ")"), chosen)),
             vmRunning ? el("p", { class: "qp-hint" }, vm + " is running: devices added are hot-plugged, devices removed are unplugged.") : null,
+            el("div", { class: "qp-form-actions" }, strictOpen), strictDialog,
             optionsBox, facts, preview, el("div", { class: "qp-form-actions" }, apply));
         fill();
     }

@@ -31,11 +31,13 @@ function assert(cond, what) {
     if (!cond)
         throw new Error(what);
 }
+// The command line, with the same model of the kernel's driver core as the page's tools.
+const cliEnv = Object.assign({}, process.env, { LD_PRELOAD: process.env.QPCI_DRIVER_CORE });
 function cli(...argv) {
-    return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: cliEnv });
 }
 function cliFail(...argv) { // the refusal of a command that must fail, as --json gives it
-    const r = spawnSync(argv[0], argv.slice(1).concat(["--json"]), { encoding: "utf8" });
+    const r = spawnSync(argv[0], argv.slice(1).concat(["--json"]), { encoding: "utf8", env: cliEnv });
     assert(r.status !== 0, argv.join(" ") + " succeeded");
     return JSON.parse(r.stdout);
 }
@@ -48,6 +50,23 @@ async function assertRefusal(page, selector, want) {
     }
     assert(got.title === want.error && got.reason === want.reason && got.fix === want.fix,
            "page: " + JSON.stringify(got) + "\ncli: " + JSON.stringify(want));
+}
+// Another card in a fixture device's slot: its ids where the kernel shows them (uevent, the
+// vendor and device files, the config space).
+function swapCard(bdf, vendor, device) {
+    const dir = path.join(process.env.QPCI_ROOT, "sys/bus/pci/devices", bdf);
+    const uevent = fs.readFileSync(path.join(dir, "uevent"), "utf8")
+        .replace(/^PCI_ID=.*$/m, "PCI_ID=" + (vendor + ":" + device).toUpperCase())
+        .replace(/v0000[0-9A-F]{4}d0000[0-9A-F]{4}/, "v0000" + vendor.toUpperCase() + "d0000" + device.toUpperCase());
+    fs.writeFileSync(path.join(dir, "uevent"), uevent);
+    fs.writeFileSync(path.join(dir, "vendor"), "0x" + vendor + "\n");
+    fs.writeFileSync(path.join(dir, "device"), "0x" + device + "\n");
+    const fd = fs.openSync(path.join(dir, "config"), "r+");
+    const ids = Buffer.alloc(4);
+    ids.writeUInt16LE(parseInt(vendor, 16), 0);
+    ids.writeUInt16LE(parseInt(device, 16), 2);
+    fs.writeSync(fd, ids, 0, 4, 0);
+    fs.closeSync(fd);
 }
 // A desktop's screenshot shows the whole page; a phone's what its screen shows first.
 async function shot(page, name) {
@@ -122,6 +141,31 @@ async function adminSession(browser) {
             "no reliable reset", d.strict_reset_reason])
             assert(text.includes(want), "missing " + want + " in " + text);
     });
+    await check("IOMMU group column: the group, and Proxmox's 'not in a separate IOMMU group' with the others in it", async () => {
+        const shared = await page.textContent("tr[data-id='dom0:00_1a.0'] .qp-group");
+        assert(shared === "5not in a separate IOMMU group: with dom0:00_1a.1, dom0:00_1a.2", shared);
+        const alone = await page.textContent("tr[data-id='dom0:00_19.0'] .qp-group");
+        assert(alone === "4", alone);
+        assert(await page.$("#no-iommu") === null, "'No IOMMU detected' on a host with one");
+    });
+    await check("'No IOMMU detected' above the list when qvm-pci --json gives no device a group, gone when they have one again", async () => {
+        const devs = path.join(process.env.QPCI_ROOT, "sys/bus/pci/devices");
+        const bdfs = fs.readdirSync(devs);
+        const move = (from, to) => bdfs.forEach(b => fs.renameSync(path.join(devs, b, from), path.join(devs, b, to)));
+        move("iommu_group", "iommu_group.off");
+        try {
+            assert(JSON.parse(cli("qvm-pci", "--json")).every(d => d.iommu_group === null), "qvm-pci still sees groups");
+            await page.click("#refresh");
+            await page.waitForSelector("#no-iommu");
+            assert((await page.textContent("#no-iommu")).includes("boot with intel_iommu=on or amd_iommu=on"), await page.textContent("#no-iommu"));
+            assert(await page.textContent("tr[data-id='dom0:00_1a.0'] .qp-group") === "none", "a group shown");
+            await shot(page, "no-iommu-1280x800");
+        } finally {
+            move("iommu_group.off", "iommu_group");
+        }
+        await page.click("#refresh");
+        await page.waitForSelector("#no-iommu", { state: "detached" });
+    });
     await check("a product name with markup shows as text and runs nothing", async () => {
         const name = await page.textContent("tr[data-id='dom0:00_1f.3'] .qp-name");
         assert(name.includes(hostile), "got " + name);
@@ -171,6 +215,61 @@ async function adminSession(browser) {
         assert(JSON.parse(cli("qvm-pci", "info", "00:1a.0", "--json")).state === "host", "the device moved");
     });
     await shot(page, "refusal-1280x800");
+    await check("the host's disk controller: its page says what the host uses it for; Hide gets the guard's refusal, as the command line words it", async () => {
+        const info = JSON.parse(cli("qvm-pci", "info", "00:1f.2", "--json"));
+        assert(info.host_uses, "the fixture's root filesystem is not on 00:1f.2");
+        await go(page, "#/device/dom0:00_1f.2");
+        await page.waitForSelector(".qp-host-uses");
+        const said = await page.textContent(".qp-host-uses .qp-alert-title");
+        assert(said === "The host uses it: " + info.host_uses, said);
+        const want = cliFail("qvm-pci", "hide", "--with-group", "dom0:00_1f.2");
+        assert(want.code === "guarded", JSON.stringify(want));
+        await page.check("#hide-group");
+        await page.click("button[data-action=hide]");
+        await page.waitForSelector(".qp-action-out .qp-alert-danger");
+        await assertRefusal(page, ".qp-action-out", want);
+    });
+    await shot(page, "device-guarded-1280x800");
+    await check("with administrative access, Hide, Reset and Unhide on a device's page move it, and qvm-pci says the same", async () => {
+        await go(page, "#/device/dom0:00_19.0");
+        await page.waitForSelector("h2#dev-h:has-text('dom0:00_19.0')");
+        await page.click("button[data-action=hide]");
+        await page.waitForSelector(".qp-action-out .qp-alert-success");
+        assert((await page.textContent(".qp-action-out .qp-alert-success")).includes("dom0:00_19.0: e1000e → vfio-pci"),
+               await page.textContent(".qp-action-out"));
+        const hidden = JSON.parse(cli("qvm-pci", "info", "00:19.0", "--json"));
+        assert(hidden.state === "hidden" && hidden.driver === "vfio-pci" && hidden.hidden_from === "e1000e", JSON.stringify(hidden));
+        assert(/^dom0:00_19\.0 .* hidden: vfio-pci \(by qpci, from e1000e\)/m.test(cli("qvm-pci", "-v")), cli("qvm-pci", "-v"));
+        await page.waitForSelector("main dd:has-text('hidden: vfio-pci (from e1000e)')");
+        await shot(page, "device-hidden-1280x800");
+
+        const reset = JSON.parse(cli("qvm-pci", "reset", "00:19.0", "--json"));
+        await page.click("button[data-action=reset]");
+        await page.waitForSelector(`.qp-action-out .qp-alert-success:has-text('dom0:00_19.0 was reset (${reset.method}).')`);
+
+        await page.click("button[data-action=unhide]");
+        await page.waitForSelector(".qp-action-out .qp-alert-success:has-text('dom0:00_19.0: vfio-pci → e1000e')");
+        const back = JSON.parse(cli("qvm-pci", "info", "00:19.0", "--json"));
+        assert(back.state === "host" && back.driver === "e1000e", JSON.stringify(back));
+        await page.waitForSelector("main dd:has-text('host: e1000e')");
+    });
+    await check("Permissive on a device pciback holds: Qubes' warning beside it; on, then off, as qvm-pci info lists it; Unhide gives it back", async () => {
+        cli("qvm-pci", "hide", "--driver", "pciback", "dom0:00_1b.0");
+        await go(page, "#/device/dom0:00_1b.0");
+        await page.waitForSelector("main dd:has-text('hidden: pciback')");
+        assert((await page.textContent(".qp-warn-permissive")).includes("VT-d Interrupt Remapping"), "no warning");
+        await page.click("button[data-action=permissive]");
+        await page.waitForSelector(".qp-action-out .qp-alert-success:has-text('dom0:00_1b.0 is permissive')");
+        assert(!(await page.textContent(".qp-action-out")).includes("Kept hidden"), await page.textContent(".qp-action-out"));
+        assert(JSON.parse(cli("qvm-pci", "info", "00:1b.0", "--json")).pciback_permissive === true, "qvm-pci: not permissive");
+        await page.click("button[data-action='permissive off']");
+        await page.waitForSelector(".qp-action-out .qp-alert-success:has-text('dom0:00_1b.0 is not permissive')");
+        assert(JSON.parse(cli("qvm-pci", "info", "00:1b.0", "--json")).pciback_permissive === false, "qvm-pci: still permissive");
+        await page.click("button[data-action=unhide]");
+        await page.waitForSelector(".qp-action-out .qp-alert-success:has-text('dom0:00_1b.0: pciback → snd_hda_intel')");
+        const back = JSON.parse(cli("qvm-pci", "info", "00:1b.0", "--json"));
+        assert(back.state === "host" && back.driver === "snd_hda_intel", JSON.stringify(back));
+    });
 
     await check("USB finder: an lsusb line names its controller and what goes along", async () => {
         await go(page, "#/usb");
@@ -189,6 +288,15 @@ async function adminSession(browser) {
         await page.waitForSelector(".qp-usb-matched:has-text('1234:5678')");
         assert((await page.textContent(".qp-usb-matched")).includes(hostile), "not shown as text");
         assert(await page.$("img") === null && await page.evaluate(() => window.qpciPwned) === undefined, "markup ran");
+    });
+
+    await check("USB finder: with nothing asked every USB device is listed; picking one names its controller", async () => {
+        await page.fill("#usb-query", "");
+        await page.click("#usb-find");
+        await page.click("button.qp-usb-pick[data-port='3-1.2']");
+        await page.waitForSelector(".qp-result:has-text('It is behind dom0:00_1a.0.')");
+        assert(await page.inputValue("#usb-query") === "3-1.2", "the query is not the port picked");
+        assert((await page.textContent(".qp-usb-out")).includes("Also goes along: dom0:00_1a.1, dom0:00_1a.2"), "what goes along is not said");
     });
 
     await check("host map: every function once; a device's functions in one unit; a bridge holds what is behind it; USB under its controller", async () => {
@@ -211,7 +319,7 @@ async function adminSession(browser) {
 
     // Qubes' workflow through the page alone: the controller with its functions to sys-usb with
     // no-strict-reset, the DMA buffer in kernelopts; then the command line sees it.
-    await check("VM settings, Devices tab: Add the controller, Add what goes along, no-strict-reset on each", async () => {
+    await check("VM settings, Devices tab: Add the controller, Add what goes along, no-strict-reset on each in Configure strict reset", async () => {
         await go(page, "#/vm/sys-usb/devices");
         await page.waitForSelector("#available");
         await page.fill("#avail-filter", "00_1a.0");
@@ -226,8 +334,18 @@ async function adminSession(browser) {
         const selected = await page.$$eval("#selected option", o => o.map(x => x.value));
         assert(JSON.stringify(selected) === JSON.stringify(["dom0:00_1a.0", "dom0:00_1a.1", "dom0:00_1a.2"]), "selected " + selected);
         await page.waitForSelector(".qp-verdict-ok");
+        await page.click("#strict-reset-open");
+        await page.waitForSelector("#strict-reset-dialog[open]");
+        const listed = await page.$$eval("#strict-reset-dialog input[type=checkbox]", l => l.map(x => x.dataset.id));
+        assert(JSON.stringify(listed) === JSON.stringify(selected), "the dialog lists " + listed);
+        assert((await page.textContent("#strict-reset-dialog .qp-alert-warning")).includes("will also weaken device isolation"), "no warning in the dialog");
+        await shot(page, "strict-reset-1280x800");
         for (const id of selected)
-            await page.check(`input[data-option=no_strict_reset][data-id='${id}']`);
+            await page.check(`#strict-reset-dialog input[data-id='${id}']`);
+        await page.click("#strict-reset-ok");
+        await page.waitForSelector("#strict-reset-dialog", { state: "hidden" });
+        for (const id of selected)
+            assert(await page.isChecked(`input[data-option=no_strict_reset][data-id='${id}']`), id + ": no-strict-reset not set");
         assert(await page.isVisible("fieldset[data-id='dom0:00_1a.0'] .qp-alert-warning"), "no warning with no-strict-reset");
         const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
         assert(JSON.stringify(preview) === JSON.stringify(selected.map(id => "qvm-pci attach -p -o no-strict-reset=True sys-usb " + id)),
@@ -287,10 +405,8 @@ async function adminSession(browser) {
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(/^dom0:00_16\.0 .*\*sys-usb \(required: no-strict-reset=True\)$/m.test(cli("qvm-pci", "list", "-s")), "not assigned");
     });
-    await check("Remove: Apply runs qvm-pci unassign for a halted VM, and the assignment ends", async () => {
-        await page.waitForSelector("#selected option[value='dom0:00_16.0']");
-        await page.selectOption("#selected", "dom0:00_16.0");
-        await page.click("#dev-remove");
+    await check("Remove by a double-click: Apply runs qvm-pci unassign for a halted VM, and the assignment ends", async () => {
+        await page.dblclick("#selected option[value='dom0:00_16.0']");
         const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
         assert(JSON.stringify(preview) === JSON.stringify(["qvm-pci unassign sys-usb dom0:00_16.0"]), "preview " + preview);
         await page.click("#devices-apply");
@@ -298,14 +414,18 @@ async function adminSession(browser) {
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "still assigned");
     });
-    await check("Basic tab: the larger DMA buffer into kernelopts; qvm-prefs reads it back", async () => {
+    await check("Basic tab: the larger DMA buffer into kernelopts, 2 vcpus, strict reset off; qvm-prefs reads them back", async () => {
         await go(page, "#/vm/sys-usb/basic");
         await page.waitForSelector("#pref-kernelopts");
         assert((await page.inputValue("#pref-kernelopts")) === "iommu=soft swiotlb=2048", "Qubes' default not shown");
         await page.click("#dma-larger");
+        await page.fill("#pref-vcpus", "2");
+        await page.uncheck("#pref-pci_strictreset");
         await page.click("#basic-apply");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(cli("qvm-prefs", "sys-usb", "kernelopts").trim() === "iommu=soft swiotlb=8192", cli("qvm-prefs", "sys-usb"));
+        assert(cli("qvm-prefs", "sys-usb", "vcpus").trim() === "2", cli("qvm-prefs", "sys-usb"));
+        assert(cli("qvm-prefs", "sys-usb", "pci_strictreset").trim() === "False", cli("qvm-prefs", "sys-usb"));
     });
     await shot(page, "vm-basic-1280x800");
     await check("keyboard only in the Devices tab: filter, Tab to Available, arrow to a device, Enter adds it", async () => {
@@ -322,6 +442,18 @@ async function adminSession(browser) {
         assert(JSON.stringify(selected) === JSON.stringify(["dom0:00_1b.0"]), "selected " + selected);
         assert((await page.textContent(".qp-commands")).includes("qvm-pci attach -p sys-net dom0:00_1b.0"), "no command");
     });
+    await check("Devices tab: a device another VM has is named, halted, as qvm-pci check says", async () => {
+        await page.fill("#avail-filter", "00_1a.0");
+        await page.dblclick("#available option[value='dom0:00_1a.0']");
+        const want = JSON.parse(cli("qvm-pci", "check", "sys-net", "dom0:00_1a.0", "--json")).findings.find(f => f.code === "assigned-elsewhere");
+        assert(want && want.vm === "sys-usb" && want.vm_running === false, "qvm-pci check: " + JSON.stringify(want));
+        await page.waitForSelector(".qp-finding-assigned-elsewhere");
+        const error = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-error");
+        assert(error === want.error, "page: " + error + "\ncli: " + want.error);
+        const badge = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-vm");
+        assert(badge === "sys-usb: halted", badge);
+    });
+    await shot(page, "vm-devices-elsewhere-1280x800");
     await check("VMs view: state, memory and devices as qvm-ls has them", async () => {
         await page.click("#refresh");
         await go(page, "#/vms");
@@ -331,6 +463,36 @@ async function adminSession(browser) {
             assert(text.includes(want), "missing " + want + " in " + text);
     });
     await shot(page, "vms-1280x800");
+    await check("Devices tab: a device that changed since it was assigned is marked, with qpci's reason and fix; Remove unassigns it", async () => {
+        cli("qvm-pci", "attach", "-p", "sys-net", "dom0:02_00.0");
+        swapCard("0000:02:00.0", "8086", "1572");
+        try {
+            const want = JSON.parse(cli("qvm-pci", "check", "sys-net", "--json")).findings.find(f => f.code === "changed");
+            assert(want && want.reason && want.fix, "qvm-pci check: " + JSON.stringify(want));
+            await page.click("#refresh");
+            await page.waitForSelector("tr[data-vm=sys-net]:has-text('dom0:02_00.0')");
+            await go(page, "#/vm/sys-net/devices");
+            await page.waitForSelector(".qp-finding-changed");
+            const shown = {};
+            for (const part of ["error", "reason", "fix"])
+                shown[part] = (await page.textContent(".qp-finding-changed .qp-finding-" + part)).replace(/^: |^Fix: /, "");
+            assert(shown.error === want.error && shown.reason === want.reason && shown.fix === want.fix,
+                   "page: " + JSON.stringify(shown) + "\ncli: " + JSON.stringify(want));
+            const label = await page.textContent("#selected option[value='dom0:02_00.0']");
+            assert(label.includes("(changed: another device is at its port)"), label);
+            await shot(page, "vm-devices-changed-1280x800");
+            await page.selectOption("#selected", "dom0:02_00.0");
+            await page.click("#dev-remove");
+            const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
+            assert(JSON.stringify(preview) === JSON.stringify(["qvm-pci unassign sys-net dom0:02_00.0"]), "preview " + preview);
+            await page.click("#devices-apply");
+            await page.waitForSelector("#vm-pane:not([aria-busy])");
+            await page.waitForSelector(".qp-action-out .qp-alert-success");
+            assert(!/sys-net/.test(cli("qvm-pci", "list", "-s")), cli("qvm-pci", "list", "-s"));
+        } finally {
+            swapCard("0000:02:00.0", "10ec", "8168");
+        }
+    });
     await check("a change made with the command line shows on the open page within a second (qpci monitor)", async () => {
         await go(page, "#/devices");
         await page.waitForSelector("body[data-live=yes]", { timeout: 10000 });
@@ -370,6 +532,20 @@ async function adminSession(browser) {
         assert(cell.includes("running"), "not marked running: " + cell);
         assert(!(await page.textContent("tr[data-id='dom0:00_1a.0'] .qp-usedby-cell")).includes("running"), "halted sys-usb marked running");
     });
+    await check("Devices tab: a device a running VM has is named, running, as qvm-pci check says", async () => {
+        await go(page, "#/vm/sys-usb/devices");
+        await page.waitForSelector("#available option");
+        await page.fill("#avail-filter", "00_19.0");
+        await page.dblclick("#available option[value='dom0:00_19.0']");
+        const want = JSON.parse(cli("qvm-pci", "check", "sys-usb", "dom0:00_19.0", "--json")).findings.find(f => f.code === "assigned-elsewhere");
+        assert(want && want.vm === "sys-net" && want.vm_running === true, "qvm-pci check: " + JSON.stringify(want));
+        await page.waitForSelector(".qp-finding-assigned-elsewhere");
+        const error = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-error");
+        assert(error === want.error, "page: " + error + "\ncli: " + want.error);
+        const badge = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-vm");
+        assert(badge === "sys-net: running", badge);
+    });
+    await shot(page, "vm-devices-running-1280x800");
     // Shut down clicked while a Refresh runs: the page once gave no answer in 30 s, as the
     // Refresh drew the view anew when it ended, either between the press and the release of
     // the click (no click) or after it (the answer went to the view drawn before).
@@ -391,17 +567,18 @@ async function adminSession(browser) {
         assert(await page.$("tr[data-vm=sys-usb][data-before]"), "sys-usb's row was drawn anew");
     });
 
-    for (const [hash, name] of [["#/devices", "devices"], ["#/map", "map"], ["#/usb", "usb"], ["#/vms", "vms"], ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
+    const wide = {};
+    for (const [hash, name] of [["#/devices", "devices"], ["#/device/dom0:00_1a.0", "device"], ["#/map", "map"], ["#/usb", "usb"], ["#/vms", "vms"],
+        ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
         await page.setViewportSize(PHONE);
         await go(page, hash);
         await page.waitForTimeout(400);
         await shot(page, name + "-phone");
+        wide[name] = await page.evaluate(() => document.documentElement.scrollWidth);
     }
-    await check("at a phone's width nothing is wider than the screen", async () => {
-        await go(page, "#/devices");
-        await page.waitForSelector("table.qp-devices");
-        const w = await page.evaluate(() => document.documentElement.scrollWidth);
-        assert(w <= PHONE.width, "scrollWidth " + w);
+    await check("at a phone's width no view is wider than the screen", async () => {
+        const over = Object.entries(wide).filter(([, w]) => w > PHONE.width);
+        assert(Object.keys(wide).length === 7 && over.length === 0, "scrollWidth: " + JSON.stringify(wide));
     });
     await check("dark theme as Cockpit's (shell:style dark)", async () => {
         await page.setViewportSize(DESKTOP);
@@ -412,6 +589,12 @@ async function adminSession(browser) {
         const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
         assert(bg === "rgb(27, 29, 33)", "background " + bg);
         await shot(page, "devices-dark-1280x800");
+        await go(page, "#/vm/sys-usb/devices");
+        await page.waitForSelector(".qp-verdict-head");
+        await shot(page, "vm-devices-dark-1280x800");
+        await go(page, "#/device/dom0:00_1a.0");
+        await page.waitForSelector("h2#dev-h");
+        await shot(page, "device-dark-1280x800");
         await page.evaluate(() => window.localStorage.removeItem("shell:style"));
     });
     await check("no script error, no Content-Security-Policy violation, nothing loaded from outside the host", async () => {
@@ -493,6 +676,12 @@ async function loginSession(browser) {
     } finally {
         await browser.close();
     }
+    await check("every screenshot doc/manager.md lists was taken", async () => {
+        const doc = fs.readFileSync(path.join(__dirname, "../../doc/manager.md"), "utf8");
+        const named = [...doc.matchAll(/`([\w-]+\.png)`/g)].map(m => m[1]);
+        const missing = named.filter(f => !fs.existsSync(path.join(artifacts, f)));
+        assert(named.length >= 20 && missing.length === 0, named.length + " named; missing: " + missing.join(", "));
+    });
     if (!process.argv.includes("--no-plan"))
         console.log(`1..${n}`);
     process.exit(failed ? 1 : 0);
