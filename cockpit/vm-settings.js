@@ -64,8 +64,10 @@
         clear(pane, form);
     }
 
-    function devLabel(d) {
-        return d.id + "  " + d.description + (d.iommu_group === null ? "" : "  (IOMMU group " + d.iommu_group + ")");
+    // What a list shows of a device, the short facts first (a long description is cut off).
+    function devLabel(d, changed) {
+        return [d.id, changed ? "(changed: another device is at its port)" : null,
+            d.iommu_group === null ? null : "[IOMMU group " + d.iommu_group + "]", d.description].filter(Boolean).join("  ");
     }
 
     function renderDevicesTab(pane, vm, vmRunning, out) {
@@ -95,8 +97,7 @@
             const f = filters.get();
             clear(avail, devices.filter(d => !selected.has(d.id) && f.re !== null && passes(d, f))
                 .map(d => el("option", { value: d.id }, devLabel(d))));
-            clear(chosen, devices.filter(d => selected.has(d.id)).map(d => el("option", { value: d.id },
-                devLabel(d) + (selected.get(d.id).changed ? "  (changed: another device is at its port)" : ""))));
+            clear(chosen, devices.filter(d => selected.has(d.id)).map(d => el("option", { value: d.id }, devLabel(d, selected.get(d.id).changed))));
             fillOptions();
         }
 

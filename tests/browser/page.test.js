@@ -51,6 +51,19 @@ async function assertRefusal(page, selector, want) {
     assert(got.title === want.error && got.reason === want.reason && got.fix === want.fix,
            "page: " + JSON.stringify(got) + "\ncli: " + JSON.stringify(want));
 }
+// Added to vm's selection in its open Devices tab, a device another VM has: the page names that VM
+// and whether it runs, in the words of qvm-pci check.
+async function assertElsewhere(page, vm, id, other, running) {
+    await page.fill("#avail-filter", id.replace(/^dom0:/, ""));
+    await page.dblclick(`#available option[value='${id}']`);
+    const want = JSON.parse(cli("qvm-pci", "check", vm, id, "--json")).findings.find(f => f.code === "assigned-elsewhere");
+    assert(want && want.vm === other && want.vm_running === running, "qvm-pci check: " + JSON.stringify(want));
+    await page.waitForSelector(".qp-finding-assigned-elsewhere");
+    const error = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-error");
+    assert(error === want.error, "page: " + error + "\ncli: " + want.error);
+    const badge = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-vm");
+    assert(badge === other + (running ? ": running" : ": halted"), badge);
+}
 // Another card in a fixture device's slot: its ids where the kernel shows them (uevent, the
 // vendor and device files, the config space).
 function swapCard(bdf, vendor, device) {
@@ -69,8 +82,8 @@ function swapCard(bdf, vendor, device) {
     fs.closeSync(fd);
 }
 // A desktop's screenshot shows the whole page; a phone's what its screen shows first.
-async function shot(page, name) {
-    await page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: !name.endsWith("-phone") });
+async function shot(page, name, fullPage = !name.endsWith("-phone")) {
+    await page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage });
 }
 async function open(page, base, hash) {
     await page.goto(base + PAGE + (hash || ""));
@@ -293,6 +306,8 @@ async function adminSession(browser) {
     await check("USB finder: with nothing asked every USB device is listed; picking one names its controller", async () => {
         await page.fill("#usb-query", "");
         await page.click("#usb-find");
+        await page.waitForSelector("button.qp-usb-pick[data-port='3-1.2']");
+        await shot(page, "usb-all-1280x800");
         await page.click("button.qp-usb-pick[data-port='3-1.2']");
         await page.waitForSelector(".qp-result:has-text('It is behind dom0:00_1a.0.')");
         assert(await page.inputValue("#usb-query") === "3-1.2", "the query is not the port picked");
@@ -339,7 +354,7 @@ async function adminSession(browser) {
         const listed = await page.$$eval("#strict-reset-dialog input[type=checkbox]", l => l.map(x => x.dataset.id));
         assert(JSON.stringify(listed) === JSON.stringify(selected), "the dialog lists " + listed);
         assert((await page.textContent("#strict-reset-dialog .qp-alert-warning")).includes("will also weaken device isolation"), "no warning in the dialog");
-        await shot(page, "strict-reset-1280x800");
+        await shot(page, "strict-reset-1280x800", false); // a modal's backdrop covers the screen, not the page
         for (const id of selected)
             await page.check(`#strict-reset-dialog input[data-id='${id}']`);
         await page.click("#strict-reset-ok");
@@ -443,15 +458,7 @@ async function adminSession(browser) {
         assert((await page.textContent(".qp-commands")).includes("qvm-pci attach -p sys-net dom0:00_1b.0"), "no command");
     });
     await check("Devices tab: a device another VM has is named, halted, as qvm-pci check says", async () => {
-        await page.fill("#avail-filter", "00_1a.0");
-        await page.dblclick("#available option[value='dom0:00_1a.0']");
-        const want = JSON.parse(cli("qvm-pci", "check", "sys-net", "dom0:00_1a.0", "--json")).findings.find(f => f.code === "assigned-elsewhere");
-        assert(want && want.vm === "sys-usb" && want.vm_running === false, "qvm-pci check: " + JSON.stringify(want));
-        await page.waitForSelector(".qp-finding-assigned-elsewhere");
-        const error = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-error");
-        assert(error === want.error, "page: " + error + "\ncli: " + want.error);
-        const badge = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-vm");
-        assert(badge === "sys-usb: halted", badge);
+        await assertElsewhere(page, "sys-net", "dom0:00_1a.0", "sys-usb", false);
     });
     await shot(page, "vm-devices-elsewhere-1280x800");
     await check("VMs view: state, memory and devices as qvm-ls has them", async () => {
@@ -535,15 +542,7 @@ async function adminSession(browser) {
     await check("Devices tab: a device a running VM has is named, running, as qvm-pci check says", async () => {
         await go(page, "#/vm/sys-usb/devices");
         await page.waitForSelector("#available option");
-        await page.fill("#avail-filter", "00_19.0");
-        await page.dblclick("#available option[value='dom0:00_19.0']");
-        const want = JSON.parse(cli("qvm-pci", "check", "sys-usb", "dom0:00_19.0", "--json")).findings.find(f => f.code === "assigned-elsewhere");
-        assert(want && want.vm === "sys-net" && want.vm_running === true, "qvm-pci check: " + JSON.stringify(want));
-        await page.waitForSelector(".qp-finding-assigned-elsewhere");
-        const error = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-error");
-        assert(error === want.error, "page: " + error + "\ncli: " + want.error);
-        const badge = await page.textContent(".qp-finding-assigned-elsewhere .qp-finding-vm");
-        assert(badge === "sys-net: running", badge);
+        await assertElsewhere(page, "sys-usb", "dom0:00_19.0", "sys-net", true);
     });
     await shot(page, "vm-devices-running-1280x800");
     // Shut down clicked while a Refresh runs: the page once gave no answer in 30 s, as the
