@@ -702,9 +702,17 @@ QPCI_EXPORT int qpci_host_unhide(struct qpci_inventory *inv, struct qpci_dev *co
                         r = log_refusal(ctx, -EINVAL, "not-hidden", ("%s is not hidden", m[i].bdf),
                                         ("it is on %s", m[i].from[0] ? m[i].from : "no driver"), (NULL));
         /* Out of Xen's quarantine first, or dom0's driver binds to a device it cannot use. */
-        for (size_t i = 0; r >= 0 && i < nm; i++)
-                if (streq(m[i].from, "pciback") && streq(ctx->root, "/") && qpci_host_is_xen_dom0(ctx))
-                        qpci_xen_dequarantine(ctx, &m[i].dev->addr);
+        if (r >= 0 && nm > 0 && streq(ctx->root, "/")) {
+                _cleanup_free_ struct qpci_addr *q = calloc(nm, sizeof(*q));
+                size_t nq = 0;
+                for (size_t i = 0; q && i < nm; i++)
+                        if (streq(m[i].from, "pciback"))
+                                q[nq++] = m[i].dev->addr;
+                if (!q)
+                        r = -ENOMEM;
+                else if (nq > 0 && qpci_host_is_xen_dom0(ctx))
+                        qpci_xen_dequarantine(ctx, q, nq);
+        }
         for (size_t i = 0; r >= 0 && i < nm; i++)
                 r = detach(ctx, &m[i], "", "");
         for (size_t i = 0; r >= 0 && i < nm; i++)

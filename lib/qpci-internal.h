@@ -445,9 +445,9 @@ char *qpci_vmxml_format_meta(struct qpci_vmxml *x);
 
 /* ---- xen.c ---- */
 
-/* Takes a device a Xen domain let go out of Xen's quarantine: 1 when it was there, 0 when not,
- * -ENOPKG without Xen's libxenctrl. */
-int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a);
+/* Takes the n devices a Xen domain let go out of Xen's quarantine: how many were there, -ENOPKG
+ * without Xen's libxenctrl. */
+int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a, size_t n);
 /* Gives a device on pciback to the running domain domid, or takes it back, through libxl: what
  * `xl pci-attach` and `pci-detach` do, without the reset libvirt insists on. -ENOPKG without libxl. */
 QPCI_PRIVATE int qpci_xen_pci_add(struct qpci_ctx *ctx, unsigned domid, const struct qpci_addr *a, bool permissive);

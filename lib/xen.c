@@ -31,7 +31,7 @@
 #define XEN_DOMID_IO 0x7FF1U
 typedef struct xc_interface_core xc_interface;
 
-int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a) {
+int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a, size_t n) {
         static const char *const names[] = {"libxenctrl.so", "libxenctrl.so.4.17", "libxenctrl.so.4.18",
                                             "libxenctrl.so.4.19", "libxenctrl.so.4.20", "libxenctrl.so.4.16"};
         xc_interface *(*open_)(void *, void *, unsigned);
@@ -39,8 +39,12 @@ int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a) {
         int (*deassign)(xc_interface *, uint32_t, uint32_t);
         xc_interface *xch;
         void *h = NULL;
-        int r;
+        int taken = 0;
 
+        if (n == 0)
+                return 0;
+        /* Loaded once for all the devices: dlclose unloads it and the eight libraries it brings, and
+         * loading them again costs a dom0 far more than the hypercalls. */
         for (size_t i = 0; !h && i < ELEMENTSOF(names); i++)
                 h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
         if (!h) {
@@ -54,16 +58,22 @@ int qpci_xen_dequarantine(struct qpci_ctx *ctx, const struct qpci_addr *a) {
                 dlclose(h);
                 return log_error_errno(ctx, -EIO, "libxenctrl is there but unusable: cannot reach the hypervisor");
         }
-        /* The machine SBDF as Xen encodes it. A device that was in no domain is in no quarantine:
-         * Xen then says so, and there is nothing to do. */
-        r = deassign(xch, XEN_DOMID_IO, a->segment << 16 | (uint32_t)a->bus << 8 | (uint32_t)a->dev << 3 | a->fn);
-        if (r < 0)
-                log_dbg(ctx, "%04x:%02x:%02x.%x: not in Xen's quarantine", a->segment, a->bus, a->dev, a->fn);
-        else
-                log_info(ctx, "%04x:%02x:%02x.%x: taken out of Xen's quarantine", a->segment, a->bus, a->dev, a->fn);
+        for (size_t i = 0; i < n; i++) {
+                /* The machine SBDF as Xen encodes it. A device that was in no domain is in no
+                 * quarantine: Xen then says so, and there is nothing to do. */
+                uint32_t sbdf = a[i].segment << 16 | (uint32_t)a[i].bus << 8 | (uint32_t)a[i].dev << 3 | a[i].fn;
+                if (deassign(xch, XEN_DOMID_IO, sbdf) < 0) {
+                        log_dbg(ctx, "%04x:%02x:%02x.%x: not in Xen's quarantine", a[i].segment, a[i].bus, a[i].dev,
+                                a[i].fn);
+                } else {
+                        log_info(ctx, "%04x:%02x:%02x.%x: taken out of Xen's quarantine", a[i].segment, a[i].bus,
+                                 a[i].dev, a[i].fn);
+                        taken++;
+                }
+        }
         close_(xch);
         dlclose(h);
-        return r < 0 ? 0 : 1;
+        return taken;
 }
 
 #ifdef QPCI_XENLIGHT_SONAME
