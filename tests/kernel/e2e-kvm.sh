@@ -22,23 +22,6 @@ check() { e2e_check "$@"; }
 T0=$(now)
 URI=qemu:///system
 console_of() { echo "/var/log/libvirt/qemu/$1-console.log"; }
-xml_of() { virsh -c $URI dumpxml "$1" >/tmp/"$1".xml 2>&1; }
-
-# has_hostdev VM SLOT-REGEX: the VM's XML (live when it runs) gives it the function at that address.
-has_hostdev() { xml_of "$1" && grep -qE "<address domain='0x0000' bus='0x$2' slot='0x$3' function='0x0'/>" /tmp/"$1".xml; }
-# gone_within VM BUS SLOT SECONDS: until the running VM's XML no longer has that device (a hot
-# unplug ends when the VM's kernel has let the device go).
-gone_within() {
-        i=0
-        while [ $i -lt $(($4 * 2)) ]; do
-                has_hostdev "$1" "$2" "$3" || return 0
-                usleep 500000
-                i=$((i + 1))
-        done
-        echo "$1 still has $2:$3 after $4 s:"
-        cat /tmp/"$1".xml
-        return 1
-}
 # usb_kbd_under BDF: the sysfs folder of the usb-kbd (0627:0001) behind that host controller.
 usb_kbd_under() {
         for u in /sys/bus/usb/devices/*; do

@@ -134,6 +134,23 @@ wait_for() {
         said "$1"
         return 1
 }
+# The VM's XML (live when it runs) in /tmp/VM.xml, from libvirt at $URI (the script sets it).
+xml_of() { virsh -c "$URI" dumpxml "$1" >/tmp/"$1".xml 2>&1; }
+# has_hostdev VM BUS SLOT: the VM's XML gives it the host's function at that address.
+has_hostdev() { xml_of "$1" && grep -qE "<address domain='0x0000' bus='0x$2' slot='0x$3' function='0x0'/>" /tmp/"$1".xml; }
+# gone_within VM BUS SLOT SECONDS: until the running VM's XML no longer has that device (a hot
+# unplug ends when the VM's kernel has let the device go).
+gone_within() {
+        i=0
+        while [ $i -lt $(($4 * 2)) ]; do
+                has_hostdev "$1" "$2" "$3" || return 0
+                usleep 500000
+                i=$((i + 1))
+        done
+        echo "$1 still has $2:$3 after $4 s:"
+        cat /tmp/"$1".xml
+        return 1
+}
 domu_has() { # VM, extended regular expression after "QPCI-DOMU [uptime] "
         said "$1" | grep -aqE "^QPCI-DOMU \[[0-9.]*\] $2" && return 0
         echo "no /$2/ from $1:"
