@@ -11,7 +11,8 @@ default_topology
 NIC=$E1000E
 DEVS=$NIC
 vsh="virsh -q -c $(cat .libvirt)"
-modprobe vfio-pci
+# QEMU needs vfio_iommu_type1 for a VFIO group; busybox modprobe ignores vfio's softdep on it.
+modprobe vfio-pci && modprobe vfio_iommu_type1
 
 qvm-create sys-q --kernel "$QPCI_DOMU_KERNEL" --initrd "$QPCI_DOMU_INITRD" --memory 256 &&
         qvm-pci attach --persistent sys-q "$(ident "$NIC")" || die "qvm-create and attach sys-q"
@@ -31,8 +32,8 @@ home() { is_on "$NIC" e1000e || die "the e1000e is not back on e1000e after roun
 
 # Warm both paths once (modules, QEMU's files, libvirt's caches).
 i=0
-q_start && running sys-q && q_stop && home
-v_start && running sys-v && v_stop && home
+{ q_start && running sys-q && q_stop && home; } || die "warming up qvm-start"
+{ v_start && running sys-v && v_stop && home; } || die "warming up virsh start"
 rm -f /tmp/t.*
 while [ $i -lt "$ROUNDS" ]; do
         i=$((i + 1))
