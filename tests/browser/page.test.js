@@ -567,6 +567,8 @@ async function adminSession(browser) {
     });
 
     const wide = {};
+    const unnamed = {};
+    let seen = 0;
     for (const [hash, name] of [["#/devices", "devices"], ["#/device/dom0:00_1a.0", "device"], ["#/map", "map"], ["#/usb", "usb"], ["#/vms", "vms"],
         ["#/vm/sys-usb/devices", "vm-devices"], ["#/vm/sys-usb/basic", "vm-basic"]]) {
         await page.setViewportSize(PHONE);
@@ -574,7 +576,17 @@ async function adminSession(browser) {
         await page.waitForTimeout(400);
         await shot(page, name + "-phone");
         wide[name] = await page.evaluate(() => document.documentElement.scrollWidth);
+        // What a screen reader says of a control: its label, aria-label or text.
+        const controls = await page.evaluate(() => [...document.querySelectorAll("input, select, textarea, button")]
+            .map(c => (c.labels && c.labels.length) || c.getAttribute("aria-label") || c.getAttribute("aria-labelledby") || c.textContent.trim()
+                ? null : c.id || c.outerHTML.slice(0, 80)));
+        seen += controls.length;
+        if (controls.some(Boolean))
+            unnamed[name] = controls.filter(Boolean);
     }
+    await check("on every view every control has a name a screen reader says (a label, aria-label or its text)", async () => {
+        assert(seen > 30 && Object.keys(unnamed).length === 0, seen + " controls; without a name: " + JSON.stringify(unnamed));
+    });
     await check("at a phone's width no view is wider than the screen", async () => {
         const over = Object.entries(wide).filter(([, w]) => w > PHONE.width);
         assert(Object.keys(wide).length === 7 && over.length === 0, "scrollWidth: " + JSON.stringify(wide));
