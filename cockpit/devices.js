@@ -240,10 +240,6 @@
     }
 
     // One action of the device page: its button, the command it runs, and where its answer goes.
-    function action(label, argv, out, after, extra) {
-        return el("div", { class: "qp-action" }, window.qpci.actionButton(label, argv, out, after), extra);
-    }
-
     function deviceFacts(dev, usb) {
         const mine = [dev.bdf].concat(dev.siblings || []);
         const behind = usb.filter(c => mine.includes(c.bdf));
@@ -282,6 +278,7 @@
                            el("label", {}, group, " with its IOMMU group"));
         const hideArgs = () => ["qvm-pci", "hide"].concat(persistent.checked ? ["-p"] : [], group.checked ? ["--with-group"] : [], [id]);
         const after = () => { load(); window.qpci.reload(false); };
+        const button = (label, argv) => window.qpci.actionButton(label, argv, out, after);
         window.qpci.refreshView = load;
         clear(view, 
             el("nav", { class: "qp-breadcrumb", "aria-label": "Breadcrumb" },
@@ -290,12 +287,13 @@
             el("section", { class: "qp-card", "aria-labelledby": "act-h" },
                el("h2", { id: "act-h" }, "Take it from the host, give it back"),
                el("div", { class: "qp-actions" },
-                  action("Hide", hideArgs, out, after, options),
-                  action("Unhide", ["qvm-pci", "unhide", id], out, after),
-                  action("Reset", ["qvm-pci", "reset", id], out, after),
-                  action("Permissive", ["qvm-pci", "permissive", id], out, after,
-                         el("p", { class: "qp-alert qp-alert-warning qp-warn-permissive", role: "note" }, window.qpci.warnings.permissive)),
-                  action("Permissive off", ["qvm-pci", "permissive", "--off", id], out, after)),
+                  el("div", { class: "qp-action-row" }, button("Hide", hideArgs), options),
+                  el("div", { class: "qp-action-row" },
+                     button("Unhide", ["qvm-pci", "unhide", id]), button("Reset", ["qvm-pci", "reset", id])),
+                  el("div", { class: "qp-action-row" },
+                     button("Permissive", ["qvm-pci", "permissive", id]),
+                     button("Permissive off", ["qvm-pci", "permissive", "--off", id])),
+                  el("p", { class: "qp-alert qp-alert-warning qp-warn-permissive", role: "note" }, window.qpci.warnings.permissive)),
                out));
         load();
     }
