@@ -429,17 +429,21 @@ async function adminSession(browser) {
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(!/00_16\.0/.test(cli("qvm-pci", "list", "-s")), "still assigned");
     });
-    await check("Basic tab: the larger DMA buffer into kernelopts, 2 vcpus, strict reset off; qvm-prefs reads them back", async () => {
+    await check("Basic tab: the larger DMA buffer into kernelopts, 2 vcpus, memory and maxmem, strict reset off; qvm-prefs reads them back", async () => {
         await go(page, "#/vm/sys-usb/basic");
         await page.waitForSelector("#pref-kernelopts");
         assert((await page.inputValue("#pref-kernelopts")) === "iommu=soft swiotlb=2048", "Qubes' default not shown");
         await page.click("#dma-larger");
         await page.fill("#pref-vcpus", "2");
+        await page.fill("#pref-memory", "640");
+        await page.fill("#pref-maxmem", "640");
         await page.uncheck("#pref-pci_strictreset");
         await page.click("#basic-apply");
         await page.waitForSelector(".qp-action-out .qp-alert-success");
         assert(cli("qvm-prefs", "sys-usb", "kernelopts").trim() === "iommu=soft swiotlb=8192", cli("qvm-prefs", "sys-usb"));
         assert(cli("qvm-prefs", "sys-usb", "vcpus").trim() === "2", cli("qvm-prefs", "sys-usb"));
+        assert(cli("qvm-prefs", "sys-usb", "memory").trim() === "640", cli("qvm-prefs", "sys-usb"));
+        assert(cli("qvm-prefs", "sys-usb", "maxmem").trim() === "640", cli("qvm-prefs", "sys-usb"));
         assert(cli("qvm-prefs", "sys-usb", "pci_strictreset").trim() === "False", cli("qvm-prefs", "sys-usb"));
     });
     await shot(page, "vm-basic-1280x800");
@@ -466,7 +470,8 @@ async function adminSession(browser) {
         await go(page, "#/vms");
         await page.waitForSelector("tr[data-vm=sys-usb]");
         const text = await page.textContent("tr[data-vm=sys-usb]");
-        for (const want of ["Halted", "400 MiB", "dom0:00_1a.0"])
+        const vm = JSON.parse(cli("qvm-ls", "--json", "sys-usb"))[0];
+        for (const want of ["Halted", vm.memory + " MiB", "dom0:00_1a.0"])
             assert(text.includes(want), "missing " + want + " in " + text);
     });
     await shot(page, "vms-1280x800");
