@@ -24,16 +24,26 @@ $vsh dumpxml --inactive sys-q | sed -e 's/sys-q/sys-v/g' -e '/<uuid>/d' -e "s/ma
 grep -q "managed='yes'" /tmp/sys-v.xml || die "sys-v has a managed hostdev"
 
 q_start() { qvm-start sys-q >/dev/null; }
-q_stop() { qvm-shutdown --force --wait sys-q >/dev/null && qvm-pci unhide "$NIC" >/dev/null; }
+q_stop() { qvm-shutdown --force --wait sys-q >/tmp/stop.out 2>&1 && qvm-pci unhide "$NIC" >>/tmp/stop.out 2>&1; }
 v_start() { $vsh start sys-v >/dev/null; }
-v_stop() { $vsh destroy sys-v >/dev/null; }
+# libvirt gives a managed device back after destroy returns: the stop lasts until e1000e has it (30 s at most).
+v_stop() {
+        $vsh destroy sys-v >/tmp/stop.out 2>&1 || return 1
+        k=0
+        while ! is_on "$NIC" e1000e && [ $k -lt 300 ]; do usleep 100000; k=$((k + 1)); done
+}
 running() { [ "$($vsh domstate "$1")" = running ] || die "$1 is $($vsh domstate "$1") after its start, not running"; }
-home() { is_on "$NIC" e1000e || die "the e1000e is not back on e1000e after round $i"; }
+home() { # who stopped last
+        is_on "$NIC" e1000e && return 0
+        diag </tmp/stop.out
+        tail -n 5 /var/log/libvirt/libvirtd.log | diag
+        die "the e1000e is not back on e1000e after $1 stopped, in round $i"
+}
 
 # Warm both paths once (modules, QEMU's files, libvirt's caches).
 i=0
-{ q_start && running sys-q && q_stop && home; } || die "warming up qvm-start"
-{ v_start && running sys-v && v_stop && home; } || die "warming up virsh start"
+{ q_start && running sys-q && q_stop && home qpci; } || die "warming up qvm-start"
+{ v_start && running sys-v && v_stop && home virsh; } || die "warming up virsh start"
 rm -f /tmp/t.*
 while [ $i -lt "$ROUNDS" ]; do
         i=$((i + 1))
@@ -47,7 +57,7 @@ while [ $i -lt "$ROUNDS" ]; do
                 running $vm
                 timed $s.stop ${s}_stop
                 line="$line off and back $took,"
-                home
+                home $vm
         done
         echo "${line%,} ms"
 done
