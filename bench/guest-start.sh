@@ -2,8 +2,9 @@
 # assigned the e1000e against `virsh start` of the same domain whose <hostdev managed='yes'> makes
 # libvirt move the device itself, each until the domain runs, interleaved round by round. Then each
 # is powered off and the device given back (qvm-shutdown --force --wait and qvm-pci unhide; virsh
-# destroy, after which libvirt gives a managed device back), timed apart. The VMs are QEMU under
-# TCG inside this TCG guest: a start is mostly QEMU's own, which both pay alike.
+# destroy, after which libvirt is to give a managed device back: doc/speed.md says it did not),
+# timed apart. The VMs are QEMU under TCG inside this TCG guest: a start is mostly QEMU's own, which
+# both pay alike.
 . ./guest-lib.sh
 . ./guest-bench-lib.sh
 ROUNDS=$(cat rounds 2>/dev/null || echo 11) # run-guest-bench puts ROUNDS there
