@@ -201,7 +201,8 @@
                         seen.add(f.code + f.bdf + f.error);
                         findings.push(f);
                     }
-                renderFindings(findings, answers.every(a => a.allowed), runs);
+                // The runs judge what is assigned now; a device the user removed no longer counts.
+                renderFindings(findings, !findings.some(f => f.refusal), runs);
             }).catch(p => { if (seq === checkSeq) clear(facts, problem(p, "check")); });
         }
 

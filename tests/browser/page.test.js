@@ -475,7 +475,7 @@ async function adminSession(browser) {
             assert(text.includes(want), "missing " + want + " in " + text);
     });
     await shot(page, "vms-1280x800");
-    await check("Devices tab: a device that changed since it was assigned is marked, with qpci's reason and fix; Remove unassigns it", async () => {
+    await check("Devices tab: a device that changed since it was assigned is marked, with qpci's reason and fix; Remove clears the verdict and unassigns it", async () => {
         cli("qvm-pci", "attach", "-p", "sys-net", "dom0:02_00.0");
         swapCard("0000:02:00.0", "8086", "1572");
         try {
@@ -497,6 +497,9 @@ async function adminSession(browser) {
             await page.click("#dev-remove");
             const preview = await page.$$eval(".qp-commands li", l => l.map(x => x.textContent));
             assert(JSON.stringify(preview) === JSON.stringify(["qvm-pci unassign sys-net dom0:02_00.0"]), "preview " + preview);
+            // Before Apply: the verdict is on the selection as it now is, without the changed device.
+            await page.waitForSelector(".qp-verdict-ok:has-text('The rules allow it.')", { timeout: 5000 });
+            assert(!(await page.$(".qp-finding-changed")), "the changed device's finding is still shown");
             await page.click("#devices-apply");
             await page.waitForSelector("#vm-pane:not([aria-busy])");
             await page.waitForSelector(".qp-action-out .qp-alert-success");
