@@ -26,11 +26,17 @@
         window.qpci.refreshView = () => find(lastQuery, out, input);
     }
 
+    // The answer to an older question is dropped: the view opens with the last query while the user
+    // may already be asking another, and the older answer could come last.
+    let seq = 0;
     function find(query, out, input) {
         lastQuery = query;
         const argv = ["qvm-pci", "usb"].concat(query ? [query] : []);
+        const mine = ++seq;
         clear(out, el("p", { class: "qp-loading" }, "Looking…"));
         run(argv).then(controllers => {
+            if (mine !== seq)
+                return;
             clear(out);
             if (query)
                 out.append(el("p", { class: "qp-result", role: "status" }, controllers.length === 1
@@ -45,7 +51,7 @@
                     el("p", {}, "Assigning the controller gives the VM everything listed above; the host loses it. ",
                        el("a", { class: "qp-link", href: "#/device/" + encodeURIComponent(c.id) }, "Open " + c.id))));
             }
-        }).catch(p => clear(out, problem(p, "usb"), commandNote(argv)));
+        }).catch(p => { if (mine === seq) clear(out, problem(p, "usb"), commandNote(argv)); });
     }
 
     Object.assign(window.qpci, { renderUsb });
