@@ -8,7 +8,9 @@
 
 default_topology
 
-qpci monitor --json --no-vms >/tmp/mon.out 2>/tmp/mon.err &
+# The files exist before the monitor starts: the background shell may open them after the first look.
+: >/tmp/mon.out
+qpci monitor --json --no-vms >>/tmp/mon.out 2>/tmp/mon.err &
 mon=$!
 i=0
 while [ $i -lt 50 ] && ! grep -q '"type": "ready"' /tmp/mon.out; do sleep 0.1; i=$((i + 1)); done
