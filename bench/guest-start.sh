@@ -1,5 +1,5 @@
-# Inside the real-kernel guest with --libvirt --nodedev --domu (bench/run-guest-bench start): qvm-start
-# of a VM assigned the e1000e against `virsh start` of the same domain whose <hostdev managed='yes'>
+# Inside the real-kernel guest with --libvirt --nodedev --domu (bench/run-guest-bench start):
+# qvm-start of a VM assigned the e1000e against `virsh start` of the same domain whose <hostdev managed='yes'>
 # makes libvirt move the device itself, each until the domain runs, interleaved round by round.
 # Then each is powered off and the device given back, timed apart: qvm-shutdown --force --wait and
 # qvm-pci unhide; virsh destroy, and `virsh nodedev-reattach` when libvirt did not give it back.
@@ -84,6 +84,7 @@ if [ "$backs" = 0 ]; then
         echo "# off and given back, qpci / virsh destroy per round: median $1x (lowest $2, highest $3)"
 elif [ "$backs" = "$ROUNDS" ]; then
         set -- $(rstats /tmp/t.q.stop /tmp/t.v.stop /tmp/t.v.back)
-        echo "# off and given back, qpci / (virsh destroy + nodedev-reattach) per round: median $1x (lowest $2, highest $3)"
+        echo "# off and given back, qpci / (virsh destroy + nodedev-reattach) per round:" \
+                "median $1x (lowest $2, highest $3)"
 fi
 echo "1..$n"
