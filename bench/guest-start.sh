@@ -1,13 +1,13 @@
 # Inside the real-kernel guest with --libvirt --nodedev --domu (bench/run-guest-bench start):
-# qvm-start of a VM assigned the e1000e against `virsh start` of the same domain whose <hostdev managed='yes'>
-# makes libvirt move the device itself, each until the domain runs, interleaved round by round.
-# Then each is powered off and the device given back, timed apart: qvm-shutdown --force --wait and
-# qvm-pci unhide; virsh destroy, and `virsh nodedev-reattach` when libvirt did not give it back.
-# It does not after a qpci round: sys-q's unmanaged hostdev stays in libvirt's list of inactive
-# host devices when sys-q stops, qvm-pci unhide gives the device back without libvirt knowing, and
-# at sys-v's start libvirt keeps that entry (managed: no) instead of its own, so at sys-v's stop it
-# logs "Not reattaching unmanaged PCI device" (doc/speed.md). The VMs are QEMU under TCG inside this
-# TCG guest: a start is mostly QEMU's own, which both pay alike.
+# qvm-start of a VM assigned the e1000e against `virsh start` of the same domain whose <hostdev
+# managed='yes'> makes libvirt move the device itself, each until the domain runs, interleaved round
+# by round. Then each is powered off and the device given back, timed apart: qvm-shutdown --force
+# --wait and qvm-pci unhide; virsh destroy, and `virsh nodedev-reattach` when libvirt did not give
+# it back. It does not after a qpci round: sys-q's unmanaged hostdev stays in libvirt's list of
+# inactive host devices when sys-q stops, qvm-pci unhide gives the device back without libvirt
+# knowing, and at sys-v's start libvirt keeps that entry (managed: no) instead of its own, so at
+# sys-v's stop it logs "Not reattaching unmanaged PCI device" (doc/speed.md). The VMs are QEMU under
+# TCG inside this TCG guest: a start is mostly QEMU's own, which both pay alike.
 . ./guest-lib.sh
 . ./guest-bench-lib.sh
 ROUNDS=$(cat rounds 2>/dev/null || echo 11) # run-guest-bench puts ROUNDS there
