@@ -239,7 +239,6 @@
                            : null)))))));
     }
 
-    // One action of the device page: its button, the command it runs, and where its answer goes.
     function deviceFacts(dev, usb) {
         const mine = [dev.bdf].concat(dev.siblings || []);
         const behind = usb.filter(c => mine.includes(c.bdf));
