@@ -76,6 +76,19 @@ static unsigned parse_uevent(struct qpci_dev *d, char *buf) {
         return have;
 }
 
+/*
+ * What the inventory learns while it reads functions in address order: where SR-IOV physical
+ * functions sit. The kernel gives a VF its PF's parent in the device tree (pci_iov_add_virtfn())
+ * and an address after the PF's (the PF's routing ID plus an offset that is never 0), so only a
+ * function beside a PF read before it can have a `physfn` link.
+ */
+struct scan {
+        char **pf_parents;
+        size_t n_pf_parents;
+        bool lost; /* out of memory for one: every function is looked at */
+        struct qpci_fd_batch fds;
+};
+
 /* Fills a field from its own attribute file, else from config space, else warns. */
 static void fill_field(struct qpci_dev *d, int devfd, const char *attr, unsigned long max, bool from_config,
                        unsigned long config_value, void (*set)(struct qpci_dev *, unsigned long)) {
@@ -103,9 +116,9 @@ static void set_sdevice(struct qpci_dev *d, unsigned long v) { d->subsys_device_
 static void set_class(struct qpci_dev *d, unsigned long v) { d->class_code = v; }
 static void set_revision(struct qpci_dev *d, unsigned long v) { d->revision = v; }
 
-static void load_config(struct qpci_dev *d, int devfd) {
+static void load_config(struct qpci_dev *d, int devfd, struct scan *scan) {
         uint8_t buf[PCI_CFG_SPACE_SIZE];
-        ssize_t n = qpci_read_binary(devfd, "config", buf, sizeof(buf));
+        ssize_t n = qpci_scan_read_binary(&scan->fds, devfd, "config", buf, sizeof(buf));
 
         if (n < 0) {
                 qpci_dev_warn(d, "cannot read config space: %s", qpci_attr_strerror((int)n));
@@ -121,11 +134,11 @@ static void load_config(struct qpci_dev *d, int devfd) {
                 qpci_dev_warn(d, "the capability list is malformed: read up to the bad entry");
 }
 
-static void load_ids(struct qpci_dev *d, int devfd) {
+static void load_ids(struct qpci_dev *d, int devfd, struct scan *scan) {
         const struct qpci_config *c = &d->config;
         char buf[512];
         unsigned have = 0;
-        ssize_t n = qpci_read_attr(devfd, "uevent", buf, sizeof(buf));
+        ssize_t n = qpci_scan_read_attr(&scan->fds, devfd, "uevent", buf, sizeof(buf));
 
         if (n >= 0)
                 have = parse_uevent(d, buf);
@@ -155,19 +168,8 @@ static void load_ids(struct qpci_dev *d, int devfd) {
                 qpci_dev_warn(d, "its driver link loops back on itself: driver unknown");
 }
 
-/*
- * What the inventory learns while it reads functions in address order: where SR-IOV physical
- * functions sit. The kernel gives a VF its PF's parent in the device tree (pci_iov_add_virtfn())
- * and an address after the PF's (the PF's routing ID plus an offset that is never 0), so only a
- * function beside a PF read before it can have a `physfn` link.
- */
-struct scan {
-        char **pf_parents;
-        size_t n_pf_parents;
-        bool lost; /* out of memory for one: every function is looked at */
-};
-
 static void scan_done(struct scan *s) {
+        qpci_fd_batch_flush(&s->fds);
         for (size_t i = 0; i < s->n_pf_parents; i++)
                 free(s->pf_parents[i]);
         free(s->pf_parents);
@@ -215,11 +217,11 @@ static void load_sriov(struct qpci_dev *d, int devfd, struct scan *scan, const c
         if (!may_be_pf(&d->config))
                 return;
         /* Only a physical function has sriov_totalvfs; the values are decimal. */
-        ssize_t n = qpci_read_line(devfd, "sriov_totalvfs", buf, sizeof(buf));
+        ssize_t n = qpci_scan_read_line(&scan->fds, devfd, "sriov_totalvfs", buf, sizeof(buf));
         if (n > 0) {
                 d->sriov_pf = true;
                 d->total_vfs = strtoul(buf, NULL, 10);
-                if (qpci_read_line(devfd, "sriov_numvfs", buf, sizeof(buf)) > 0)
+                if (qpci_scan_read_line(&scan->fds, devfd, "sriov_numvfs", buf, sizeof(buf)) > 0)
                         d->num_vfs = strtoul(buf, NULL, 10);
         }
         /* An unreadable one still makes a PF, whose VFs must not go unseen. */
@@ -248,7 +250,7 @@ static void load_links(struct qpci_dev *d, int devfd, struct scan *scan, const c
          * reset_method: each kernel is asked only for what it can have. */
         bool with_methods = qpci_kernel_has_reset_method(release), before = *release && !with_methods;
         char methods[256];
-        ssize_t n = before ? -ENOENT : qpci_read_line(devfd, "reset_method", methods, sizeof(methods));
+        ssize_t n = before ? -ENOENT : qpci_scan_read_line(&scan->fds, devfd, "reset_method", methods, sizeof(methods));
         if (n >= 0) {
                 d->kernel_reset_methods = strdup(methods);
                 d->has_reset_file = true;
@@ -300,7 +302,7 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan
         } else
                 d->root_bus = true;
 
-        _cleanup_close_ int devfd = openat(dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int devfd = openat(dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (devfd < 0 && (errno == ELOOP || errno == ENOENT || errno == ENOTDIR)) {
                 log_warn(inv->ctx, "ignoring %s in sys/bus/pci/devices: %s", name,
                          errno == ELOOP    ? "its link loops back on itself"
@@ -312,8 +314,8 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan
                 qpci_dev_warn(d, "cannot open its sysfs directory: %s", strerror(errno));
                 return true;
         }
-        load_config(d, devfd);
-        load_ids(d, devfd);
+        load_config(d, devfd, scan);
+        load_ids(d, devfd, scan);
         load_links(d, devfd, scan, have_parent ? parent : NULL);
         d->header_type = d->config.header_type;
         d->pcie_type = d->config.pcie_type;
@@ -334,12 +336,14 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan
         if (d->bridge) {
                 char num[16];
                 unsigned long v;
-                if (qpci_read_line(devfd, "secondary_bus_number", num, sizeof(num)) > 0 &&
+                if (qpci_scan_read_line(&scan->fds, devfd, "secondary_bus_number", num, sizeof(num)) > 0 &&
                     qpci_parse_dec(num, 255, &v) == 0)
                         d->secondary_bus = (int)v;
                 else if (d->config.header_ok)
                         d->secondary_bus = d->config.secondary_bus;
         }
+        /* After its attributes' descriptors, so that a function's come in one run. */
+        qpci_fd_batch_close(&scan->fds, devfd);
         return true;
 }
 

@@ -133,6 +133,24 @@ int qpci_path_parent_component(const char *path, char *buf, size_t size);
 /* Reads a whole binary file up to size bytes; returns the length or -errno. */
 ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size);
 
+/*
+ * Descriptors that a scan of thousands of attribute files closes together, with one close_range()
+ * where their numbers run without a gap (the kernel hands out the lowest free number, so one
+ * reader's usually do): a system call saved per file read. Few at a time, so that the limit on open
+ * files is never near; a descriptor given to it must not be used again.
+ */
+struct qpci_fd_batch {
+        int fds[64];
+        size_t n;
+};
+/* Closes fd now (b NULL) or with the batch. */
+void qpci_fd_batch_close(struct qpci_fd_batch *b, int fd);
+void qpci_fd_batch_flush(struct qpci_fd_batch *b);
+/* qpci_read_attr(), qpci_read_line() and qpci_read_binary(), closing through batch b. */
+ssize_t qpci_scan_read_attr(struct qpci_fd_batch *b, int dirfd, const char *name, char *buf, size_t size);
+ssize_t qpci_scan_read_line(struct qpci_fd_batch *b, int dirfd, const char *name, char *buf, size_t size);
+ssize_t qpci_scan_read_binary(struct qpci_fd_batch *b, int dirfd, const char *name, uint8_t *buf, size_t size);
+
 /* ---- config.c: config space as data ---- */
 
 struct qpci_config {

@@ -70,15 +70,41 @@ const char *qpci_attr_strerror(int r) {
         return strerror(r < 0 ? -r : r);
 }
 
-ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
-        _cleanup_close_ int fd = -1;
+static int int_cmp(const void *a, const void *b) {
+        int x = *(const int *)a, y = *(const int *)b;
+        return (x > y) - (x < y);
+}
+
+void qpci_fd_batch_flush(struct qpci_fd_batch *b) {
+        qsort(b->fds, b->n, sizeof(*b->fds), int_cmp);
+        /* Open descriptors are distinct, so a run of consecutive numbers in the sorted batch is all
+         * its own: one close_range() each, and nobody else's (one inherited, say) closed with them. */
+        for (size_t i = 0, j; i < b->n; i = j) {
+                for (j = i + 1; j < b->n && b->fds[j] == b->fds[j - 1] + 1; j++)
+                        ;
+                if (j - i > 1 && close_range(b->fds[i], b->fds[j - 1], 0) == 0)
+                        continue;
+                for (size_t k = i; k < j; k++)
+                        close(b->fds[k]);
+        }
+        b->n = 0;
+}
+
+void qpci_fd_batch_close(struct qpci_fd_batch *b, int fd) {
+        if (fd < 0)
+                return;
+        if (!b) {
+                close(fd);
+                return;
+        }
+        if (b->n == ELEMENTSOF(b->fds))
+                qpci_fd_batch_flush(b);
+        b->fds[b->n++] = fd;
+}
+
+static ssize_t read_text(int fd, char *buf, size_t size) {
         ssize_t n;
 
-        if (size == 0)
-                return -EINVAL;
-        fd = open_nonblock(dirfd, name, O_RDONLY);
-        if (fd < 0)
-                return fd;
         /* sysfs hands a text attribute over whole in the first read, and a regular file's short read
          * is its end: a read that leaves room is the last, with no second read to see EOF. */
         for (n = 0; (size_t)n < size - 1;) {
@@ -109,8 +135,23 @@ ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
         return n;
 }
 
-ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size) {
-        ssize_t n = qpci_read_attr(dirfd, name, buf, size);
+ssize_t qpci_scan_read_attr(struct qpci_fd_batch *b, int dirfd, const char *name, char *buf, size_t size) {
+        if (size == 0)
+                return -EINVAL;
+        int fd = open_nonblock(dirfd, name, O_RDONLY);
+        if (fd < 0)
+                return fd;
+        ssize_t n = read_text(fd, buf, size);
+        qpci_fd_batch_close(b, fd);
+        return n;
+}
+
+ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
+        return qpci_scan_read_attr(NULL, dirfd, name, buf, size);
+}
+
+ssize_t qpci_scan_read_line(struct qpci_fd_batch *b, int dirfd, const char *name, char *buf, size_t size) {
+        ssize_t n = qpci_scan_read_attr(b, dirfd, name, buf, size);
 
         if (n < 0)
                 return n;
@@ -119,6 +160,10 @@ ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size) {
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
                 buf[--n] = '\0';
         return n;
+}
+
+ssize_t qpci_read_line(int dirfd, const char *name, char *buf, size_t size) {
+        return qpci_scan_read_line(NULL, dirfd, name, buf, size);
 }
 
 int qpci_parse_hex(const char *s, unsigned long max, unsigned long *ret) {
@@ -210,12 +255,9 @@ int qpci_path_parent_component(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size) {
-        _cleanup_close_ int fd = open_nonblock(dirfd, name, O_RDONLY);
+static ssize_t read_binary(int fd, uint8_t *buf, size_t size) {
         size_t got = 0;
 
-        if (fd < 0)
-                return fd;
         /* sysfs config reads may come back short (unprivileged readers get 64 bytes): loop to EOF. */
         while (got < size) {
                 ssize_t n = read(fd, buf + got, size - got);
@@ -229,4 +271,17 @@ ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size)
                 got += n;
         }
         return got > 0 ? (ssize_t)got : unless_irregular(fd, 0);
+}
+
+ssize_t qpci_scan_read_binary(struct qpci_fd_batch *b, int dirfd, const char *name, uint8_t *buf, size_t size) {
+        int fd = open_nonblock(dirfd, name, O_RDONLY);
+        if (fd < 0)
+                return fd;
+        ssize_t n = read_binary(fd, buf, size);
+        qpci_fd_batch_close(b, fd);
+        return n;
+}
+
+ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size) {
+        return qpci_scan_read_binary(NULL, dirfd, name, buf, size);
 }
