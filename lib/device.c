@@ -18,23 +18,41 @@ QPCI_EXPORT uint16_t qpci_dev_get_device_id(const struct qpci_dev *d) { return d
 QPCI_EXPORT uint16_t qpci_dev_get_subsystem_vendor_id(const struct qpci_dev *d) { return d->subsys_vendor_id; }
 QPCI_EXPORT uint16_t qpci_dev_get_subsystem_device_id(const struct qpci_dev *d) { return d->subsys_device_id; }
 QPCI_EXPORT uint32_t qpci_dev_get_class(const struct qpci_dev *d) { return d->class_code; }
-QPCI_EXPORT uint8_t qpci_dev_get_revision(const struct qpci_dev *d) { return d->revision; }
-QPCI_EXPORT uint8_t qpci_dev_get_header_type(const struct qpci_dev *d) { return d->header_type; }
-QPCI_EXPORT bool qpci_dev_is_bridge(const struct qpci_dev *d) { return d->bridge; }
+/* What config space decides is read on first use in an on-demand inventory: these go through
+ * qpci_dev_need_config() (a cache behind const, as names are). */
+QPCI_EXPORT uint8_t qpci_dev_get_revision(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
+        return d->revision;
+}
+QPCI_EXPORT uint8_t qpci_dev_get_header_type(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
+        return d->header_type;
+}
+QPCI_EXPORT bool qpci_dev_is_bridge(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
+        return d->bridge;
+}
 
 /* For refusals: the kernel tells a CardBus bridge (header type 2, a card bus behind it) from a
  * PCI-to-PCI one (type 1), and so does what qpci says. */
 const char *qpci_dev_bridge_kind(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
         return (d->header_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_CARDBUS ? "CardBus bridge" : "PCI bridge";
 }
 QPCI_EXPORT const char *qpci_dev_get_driver(const struct qpci_dev *d) { return d->driver; }
 QPCI_EXPORT int qpci_dev_get_iommu_group(const struct qpci_dev *d) { return d->iommu_group; }
-QPCI_EXPORT bool qpci_dev_is_multifunction(const struct qpci_dev *d) { return d->multifunction; }
+QPCI_EXPORT bool qpci_dev_is_multifunction(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
+        return d->multifunction;
+}
 QPCI_EXPORT struct qpci_dev *qpci_dev_get_parent(const struct qpci_dev *d) { return d->parent; }
 QPCI_EXPORT bool qpci_dev_on_root_bus(const struct qpci_dev *d) { return d->root_bus; }
 QPCI_EXPORT size_t qpci_dev_get_bus_peer_count(const struct qpci_dev *d) { return d->bus_peers; }
-QPCI_EXPORT int qpci_dev_get_pcie_type(const struct qpci_dev *d) { return d->pcie_type; }
-QPCI_EXPORT bool qpci_dev_is_pcie(const struct qpci_dev *d) { return d->pcie_type != QPCI_PCIE_NONE; }
+QPCI_EXPORT int qpci_dev_get_pcie_type(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
+        return d->pcie_type;
+}
+QPCI_EXPORT bool qpci_dev_is_pcie(const struct qpci_dev *d) { return qpci_dev_get_pcie_type(d) != QPCI_PCIE_NONE; }
 QPCI_EXPORT struct qpci_dev *qpci_dev_get_physfn(const struct qpci_dev *d) { return d->physfn; }
 QPCI_EXPORT bool qpci_dev_is_sriov_pf(const struct qpci_dev *d) { return d->sriov_pf; }
 QPCI_EXPORT unsigned qpci_dev_get_total_vfs(const struct qpci_dev *d) { return d->total_vfs; }
@@ -151,7 +169,7 @@ QPCI_EXPORT struct qpci_dev *qpci_dev_next_group_peer(const struct qpci_dev *d, 
 QPCI_EXPORT struct qpci_dev *qpci_dev_next_sibling(const struct qpci_dev *d, const struct qpci_dev *prev) {
         size_t end = d->slot_first + d->slot_count, i = d->slot_first;
 
-        if (!d->multifunction)
+        if (!qpci_dev_is_multifunction(d))
                 return NULL;
         if (prev) {
                 if (prev->inv != d->inv || prev < d->inv->devs + d->slot_first || prev >= d->inv->devs + end)
@@ -160,7 +178,7 @@ QPCI_EXPORT struct qpci_dev *qpci_dev_next_sibling(const struct qpci_dev *d, con
         }
         for (; i < end; i++) {
                 struct qpci_dev *o = &d->inv->devs[i];
-                if (o != d && o->multifunction)
+                if (o != d && qpci_dev_is_multifunction(o))
                         return o;
         }
         return NULL;

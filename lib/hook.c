@@ -97,7 +97,7 @@ int qpci_virt_hook(struct qpci_ctx *ctx, const char *driver, const char *op, con
         if ((r = qpci_virt_new_offline(ctx, &v)) < 0 || (r = add_running(v, driver, qpci_vmxml_get_name(x))) < 0 ||
             (r = qpci_vm_new_offline(v, TAKE_PTR(x), QPCI_VM_HALTED, &vm)) < 0)
                 goto out;
-        if ((r = qpci_host_recover(ctx)) < 0 || (r = qpci_inventory_new(ctx, &inv)) < 0)
+        if ((r = qpci_host_recover(ctx)) < 0 || (r = qpci_inventory_new_with(ctx, QPCI_INVENTORY_ON_DEMAND, &inv)) < 0)
                 goto out;
         r = qpci_vm_prepare(vm, inv, &n);
 out:

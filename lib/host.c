@@ -493,7 +493,7 @@ static int gather(struct move **m, size_t *n, struct qpci_dev *d, next_fn next, 
 
         for (struct qpci_dev *p = next(d, NULL); p; p = next(d, p)) {
                 /* Bridges stay with the host: the kernel allows it. */
-                if (listed(*m, *n, p) || p->bridge || (usb_only && !is_usb_companion(p->class_code)))
+                if (listed(*m, *n, p) || qpci_dev_is_bridge(p) || (usb_only && !is_usb_companion(p->class_code)))
                         continue;
                 if (add) {
                         if (add_move(m, n, p) < 0)
@@ -555,7 +555,7 @@ QPCI_EXPORT int qpci_host_hide(struct qpci_inventory *inv, struct qpci_dev *cons
                 return log_error_errno(ctx, -EINVAL, "unknown driver '%s' to hide devices with: use vfio-pci or "
                                        "pciback", stub);
         for (size_t i = 0; i < n; i++) {
-                if (devs[i]->bridge)
+                if (qpci_dev_is_bridge(devs[i]))
                         return log_refusal(ctx, -EINVAL, "bridge", ("%s is a %s", devs[i]->bdf, qpci_dev_bridge_kind(devs[i])),
                                            ("bridges stay with the host"), (NULL));
                 if (add_move(&m, &nm, devs[i]) < 0)

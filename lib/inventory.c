@@ -116,9 +116,11 @@ static void set_sdevice(struct qpci_dev *d, unsigned long v) { d->subsys_device_
 static void set_class(struct qpci_dev *d, unsigned long v) { d->class_code = v; }
 static void set_revision(struct qpci_dev *d, unsigned long v) { d->revision = v; }
 
-static void load_config(struct qpci_dev *d, int devfd, struct scan *scan) {
+/* devfd may be a negative errno: the function's directory could not be opened again. fds: the
+ * scan's batch of descriptors to close, NULL to close at once. */
+static void load_config(struct qpci_dev *d, int devfd, struct qpci_fd_batch *fds) {
         uint8_t buf[PCI_CFG_SPACE_SIZE];
-        ssize_t n = qpci_scan_read_binary(&scan->fds, devfd, "config", buf, sizeof(buf));
+        ssize_t n = devfd < 0 ? devfd : qpci_scan_read_binary(fds, devfd, "config", buf, sizeof(buf));
 
         if (n < 0) {
                 qpci_dev_warn(d, "cannot read config space: %s", qpci_attr_strerror((int)n));
@@ -128,10 +130,19 @@ static void load_config(struct qpci_dev *d, int devfd, struct scan *scan) {
         else if (n < PCI_STD_HEADER_SIZE)
                 qpci_dev_warn(d, "config space is only %zd bytes: header fields and capabilities unknown", n);
         qpci_config_parse(buf, n, &d->config);
+        d->config_read = true;
         if (d->config.caps_looped)
                 qpci_dev_warn(d, "the capability list loops back on itself: read up to the loop");
         else if (d->config.header_known && !d->config.caps_complete && (size_t)n >= PCI_CFG_SPACE_SIZE)
                 qpci_dev_warn(d, "the capability list is malformed: read up to the bad entry");
+}
+
+/* The revision: the header's, else its own attribute's (once config space was tried). */
+static void settle_revision(struct qpci_dev *d, int devfd) {
+        if (d->config.header_ok)
+                d->revision = d->config.revision;
+        else
+                fill_field(d, devfd, "revision", 0xff, false, 0, set_revision);
 }
 
 static void load_ids(struct qpci_dev *d, int devfd, struct scan *scan) {
@@ -144,6 +155,9 @@ static void load_ids(struct qpci_dev *d, int devfd, struct scan *scan) {
                 have = parse_uevent(d, buf);
         else if (n != -ENOENT)
                 qpci_dev_warn(d, "unreadable uevent (%s): ids read from their own attributes", qpci_attr_strerror(n));
+        /* An id uevent does not give may come from config space: read it now, as the listing does. */
+        if (have != (UEV_CLASS | UEV_ID | UEV_SUBSYS) && !d->config_read)
+                load_config(d, devfd, &scan->fds);
         bool ids = c->len >= 4, hdr = c->header_ok;
         bool subsys = c->header_ok && c->subsys_ok;
         if (!(have & UEV_ID)) {
@@ -156,10 +170,8 @@ static void load_ids(struct qpci_dev *d, int devfd, struct scan *scan) {
         }
         if (!(have & UEV_CLASS))
                 fill_field(d, devfd, "class", 0xffffff, hdr, c->class_code, set_class);
-        if (hdr)
-                d->revision = c->revision;
-        else
-                fill_field(d, devfd, "revision", 0xff, false, 0, set_revision);
+        if (d->config_read)
+                settle_revision(d, devfd);
         char drv[NAME_MAX + 1];
         int r = qpci_readlink_basename(devfd, "driver", drv, sizeof(drv));
         if (r == 0)
@@ -200,7 +212,9 @@ static void add_pf_parent(struct scan *s, const char *parent) {
 }
 
 /* The kernel takes SR-IOV only from a PCI Express endpoint or root complex integrated endpoint
- * (sriov_init()): a whole capability list that says otherwise rules a PF out without a look-up. */
+ * (sriov_init()): a whole capability list that says otherwise rules a PF out without a look-up.
+ * Without config space read (an on-demand inventory), sriov_totalvfs is looked up: the kernel shows
+ * it only for a function sriov_init() took. */
 static bool may_be_pf(const struct qpci_config *c) {
         if (!c->header_ok || !c->caps_complete)
                 return true;
@@ -261,6 +275,36 @@ static void load_links(struct qpci_dev *d, int devfd, struct scan *scan, const c
         }
 }
 
+/* What config space decides of one function besides its capabilities (reset is resolved with the
+ * relations). devfd and fds as for load_config(). */
+static void derive_from_config(struct qpci_dev *d, int devfd, struct qpci_fd_batch *fds) {
+        d->header_type = d->config.header_type;
+        d->pcie_type = d->config.pcie_type;
+        /*
+         * A bridge is what has a bus behind it: the kernel decides by the header type (pci_is_bridge():
+         * type 1, and type 2 for CardBus), and vfio-pci refuses every header but type 0. Only when
+         * config space cannot say does the class stand in: PCI bridge (0604) or CardBus bridge (0607).
+         */
+        int bridge = qpci_config_is_bridge(&d->config);
+        if (bridge < 0 && d->config.header_ok)
+                qpci_dev_warn(d, "config space gives header type %02x, which the kernel never lists (only 0, 1 "
+                              "and 2): it is garbage or the device stopped answering; capabilities unread, and "
+                              "its class says whether it is a bridge", d->header_type & PCI_HEADER_TYPE_MASK);
+        d->bridge = bridge >= 0 ? bridge : (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0607;
+        /* The bus behind a bridge, which the paths of the devices below count from: the kernel's
+         * number (decimal), else the header's. A parent's may have been read already, for paths. */
+        if (d->bridge && d->secondary_bus < 0) {
+                char num[16];
+                unsigned long v;
+                if (devfd >= 0 && qpci_scan_read_line(fds, devfd, "secondary_bus_number", num, sizeof(num)) > 0 &&
+                    qpci_parse_dec(num, 255, &v) == 0)
+                        d->secondary_bus = (int)v;
+                else if (d->config.header_ok)
+                        d->secondary_bus = d->config.secondary_bus;
+        }
+        d->config_done = true;
+}
+
 /* Reads one function; whatever cannot be read becomes a warning on it, never a failure. False when
  * the entry is no function at all (it names another one's directory, loops, or leads nowhere). */
 static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan, struct qpci_dev *d) {
@@ -273,6 +317,7 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan
         d->inv = inv;
         d->iommu_group = -1;
         d->pcie_type = QPCI_PCIE_NONE;
+        d->secondary_bus = -1;
         qpci_addr_format_bdf(&d->addr, d->bdf);
         qpci_addr_format_ident(&d->addr, d->ident);
 
@@ -312,36 +357,17 @@ static bool load_device(struct qpci_inventory *inv, int dirfd, struct scan *scan
         }
         if (devfd < 0) {
                 qpci_dev_warn(d, "cannot open its sysfs directory: %s", strerror(errno));
+                d->config_done = true; /* nothing more to learn of it, then or later */
                 return true;
         }
-        load_config(d, devfd, scan);
+        /* The listing reads config space while the directory is open; an on-demand inventory when a
+         * caller first asks (or sooner, where the ids need it). */
+        if (!inv->on_demand)
+                load_config(d, devfd, &scan->fds);
         load_ids(d, devfd, scan);
         load_links(d, devfd, scan, have_parent ? parent : NULL);
-        d->header_type = d->config.header_type;
-        d->pcie_type = d->config.pcie_type;
-        /*
-         * A bridge is what has a bus behind it: the kernel decides by the header type (pci_is_bridge():
-         * type 1, and type 2 for CardBus), and vfio-pci refuses every header but type 0. Only when
-         * config space cannot say does the class stand in: PCI bridge (0604) or CardBus bridge (0607).
-         */
-        int bridge = qpci_config_is_bridge(&d->config);
-        if (bridge < 0 && d->config.header_ok)
-                qpci_dev_warn(d, "config space gives header type %02x, which the kernel never lists (only 0, 1 "
-                              "and 2): it is garbage or the device stopped answering; capabilities unread, and "
-                              "its class says whether it is a bridge", d->header_type & PCI_HEADER_TYPE_MASK);
-        d->bridge = bridge >= 0 ? bridge : (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0607;
-        /* The bus behind a bridge, which the paths of the devices below count from: the kernel's
-         * number (decimal), else the header's. */
-        d->secondary_bus = -1;
-        if (d->bridge) {
-                char num[16];
-                unsigned long v;
-                if (qpci_scan_read_line(&scan->fds, devfd, "secondary_bus_number", num, sizeof(num)) > 0 &&
-                    qpci_parse_dec(num, 255, &v) == 0)
-                        d->secondary_bus = (int)v;
-                else if (d->config.header_ok)
-                        d->secondary_bus = d->config.secondary_bus;
-        }
+        if (d->config_read)
+                derive_from_config(d, devfd, &scan->fds);
         /* After its attributes' descriptors, so that a function's come in one run. */
         qpci_fd_batch_close(&scan->fds, devfd);
         return true;
@@ -438,25 +464,80 @@ static void link_relations(struct qpci_inventory *inv) {
         for (i = 0; i < inv->n; i = j) {
                 bool mf = false;
                 size_t functions = 0;
+                struct qpci_dev *lone = NULL;
                 for (j = i; j < inv->n && same_slot(&inv->devs[j].addr, &inv->devs[i].addr); j++) {
-                        const struct qpci_dev *d = &inv->devs[j];
+                        struct qpci_dev *d = &inv->devs[j];
                         if (d->physfn)
                                 continue; /* VFs share slots without being one device */
                         functions++;
+                        lone = d;
                         if (d->header_type & PCI_HEADER_MULTIFUNC)
                                 mf = true;
                 }
                 /* The kernel trusts function 0's header bit; a slot holding several functions is one
                  * multi-function device whatever a (possibly unreadable) header says. */
                 mf = mf || functions > 1;
+                /* A function alone in its slot is one by its own header's bit, read on demand. */
+                if (!mf && functions == 1 && !lone->config_done)
+                        lone->mf_from_header = true;
                 for (size_t k = i; k < j; k++) {
                         inv->devs[k].multifunction = mf && !inv->devs[k].physfn;
                         inv->devs[k].slot_first = i;
                         inv->devs[k].slot_count = j - i;
                 }
         }
+        inv->linked = true;
         for (i = 0; i < inv->n; i++)
-                qpci_dev_resolve_reset(&inv->devs[i]);
+                if (inv->devs[i].config_done)
+                        qpci_dev_resolve_reset(&inv->devs[i]);
+}
+
+/* An on-demand inventory's reading of what config space decides of d; bus_number: try the
+ * kernel's secondary_bus_number first, if it is a bridge (unless that was just tried). */
+static void load_config_now(struct qpci_dev *d, bool bus_number) {
+        int devfd = openat(d->inv->devices_fd, d->bdf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (devfd < 0)
+                devfd = -errno;
+        if (!d->config_read) {
+                load_config(d, devfd, NULL);
+                settle_revision(d, devfd);
+        }
+        derive_from_config(d, bus_number ? devfd : -EBADF, NULL);
+        if (devfd >= 0)
+                close(devfd);
+        if (d->mf_from_header)
+                d->multifunction = d->header_type & PCI_HEADER_MULTIFUNC;
+        if (d->inv->linked)
+                qpci_dev_resolve_reset(d);
+}
+
+void qpci_dev_need_config(const struct qpci_dev *d) {
+        /* The listing's inventory read it all already. Else a cache filled behind const, as names
+         * are: the device's facts do not change by being read. */
+        if (d->inv->on_demand && !d->config_done)
+                load_config_now((struct qpci_dev *)d, true);
+}
+
+/*
+ * The paths of the functions below a bridge count from its secondary bus. Without its config space:
+ * a parent in the device tree is a bridge, and the kernel shows secondary_bus_number exactly for
+ * pci_is_bridge() functions (since 4.13); where that cannot be read, config space says.
+ */
+static void load_parent_buses(struct qpci_inventory *inv) {
+        for (size_t i = 0; i < inv->n; i++) {
+                struct qpci_dev *p = inv->devs[i].parent;
+                char name[QPCI_BDF_MAX + sizeof("/secondary_bus_number")], num[16];
+                unsigned long v;
+
+                if (!p || p->config_done || p->secondary_bus >= 0)
+                        continue;
+                snprintf(name, sizeof(name), "%s/secondary_bus_number", p->bdf);
+                if (qpci_read_line(inv->devices_fd, name, num, sizeof(num)) > 0 && qpci_parse_dec(num, 255, &v) == 0)
+                        p->secondary_bus = (int)v;
+                else
+                        load_config_now(p, false);
+        }
 }
 
 /*
@@ -557,6 +638,8 @@ QPCI_EXPORT struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *i
         free(inv->by_group);
         free(inv->pciback_slots);
         free(inv->pciback_permissive);
+        if (inv->devices_fd >= 0)
+                close(inv->devices_fd);
         qpci_unref(inv->ctx);
         free(inv);
         return NULL;
@@ -564,7 +647,7 @@ QPCI_EXPORT struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *i
 
 static inline void qpci_inventory_unrefp(struct qpci_inventory **p) { qpci_inventory_unref(*p); }
 
-QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory **ret) {
+QPCI_EXPORT int qpci_inventory_new_with(struct qpci_ctx *ctx, unsigned flags, struct qpci_inventory **ret) {
         _cleanup_(qpci_inventory_unrefp) struct qpci_inventory *inv = NULL;
         _cleanup_closedir_ DIR *dir = NULL;
         _cleanup_free_ struct qpci_addr *addrs = NULL;
@@ -574,11 +657,15 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         struct dirent *de;
         int fd;
 
+        if (flags & ~QPCI_INVENTORY_ON_DEMAND)
+                return log_error_errno(ctx, -EINVAL, "unknown inventory flags 0x%x", flags);
         inv = calloc(1, sizeof(*inv));
         if (!inv)
                 return -ENOMEM;
         inv->refcount = 1;
         inv->ctx = qpci_ref(ctx);
+        inv->devices_fd = -1;
+        inv->on_demand = flags & QPCI_INVENTORY_ON_DEMAND;
 
         fd = qpci_open_root(ctx, "/sys/bus/pci/devices", O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
@@ -590,6 +677,10 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
         if (!dir) {
                 close(fd);
                 return -errno;
+        }
+        if (inv->on_demand && (inv->devices_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+                int r = -errno;
+                return log_error_errno(ctx, r, "cannot keep sys/bus/pci/devices open: %s", strerror(-r));
         }
         /* Addresses first, sorted while they are small; then each device is read straight into its
          * place, so the large device records never move. */
@@ -641,6 +732,8 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 }
         }
         link_relations(inv);
+        if (inv->on_demand)
+                load_parent_buses(inv);
         int r = build_identities(inv);
         if (r < 0)
                 return r;
@@ -649,6 +742,10 @@ QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory *
                 return r;
         *ret = TAKE_PTR(inv);
         return 0;
+}
+
+QPCI_EXPORT int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory **ret) {
+        return qpci_inventory_new_with(ctx, 0, ret);
 }
 
 QPCI_EXPORT size_t qpci_inventory_count(const struct qpci_inventory *inv) {

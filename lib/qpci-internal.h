@@ -277,6 +277,11 @@ struct qpci_dev {
         bool names_done, module_done;
         char *warnings;
         char *hidden_from;              /* qpci hid it and it was on this driver ("" none); NULL otherwise */
+        /* config read (or tried); everything config space decides filled: header_type, pcie_type,
+         * revision, bridge, secondary_bus, and once relations are known multifunction and reset. An
+         * on-demand inventory fills them on first use, through qpci_dev_need_config(). */
+        bool config_read, config_done;
+        bool mf_from_header;            /* alone in its slot: multifunction is its own header's bit */
 };
 
 struct qpci_inventory {
@@ -287,9 +292,15 @@ struct qpci_inventory {
         struct qpci_dev **by_group;     /* devices with an IOMMU group, sorted by group then address */
         size_t n_grouped;
         bool hidden_loaded;             /* state.c has marked what qpci hid (on first use) */
+        bool on_demand;                 /* config space read on first use (QPCI_INVENTORY_ON_DEMAND) */
+        int devices_fd;                 /* sys/bus/pci/devices, kept to read it then; -1 otherwise */
+        bool linked;                    /* relations known: a reset can be resolved */
         bool pciback_loaded;            /* pciback's lists below were read (on first use) */
         char *pciback_slots, *pciback_permissive; /* its "slots" and "permissive" files, NULL: none */
 };
+
+/* Fills what config space decides of d, once; every reader of those fields calls it first. */
+void qpci_dev_need_config(const struct qpci_dev *d);
 
 /* Appends a warning to the device and logs it. */
 _printf_(2, 3) void qpci_dev_warn(struct qpci_dev *d, const char *fmt, ...);

@@ -131,6 +131,14 @@ void qpci_device_spec_done(struct qpci_device_spec *spec);
 
 /* A snapshot of every PCI function of the host, sorted by address. */
 int qpci_inventory_new(struct qpci_ctx *ctx, struct qpci_inventory **ret);
+enum qpci_inventory_flags {
+        /* For a command that looks at a few devices: each function's config space (and what it
+         * decides: header, bridge, multi-function, reset) is read when first asked for, not for all.
+         * The answers are the same; a listing is cheaper without it. */
+        QPCI_INVENTORY_ON_DEMAND = 1u << 0,
+};
+/* The same, with QPCI_INVENTORY_* flags; -EINVAL for unknown ones. */
+int qpci_inventory_new_with(struct qpci_ctx *ctx, unsigned flags, struct qpci_inventory **ret);
 struct qpci_inventory *qpci_inventory_ref(struct qpci_inventory *inv);
 struct qpci_inventory *qpci_inventory_unref(struct qpci_inventory *inv);
 size_t qpci_inventory_count(const struct qpci_inventory *inv);

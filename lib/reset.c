@@ -141,10 +141,12 @@ void qpci_dev_resolve_reset(struct qpci_dev *d) {
 }
 
 QPCI_EXPORT unsigned qpci_dev_get_reset_methods(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
         return d->reset_methods;
 }
 
 QPCI_EXPORT enum qpci_reset_source qpci_dev_get_reset_source(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
         return d->reset_source;
 }
 
@@ -160,6 +162,7 @@ static unsigned usable_methods(const struct qpci_dev *d) {
 }
 
 QPCI_EXPORT bool qpci_dev_has_strict_reset(const struct qpci_dev *d) {
+        qpci_dev_need_config(d);
         /* Bridges stay with the host: whatever they can do, they are never handed to a VM. */
         if (d->bridge)
                 return false;
@@ -202,6 +205,7 @@ QPCI_EXPORT const char *qpci_dev_get_strict_reset_reason(struct qpci_dev *d) {
 
         if (d->reset_reason)
                 return d->reset_reason;
+        qpci_dev_need_config(d);
         if (d->bridge) {
                 /* vfio-pci takes only type-0 headers; a CardBus bridge has a bus behind it as well. */
                 d->reset_reason = qpci_strf("a %s: bridges stay with the host and are never assigned to a VM",

@@ -26,27 +26,28 @@ static const struct pci_cmd commands[] = {
         {"attach", {"at", "a"}, "attach [-p] [-o OPT=True]... VM ID", "give a device to a VM (-p: at every start)",
          2, 2, "attach takes a VM and a device id, like: attach sys-usb dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OPTION | PCI_OPT_RO | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_attach, pci_check_attach},
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_attach, pci_check_attach},
         /* R4.3: the VM's assignment, what attach -p makes; qvm-start gives it the device. */
         {"assign", {"s"}, "assign -r [--port|--device] [-o OPT=True]... VM ID",
          "give a device to a VM at its every start (R4.3)",
          2, 2, "assign takes a VM and a device id, like: assign --required sys-usb dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_REQUIRED | PCI_OPT_ASK | PCI_OPT_PORT | PCI_OPT_DEVICE | PCI_OPT_OPTION | PCI_OPT_RO |
                  PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_assign, pci_check_assign},
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_assign, pci_check_assign},
         {"unassign", {"u"}, "unassign [--port|--device] VM [ID]",
          "end a VM's assignment (without ID: all), the device here or not",
          1, 2, "unassign takes a VM and, optionally, a device id",
          OPT_COMMON | PCI_OPT_PORT | PCI_OPT_DEVICE | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_unassign, pci_check_unassign},
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_unassign,
+         pci_check_unassign},
         /* What a screen shows before the user applies anything: nothing is moved or recorded. */
         {"check", {NULL}, "check [-o OPT=True]... VM [ID...]", "the rules' verdict on VM with these devices too",
          1, -1, "check takes a VM and, optionally, device ids, like: check sys-usb dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_OPTION | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_check, NULL},
+         PCI_NEED_RECOVER_READING | PCI_NEED_VIRT | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_check, NULL},
         {"detach", {"dt", "d"}, "detach VM [ID]", "take it (without ID: all of them) from a running VM",
          1, 2, "detach takes a VM and, optionally, a device id", OPT_COMMON | PCI_OPT_CONNECT,
-         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY, pci_cmd_detach, NULL},
+         PCI_NEED_RECOVER | PCI_NEED_VIRT | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_detach, NULL},
         {"info", {"i"}, "info [ID] [--json]", "all qpci knows of one device (without ID: of each)",
          0, 1, "info takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_JSON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT_OPTIONAL | PCI_NEED_INVENTORY | PCI_NEED_USED_BY, pci_cmd_info, NULL},
@@ -56,16 +57,16 @@ static const struct pci_cmd commands[] = {
         {"hide", {NULL}, "hide [--driver D] [--with-group] [--force] [-p] ID...", "take devices from the host",
          1, -1, "hide takes one or more device ids, like dom0:00_1a.0",
          OPT_COMMON | PCI_OPT_DRIVER | PCI_OPT_WITH_GROUP | PCI_OPT_FORCE | PCI_OPT_PERSISTENT,
-         PCI_NEED_INVENTORY, pci_cmd_hide, NULL},
+         PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_hide, NULL},
         {"unhide", {NULL}, "unhide ID...", "give hidden devices back to host drivers",
-         1, -1, "unhide takes one or more device ids, like dom0:00_1a.0", OPT_COMMON, PCI_NEED_INVENTORY,
-         pci_cmd_unhide, NULL},
+         1, -1, "unhide takes one or more device ids, like dom0:00_1a.0", OPT_COMMON,
+         PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_unhide, NULL},
         {"reset", {NULL}, "reset ID", "reset through the kernel, and say with which method",
-         1, 1, "reset takes one device id, like dom0:00_1a.0", OPT_COMMON, PCI_NEED_RECOVER | PCI_NEED_INVENTORY,
-         pci_cmd_reset, NULL},
+         1, 1, "reset takes one device id, like dom0:00_1a.0", OPT_COMMON,
+         PCI_NEED_RECOVER | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_reset, NULL},
         {"permissive", {NULL}, "permissive [-p] [--off] ID", "pciback's permissive mode (Xen)",
          1, 1, "permissive takes one device id, like dom0:00_1a.0", OPT_COMMON | PCI_OPT_PERSISTENT | PCI_OPT_OFF,
-         PCI_NEED_RECOVER | PCI_NEED_INVENTORY, pci_cmd_permissive, NULL},
+         PCI_NEED_RECOVER | PCI_NEED_INVENTORY | PCI_NEED_ON_DEMAND, pci_cmd_permissive, NULL},
         /* Qubes R3.2: -l VM, -a VM BB:DD.F, -d VM BB:DD.F, options rather than words. */
         {"-l", {NULL}, NULL, NULL, 1, 1, "-l takes a VM", OPT_COMMON | PCI_OPT_CONNECT,
          PCI_NEED_RECOVER_READING | PCI_NEED_VIRT, pci_cmd_r32_list, NULL},
@@ -229,7 +230,8 @@ static int run(struct pci_run *r) {
                         return EXIT_FAIL;
         }
         if (needs & PCI_NEED_INVENTORY) {
-                k = qpci_inventory_new(r->ctx, &r->inv);
+                k = qpci_inventory_new_with(r->ctx, needs & PCI_NEED_ON_DEMAND ? QPCI_INVENTORY_ON_DEMAND : 0,
+                                            &r->inv);
                 if (k < 0)
                         return tool_failed(k);
         }

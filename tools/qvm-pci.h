@@ -43,6 +43,9 @@ enum {
         /* As PCI_NEED_RECOVER for a command that only reads: never waits for another command, and
          * goes on (with a warning) when the move cannot be put back. */
         PCI_NEED_RECOVER_READING = 1u << 6,
+        /* The inventory reads config space only of the devices the command looks at (it acts on a
+         * few); a listing shows every function's and reads them all in one pass. */
+        PCI_NEED_ON_DEMAND = 1u << 7,
 };
 
 /* Who uses each device: per inventory row, "sys-usb (no-strict-reset=True), sys-net". */

@@ -157,7 +157,7 @@ static bool named(int argc, char **argv, const char *name) {
 /* The VMs' own devices are told present or not from a snapshot of the host's; without one, not. */
 static struct qpci_inventory *inventory_or_null(struct qpci_ctx *ctx) {
         struct qpci_inventory *inv = NULL;
-        return qpci_inventory_new(ctx, &inv) < 0 ? NULL : inv;
+        return qpci_inventory_new_with(ctx, QPCI_INVENTORY_ON_DEMAND, &inv) < 0 ? NULL : inv;
 }
 
 /* {"action": ..., "vms": [...], "moved": [...]}: what a VM tool did, each VM as it is after. */
@@ -257,7 +257,8 @@ static int act(struct qpci_ctx *ctx, struct qpci_virt *v, const struct vm_args *
         for (int i = 0; i < n; i++)
                 if (qpci_virt_find_vm(v, names[i], &vms[i]) < 0)
                         return EXIT_USAGE;
-        if (streq(tool, "qvm-start") && ((r = qpci_host_recover(ctx)) < 0 || (r = qpci_inventory_new(ctx, &inv)) < 0))
+        if (streq(tool, "qvm-start") && ((r = qpci_host_recover(ctx)) < 0 ||
+                                         (r = qpci_inventory_new_with(ctx, QPCI_INVENTORY_ON_DEMAND, &inv)) < 0))
                 return tool_failed(r);
         for (int i = 0; i < n; i++) {
                 if (streq(tool, "qvm-start"))
