@@ -275,6 +275,16 @@ static void load_links(struct qpci_dev *d, int devfd, struct scan *scan, const c
         }
 }
 
+/* The kernel's secondary_bus_number (decimal) of the bridge at name below dirfd, -1 when unreadable. */
+static int read_bus_number(struct qpci_fd_batch *fds, int dirfd, const char *name) {
+        char num[16];
+        unsigned long v;
+
+        if (qpci_scan_read_line(fds, dirfd, name, num, sizeof(num)) > 0 && qpci_parse_dec(num, 255, &v) == 0)
+                return (int)v;
+        return -1;
+}
+
 /* What config space decides of one function besides its capabilities (reset is resolved with the
  * relations). devfd and fds as for load_config(). */
 static void derive_from_config(struct qpci_dev *d, int devfd, struct qpci_fd_batch *fds) {
@@ -294,12 +304,8 @@ static void derive_from_config(struct qpci_dev *d, int devfd, struct qpci_fd_bat
         /* The bus behind a bridge, which the paths of the devices below count from: the kernel's
          * number (decimal), else the header's. A parent's may have been read already, for paths. */
         if (d->bridge && d->secondary_bus < 0) {
-                char num[16];
-                unsigned long v;
-                if (devfd >= 0 && qpci_scan_read_line(fds, devfd, "secondary_bus_number", num, sizeof(num)) > 0 &&
-                    qpci_parse_dec(num, 255, &v) == 0)
-                        d->secondary_bus = (int)v;
-                else if (d->config.header_ok)
+                d->secondary_bus = devfd >= 0 ? read_bus_number(fds, devfd, "secondary_bus_number") : -1;
+                if (d->secondary_bus < 0 && d->config.header_ok)
                         d->secondary_bus = d->config.secondary_bus;
         }
         d->config_done = true;
@@ -527,15 +533,13 @@ void qpci_dev_need_config(const struct qpci_dev *d) {
 static void load_parent_buses(struct qpci_inventory *inv) {
         for (size_t i = 0; i < inv->n; i++) {
                 struct qpci_dev *p = inv->devs[i].parent;
-                char name[QPCI_BDF_MAX + sizeof("/secondary_bus_number")], num[16];
-                unsigned long v;
+                char name[QPCI_BDF_MAX + sizeof("/secondary_bus_number")];
 
                 if (!p || p->config_done || p->secondary_bus >= 0)
                         continue;
                 snprintf(name, sizeof(name), "%s/secondary_bus_number", p->bdf);
-                if (qpci_read_line(inv->devices_fd, name, num, sizeof(num)) > 0 && qpci_parse_dec(num, 255, &v) == 0)
-                        p->secondary_bus = (int)v;
-                else
+                p->secondary_bus = read_bus_number(NULL, inv->devices_fd, name);
+                if (p->secondary_bus < 0)
                         load_config_now(p, false);
         }
 }
