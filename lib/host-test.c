@@ -325,6 +325,43 @@ static void read_rules(struct host *h, char *text, size_t size) {
         }
 }
 
+/* An unhide of devices hidden for now only leaves the boot-time rules of others as they were:
+ * the same file, not one written anew (a write and an fsync that change nothing). */
+static void test_unhide_keeps_rules(void **state) {
+        struct host *h = *state;
+        char rules[PATH_MAX], before[4096], after[4096];
+        struct stat was, now;
+
+        assert_int_equal(qpci_state_open(h->ctx), 0);
+        assert_int_equal(qpci_state_begin(h->ctx), 0);
+        assert_int_equal(qpci_state_record_hidden(h->ctx, "0000:04:00.0", 0x144d, 0xa808, "nvme", "vfio-pci", true,
+                                                  true), 0);
+        assert_int_equal(qpci_state_commit(h->ctx), 0);
+        assert_int_equal(qpci_state_write_rules(h->ctx), 1);
+        qpci_state_close(h->ctx);
+        path_of(&h->m, rules, sizeof(rules), "etc/udev/rules.d/40-qpci-hide.rules%s%s", "", "");
+        assert_int_equal(stat(rules, &was), 0);
+        read_rules(h, before, sizeof(before));
+        assert_non_null(strstr(before, "KERNEL==\"0000:04:00.0\""));
+
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2, &(struct qpci_hide_options){.driver = "vfio-pci"}), 0);
+        assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
+        expect(h, on_host, "(null)");
+        assert_int_equal(stat(rules, &now), 0);
+        assert_true(now.st_ino == was.st_ino);
+        read_rules(h, after, sizeof(after));
+        assert_string_equal(after, before);
+
+        /* Given back with a rule of its own: the file is written, and holds the other's rule only. */
+        assert_int_equal(qpci_host_hide(h->inv, h->devs, 2,
+                                        &(struct qpci_hide_options){.driver = "vfio-pci", .persistent = true}), 0);
+        read_rules(h, after, sizeof(after));
+        assert_non_null(strstr(after, "KERNEL==\"0000:03:00.1\""));
+        assert_int_equal(qpci_host_unhide(h->inv, h->devs, 2), 0);
+        read_rules(h, after, sizeof(after));
+        assert_string_equal(after, before);
+}
+
 /* pciback's permissive mode, now and, with persistent, at every boot until the device is unhidden. */
 static void test_permissive(void **state) {
         struct host *h = *state;
@@ -702,6 +739,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_rule, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unhide_keeps_rules, setup, teardown),
                 cmocka_unit_test(test_large_groups),
                 cmocka_unit_test_setup_teardown(test_permissive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_permissive_exact, setup, teardown),

@@ -411,14 +411,15 @@ static int journal_intent(struct qpci_ctx *ctx, const char *op, struct move *m, 
 static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persistent, struct move *m, size_t n,
                   bool *recorded) {
         int r = qpci_state_begin(ctx);
+        bool rules = persistent;
 
         *recorded = false;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct qpci_dev *d = m[i].dev;
                 bool ours = !qpci_driver_is_stub(m[i].from);
-                if (!hide)
-                        r = qpci_state_forget(ctx, d->bdf);
-                else if (ours || persistent)
+                if (!hide && (r = qpci_state_forget(ctx, d->bdf)) > 0)
+                        rules = true;
+                else if (hide && (ours || persistent))
                         r = qpci_state_record_hidden(ctx, d->bdf, d->vendor_id, d->device_id, ours ? m[i].from : "",
                                                      stub, ours, persistent);
         }
@@ -431,8 +432,9 @@ static int finish(struct qpci_ctx *ctx, bool hide, const char *stub, bool persis
                 return r;
         }
         *recorded = true;
-        /* The devices moved either way; a rule file that could not be written is reported. */
-        if (persistent || !hide)
+        /* The devices moved either way; a rule file that could not be written is reported. Only
+         * when a rule came or went: rewriting it costs a write and an fsync and changes nothing. */
+        if (rules)
                 r = qpci_state_write_rules(ctx);
         return r < 0 ? r : 0;
 }

@@ -371,6 +371,7 @@ int qpci_state_permissive_at_boot(struct qpci_ctx *ctx, const char *bdf, uint16_
 /* Rewrites the udev rule file of persistently hidden and permissive devices; returns how many
  * rules it holds. */
 int qpci_state_write_rules(struct qpci_ctx *ctx);
+/* Drops a device's records; 1 when one of them gave it a boot-time rule, 0 when none did. */
 int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf);
 /* 1 and the driver qpci took this very device (same ids) from, 0 when there is no record. */
 int qpci_state_host_driver(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, char *buf,

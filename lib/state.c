@@ -732,10 +732,21 @@ static int forget_permissive(struct qpci_ctx *ctx, const char *bdf) {
                           "forget a device's permissive mode");
 }
 
-/* A device given back keeps nothing of qpci's: neither its record nor a boot-time permissive mode. */
+/* A device given back keeps nothing of qpci's: neither its record nor a boot-time permissive mode.
+ * 1 when one of them wrote a boot-time rule (the rule file changes), 0 when neither did: most
+ * devices given back were hidden for now only, and their unhide then leaves the file alone. */
 int qpci_state_forget(struct qpci_ctx *ctx, const char *bdf) {
-        int r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1", bdf, 0, 0, "forget a device given back");
-        return r < 0 ? r : forget_permissive(ctx, bdf);
+        static const char doing[] = "forget a device given back";
+        bool rule = false;
+        int r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1 AND NOT persistent", bdf, 0, 0, doing);
+
+        if (r >= 0 && sqlite3_changes(ctx->db) == 0) {
+                r = device_row(ctx, "DELETE FROM devices WHERE bdf = ?1", bdf, 0, 0, doing);
+                rule = sqlite3_changes(ctx->db) > 0;
+        }
+        if (r >= 0 && (r = forget_permissive(ctx, bdf)) >= 0)
+                rule |= sqlite3_changes(ctx->db) > 0;
+        return r < 0 ? r : rule;
 }
 
 int qpci_state_permissive_at_boot(struct qpci_ctx *ctx, const char *bdf, uint16_t vendor, uint16_t device, bool keep) {
