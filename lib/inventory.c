@@ -5,7 +5,9 @@
  *
  * Per function it reads little: `uevent` (the kernel's own view of class, ids and driver, after
  * quirks, in one read), `config` (header type, revision, capabilities), and a few links. Odd entries
- * are listed with what could be read, and a warning.
+ * are listed with what could be read, and a warning. Config space is what sysfs makes costly (a
+ * Xen dom0 traps each access): an on-demand inventory, for a command that acts on a few devices,
+ * reads a function's only when something asks what it decides.
  */
 #include <fcntl.h>
 #include <limits.h>
