@@ -365,6 +365,77 @@ static void test_paths_and_ids(void **state) {
         host_free(h);
 }
 
+/* The warnings' lines in order: an on-demand inventory adds config space's later. */
+static int line_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *sorted_lines(const char *text) {
+        char *copy = strdup(text ? text : ""), *save = NULL, *out;
+        size_t n = 0, len = strlen(copy);
+        char **lines = calloc(len + 1, sizeof(*lines)); /* no more lines than characters */
+
+        assert_non_null(copy);
+        assert_non_null(lines);
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                lines[n++] = l;
+        qsort(lines, n, sizeof(*lines), line_cmp);
+        out = calloc(1, len + 2);
+        assert_non_null(out);
+        for (size_t i = 0; i < n; i++)
+                strcat(strcat(out, lines[i]), "\n");
+        free(lines);
+        free(copy);
+        return out;
+}
+
+/* Each fact an on-demand inventory gives is the listing's, on every topology (warnings may come
+ * in another order); and until asked, it leaves config space unread. */
+static void test_on_demand_same_answers(void **state) {
+        static const char *const topologies[] = {
+                "seed-laptop", "gpu-switch", "gpu-switch-510", "sriov", "segment", "paths", "odd", "oddfs",
+                "hostile", "cardbus", "noreset", "large-group", "xhci",
+        };
+        (void)state;
+
+        for (size_t t = 0; t < ELEMENTSOF(topologies); t++) {
+                struct host *h = host_new(topologies[t]);
+                struct qpci_inventory *lazy = NULL;
+                size_t unread = 0;
+
+                assert_int_equal(qpci_inventory_new_with(h->ctx, QPCI_INVENTORY_ON_DEMAND, &lazy), 0);
+                assert_int_equal(qpci_inventory_count(lazy), qpci_inventory_count(h->inv));
+                for (size_t i = 0; i < qpci_inventory_count(lazy); i++)
+                        unread += !qpci_inventory_get(lazy, i)->config_read;
+                assert_true(unread > 0);
+                for (size_t i = 0; i < qpci_inventory_count(lazy); i++) {
+                        struct qpci_dev *e = qpci_inventory_get(h->inv, i), *l = qpci_inventory_get(lazy, i);
+                        const char *why = topologies[t];
+                        assert_string_equal(qpci_dev_get_bdf(l), qpci_dev_get_bdf(e));
+                        assert_string_equal(qpci_dev_get_path(l), qpci_dev_get_path(e));
+                        assert_string_equal(qpci_dev_get_devid(l), qpci_dev_get_devid(e));
+                        assert_int_equal(qpci_dev_get_revision(l), qpci_dev_get_revision(e));
+                        assert_int_equal(qpci_dev_get_header_type(l), qpci_dev_get_header_type(e));
+                        assert_int_equal(qpci_dev_is_bridge(l), qpci_dev_is_bridge(e));
+                        assert_int_equal(qpci_dev_is_multifunction(l), qpci_dev_is_multifunction(e));
+                        assert_int_equal(qpci_dev_get_sibling_count(l), qpci_dev_get_sibling_count(e));
+                        assert_int_equal(qpci_dev_get_pcie_type(l), qpci_dev_get_pcie_type(e));
+                        assert_int_equal(qpci_dev_is_sriov_pf(l), qpci_dev_is_sriov_pf(e));
+                        assert_int_equal(qpci_dev_get_reset_methods(l), qpci_dev_get_reset_methods(e));
+                        assert_int_equal(qpci_dev_get_reset_source(l), qpci_dev_get_reset_source(e));
+                        assert_int_equal(qpci_dev_has_strict_reset(l), qpci_dev_has_strict_reset(e));
+                        assert_string_equal(qpci_dev_get_strict_reset_reason(l), qpci_dev_get_strict_reset_reason(e));
+                        char *we = sorted_lines(qpci_dev_get_warnings(e)), *wl = sorted_lines(qpci_dev_get_warnings(l));
+                        if (!streq(we, wl))
+                                fail_msg("%s %s: warnings '%s' on demand, '%s' listed", why, qpci_dev_get_bdf(l), wl, we);
+                        free(we);
+                        free(wl);
+                }
+                qpci_inventory_unref(lazy);
+                host_free(h);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_seed_laptop),
@@ -375,6 +446,7 @@ int main(void) {
                 cmocka_unit_test(test_odd_sysfs),
                 cmocka_unit_test(test_usb_controllers),
                 cmocka_unit_test(test_paths_and_ids),
+                cmocka_unit_test(test_on_demand_same_answers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
