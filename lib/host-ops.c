@@ -30,7 +30,8 @@ QPCI_EXPORT int qpci_host_reset(struct qpci_dev *d, unsigned *used) {
                 r = qpci_write_attr(ctx, devfd, "reset", "1");
                 if (r < 0)
                         return log_error_errno(ctx, r, "%s: the kernel's reset failed: %s", d->bdf, strerror(-r));
-                *used = qpci_dev_get_reset_methods(d) & -qpci_dev_get_reset_methods(d);
+                unsigned derived = qpci_dev_get_reset_methods(d);
+                *used = derived & -derived;
                 return 0;
         }
         unsigned methods = qpci_reset_parse_methods(saved);
