@@ -2,7 +2,7 @@
 # qvm-start and of a hide + unhide goes, measured rather than timed, for doc/speed.md. What it
 # records goes out as a tar on the disk /dev/vda, which run-guest-bench unpacks:
 # - start.{q,v}.N.strace: qvm-start sys-q and virsh start sys-v (managed e1000e), each under
-#   `strace -f -ttt -T` (round 1: every call; rounds 2 and 3: only the calls that mark a phase,
+#   `strace -f -ttt -T` (round 1: every call; the other rounds: only the calls that mark a phase,
 #   through seccomp, which costs the untraced calls nothing), with libvirtd's debug log of the same
 #   starts (libvirtd.{q,v}.N.log, by virt-admin, every message with its time: the RPCs each client
 #   made and what libvirtd did in them);
@@ -12,6 +12,7 @@
 #   floor counts), with /proc/kallsyms for the kernel's symbols.
 . ./guest-lib.sh
 . ./guest-bench-lib.sh
+ROUNDS=$(cat rounds 2>/dev/null || echo 3) # rounds of each kind; run-guest-bench puts ROUNDS there
 default_topology
 out=/tmp/out
 mkdir -p $out
@@ -43,7 +44,9 @@ stop_both() { # VM
         if [ "$1" = q ]; then q_stop; else v_stop && { is_on "$NIC" e1000e || v_back; }; fi
         home "sys-$1"
 }
-for i in 1 2 3; do
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+        i=$((i + 1))
         for s in q v; do
                 timed $s.plain ${s}_start
                 echo "$s plain $i $took" >>$out/times
@@ -51,7 +54,9 @@ for i in 1 2 3; do
                 stop_both $s
         done
 done
-for i in 1 2 3; do
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+        i=$((i + 1))
         for s in q v; do
                 log_on /tmp/libvirtd.$s.$i.log || die "virt-admin could not set libvirtd's log"
                 if [ $s = q ]; then
