@@ -102,7 +102,8 @@ void qpci_fd_batch_close(struct qpci_fd_batch *b, int fd) {
         b->fds[b->n++] = fd;
 }
 
-static ssize_t read_text(int fd, char *buf, size_t size) {
+static ssize_t read_text(int fd, void *data, size_t size) {
+        char *buf = data;
         ssize_t n;
 
         /* sysfs hands a text attribute over whole in the first read, and a regular file's short read
@@ -135,15 +136,19 @@ static ssize_t read_text(int fd, char *buf, size_t size) {
         return n;
 }
 
-ssize_t qpci_scan_read_attr(struct qpci_fd_batch *b, int dirfd, const char *name, char *buf, size_t size) {
-        if (size == 0)
-                return -EINVAL;
+/* Opens dirfd/name, reads it with reader and closes it, through batch b (NULL: at once). */
+static ssize_t open_read(struct qpci_fd_batch *b, int dirfd, const char *name,
+                         ssize_t (*reader)(int fd, void *buf, size_t size), void *buf, size_t size) {
         int fd = open_nonblock(dirfd, name, O_RDONLY);
         if (fd < 0)
                 return fd;
-        ssize_t n = read_text(fd, buf, size);
+        ssize_t n = reader(fd, buf, size);
         qpci_fd_batch_close(b, fd);
         return n;
+}
+
+ssize_t qpci_scan_read_attr(struct qpci_fd_batch *b, int dirfd, const char *name, char *buf, size_t size) {
+        return size == 0 ? -EINVAL : open_read(b, dirfd, name, read_text, buf, size);
 }
 
 ssize_t qpci_read_attr(int dirfd, const char *name, char *buf, size_t size) {
@@ -255,7 +260,8 @@ int qpci_path_parent_component(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-static ssize_t read_binary(int fd, uint8_t *buf, size_t size) {
+static ssize_t read_binary(int fd, void *data, size_t size) {
+        uint8_t *buf = data;
         size_t got = 0;
 
         /* sysfs config reads may come back short (unprivileged readers get 64 bytes): loop to EOF. */
@@ -274,12 +280,7 @@ static ssize_t read_binary(int fd, uint8_t *buf, size_t size) {
 }
 
 ssize_t qpci_scan_read_binary(struct qpci_fd_batch *b, int dirfd, const char *name, uint8_t *buf, size_t size) {
-        int fd = open_nonblock(dirfd, name, O_RDONLY);
-        if (fd < 0)
-                return fd;
-        ssize_t n = read_binary(fd, buf, size);
-        qpci_fd_batch_close(b, fd);
-        return n;
+        return open_read(b, dirfd, name, read_binary, buf, size);
 }
 
 ssize_t qpci_read_binary(int dirfd, const char *name, uint8_t *buf, size_t size) {
