@@ -104,7 +104,7 @@ static int load(struct qpci_ctx *ctx, int priority) {
 /*
  * libvirt's system daemons (libvirtd, virtqemud, virtxend, virtproxyd) listen, or systemd listens
  * for them, on sockets in this folder; where none is, a client of a system URI only learns that it
- * cannot connect. No -sock there (or no folder) for the URI a connection would take by default.
+ * cannot connect. True for a system URI (or none: qpci's default is one) when no -sock is there.
  */
 static bool no_system_daemon(const char *uri) {
         _cleanup_closedir_ DIR *dir = NULL;
