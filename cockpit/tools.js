@@ -108,5 +108,17 @@
         return btn;
     }
 
-    Object.assign(window.qpci, { actionButton, toolPath: path, run, summary, commandLine, commandNote, watchAdmin, startAdminWatch });
+    // For a view that asks again before the last answer came: each call of the function newest()
+    // gives starts a question and returns a check saying whether it is still the newest one. An
+    // older answer can come last, and is then dropped.
+    function newest() {
+        let seq = 0;
+        return () => {
+            const mine = ++seq;
+            return () => mine === seq;
+        };
+    }
+
+    Object.assign(window.qpci, { actionButton, toolPath: path, run, summary, commandLine, commandNote, watchAdmin, startAdminWatch,
+                                 newest });
 })();

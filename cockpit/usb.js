@@ -4,7 +4,7 @@
 // Assigning Devices page in one.
 (function () {
     "use strict";
-    const { el, clear, problem, field, run, usbTree, commandNote } = window.qpci;
+    const { el, clear, problem, field, run, usbTree, commandNote, newest } = window.qpci;
 
     let lastQuery = "";
 
@@ -26,16 +26,15 @@
         window.qpci.refreshView = () => find(lastQuery, out, input);
     }
 
-    // The answer to an older question is dropped: the view opens with the last query while the user
-    // may already be asking another, and the older answer could come last.
-    let seq = 0;
+    // The view opens with the last query while the user may already be asking another.
+    const ask = newest();
     function find(query, out, input) {
         lastQuery = query;
         const argv = ["qvm-pci", "usb"].concat(query ? [query] : []);
-        const mine = ++seq;
+        const current = ask();
         clear(out, el("p", { class: "qp-loading" }, "Looking…"));
         run(argv).then(controllers => {
-            if (mine !== seq)
+            if (!current())
                 return;
             clear(out);
             if (query)
@@ -51,7 +50,7 @@
                     el("p", {}, "Assigning the controller gives the VM everything listed above; the host loses it. ",
                        el("a", { class: "qp-link", href: "#/device/" + encodeURIComponent(c.id) }, "Open " + c.id))));
             }
-        }).catch(p => { if (mine === seq) clear(out, problem(p, "usb"), commandNote(argv)); });
+        }).catch(p => { if (current()) clear(out, problem(p, "usb"), commandNote(argv)); });
     }
 
     Object.assign(window.qpci, { renderUsb });

@@ -2,7 +2,7 @@
 // (Available and Selected lists; Apply runs the qvm-pci commands a user would type).
 (function () {
     "use strict";
-    const { el, clear, problem, success, field, run, summary, commandLine, filterBar, passes, warnings } = window.qpci;
+    const { el, clear, problem, success, field, run, summary, commandLine, filterBar, passes, warnings, newest } = window.qpci;
 
     const DMA_HINT = "VMs with PCI devices get a small DMA buffer (swiotlb, counted in 512-byte chunks): Qubes' default " +
         "is \"iommu=soft swiotlb=2048\". Some devices need more, such as the Realtek RTL8111DL: \"iommu=soft swiotlb=8192\".";
@@ -173,13 +173,13 @@
         // The rules' verdict on the selection before anything runs: qvm-pci check with the devices
         // added (one run per set of options), every finding as qpci words it; a device that must
         // go along gets one click to add it. The answer to an older selection is dropped.
-        let checkSeq = 0;
+        const ask = newest();
         function showFacts() {
             const list = commands();
             clear(preview, el("h3", {}, "Apply runs"),
                   list.length ? el("ul", { class: "qp-commands" }, list.map(a => el("li", {}, el("code", {}, commandLine(a)))))
                       : el("p", { class: "qp-muted" }, "nothing: no change."));
-            const seq = ++checkSeq;
+            const current = ask();
             const groups = new Map();
             for (const [id, opts] of selected)
                 if (!assigned.has(id)) {
@@ -192,7 +192,7 @@
                 : [["qvm-pci", "check", vm]];
             clear(facts, el("p", { class: "qp-loading" }, "Checking the rules…"));
             Promise.all(runs.map(argv => run(argv))).then(answers => {
-                if (seq !== checkSeq)
+                if (!current())
                     return;
                 const seen = new Set();
                 const findings = [];
@@ -203,7 +203,7 @@
                     }
                 // The runs judge what is assigned now; a device the user removed no longer counts.
                 renderFindings(findings, !findings.some(f => f.refusal), runs);
-            }).catch(p => { if (seq === checkSeq) clear(facts, problem(p, "check")); });
+            }).catch(p => { if (current()) clear(facts, problem(p, "check")); });
         }
 
         function removed(bdf) {
